@@ -1,0 +1,75 @@
+/* render.c - variant -> CUDA source: check it, load its kind's template, expand it with the
+ * variant's fields (render.h lists the variables). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "render.h"
+#include "template.h"
+
+const char *intfa_variant_template_name(intfa_kind kind)
+{
+    switch (kind) {
+    case INTFA_KIND_ATTN_FWD: return "attn_fwd.cu";
+    case INTFA_KIND_QUANT_QK: return "quant_qk.cu";
+    case INTFA_KIND_QUANT_V: return "quant_v.cu";
+    default: return NULL;
+    }
+}
+
+intfa_status intfa_variant_render(const intfa_variant *v, char **source)
+{
+    if (!v) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant is NULL");
+    if (!source) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "source pointer is NULL");
+    intfa_status st = intfa_variant_check(v);
+    if (st != INTFA_OK) return st;
+    char name[INTFA_VARIANT_NAME_MAX];
+    st = intfa_variant_name(v, name, sizeof name);
+    if (st != INTFA_OK) return st;
+
+    int attn = v->kind == INTFA_KIND_ATTN_FWD;
+    const intfa_tvar vars[] = {
+        {"kind", INTFA_TV_STRING, intfa_kind_name(v->kind), 0},
+        {"name", INTFA_TV_STRING, name, 0},
+        {"arch", INTFA_TV_INT, NULL, intfa_arch_sm(v->arch)},
+        {"arch_a", INTFA_TV_BOOL, NULL, v->arch == INTFA_ARCH_SM90A},
+        {"head_dim", INTFA_TV_INT, NULL, v->head_dim},
+        {"block_m", INTFA_TV_INT, NULL, attn ? v->block_m : 0},
+        {"block_n", INTFA_TV_INT, NULL, attn ? v->block_n : 0},
+        {"warps", INTFA_TV_INT, NULL, v->warps},
+        {"stages", INTFA_TV_INT, NULL, attn ? v->stages : 0},
+        {"int4", INTFA_TV_BOOL, NULL,
+         v->kind != INTFA_KIND_QUANT_V && v->qk_format == INTFA_FMT_INT4},
+        {"causal", INTFA_TV_BOOL, NULL, attn && v->causal},
+        {"dtype", INTFA_TV_STRING, v->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16", 0},
+        {"p_quant", INTFA_TV_STRING, attn && v->p_quant == INTFA_PQ_S8_127 ? "s8_127" : "u8row",
+         0},
+        {"smem_bytes", INTFA_TV_INT, NULL, intfa_variant_smem_bytes(v)},
+    };
+
+    const char *tname = intfa_variant_template_name(v->kind);
+    char *text = NULL, *origin = NULL, *body = NULL;
+    size_t size = 0;
+    st = intfa_template_load(tname, &text, &size, &origin);
+    if (st != INTFA_OK) return intfa_fail_wrap(st, "rendering %s", name);
+    st = intfa_template_expand(text, size, origin, vars, sizeof vars / sizeof vars[0], &body);
+    free(text);
+    free(origin);
+    if (st != INTFA_OK) return intfa_fail_wrap(st, "rendering %s", name);
+
+    /* "// intfa <name>\n" + body */
+    size_t hlen = strlen("// intfa \n") + strlen(name), blen = strlen(body);
+    char *src = malloc(hlen + blen + 1);
+    if (!src) {
+        free(body);
+        return intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "rendering %s: %zu bytes", name,
+                          hlen + blen + 1);
+    }
+    memcpy(src, "// intfa ", 9);
+    memcpy(src + 9, name, strlen(name));
+    src[hlen - 1] = '\n';
+    memcpy(src + hlen, body, blen + 1);
+    free(body);
+    *source = src;
+    return INTFA_OK;
+}

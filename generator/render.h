@@ -1,0 +1,44 @@
+/* render.h - variant -> CUDA source: the template a kind uses, and the variant facts that
+ * templates and the launcher share (shared memory bytes, register estimate, arch numbers).
+ *
+ * intfa_variant_render itself is public (intfa.h); it checks the variant, loads the kind's
+ * template (template.h) and expands it with these variables, all always present:
+ *   v.kind     string  "attn_fwd" | "quant_qk" | "quant_v"
+ *   v.name     string  canonical name, e.g. "attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2"
+ *   v.arch     int     80 | 86 | 89 | 90        v.arch_a  bool  true for sm_90a
+ *   v.head_dim, v.block_m, v.block_n, v.warps, v.stages   ints (0 where a kind has no such field)
+ *   v.int4     bool    Q/K in INT4              v.causal  bool
+ *   v.dtype    string  "fp16" | "bf16"          v.p_quant string "u8row" | "s8_127"
+ *   v.smem_bytes int   dynamic shared memory of the kernel (intfa_variant_smem_bytes; 0 for
+ *                      the quantization kinds)
+ * The rendered source begins with the line "// intfa <name>".
+ */
+#ifndef INTFA_RENDER_H
+#define INTFA_RENDER_H
+
+#include "intfa.h"
+
+/* Template file of a kind: "attn_fwd.cu", "quant_qk.cu", "quant_v.cu"; NULL if out of range. */
+const char *intfa_variant_template_name(intfa_kind kind);
+
+/* --- defined in variant.c; arguments are assumed in range (checked variants) --- */
+
+/* "attn_fwd", "quant_qk", "quant_v"; NULL if out of range. */
+const char *intfa_kind_name(intfa_kind kind);
+
+/* 80, 86, 89, 90 (sm_90 and sm_90a); 0 if out of range. */
+int intfa_arch_sm(intfa_arch arch);
+
+/* Opt-in shared memory per block of an arch, in bytes; 0 if out of range. */
+long long intfa_arch_smem_limit(intfa_arch arch);
+
+/* Dynamic shared memory of an attention variant: the Q tile plus, per stage, the K tile, the
+ * V^T tile and the K scales (block_m*d + stages*(2*block_n*d + 4*block_n)). 0 for other kinds. */
+long long intfa_variant_smem_bytes(const intfa_variant *v);
+
+/* Estimated 32-bit registers per thread of an attention variant: block_n/2 (S accumulator) +
+ * head_dim/2 (O accumulator) + head_dim/8 (Q fragments) + 16 (P.V chunk) + 48 (addresses,
+ * softmax state). 0 for other kinds. */
+long long intfa_variant_reg_estimate(const intfa_variant *v);
+
+#endif

@@ -1,0 +1,445 @@
+/* variant.c - kernel variants: canonical names and their strict parse, validity rules
+ * (tile shapes, shared memory, registers), and the per-arch defaults.
+ *
+ * Names (lowercase, '-' separated, fields in this order):
+ *   attn_fwd-<arch>-d<head_dim>-<int8|int4>-<fp16|bf16>-<causal|full>-<pu8|ps8>-m<M>n<N>w<W>s<S>
+ *   quant_qk-<arch>-d<head_dim>-<int8|int4>-<fp16|bf16>-w<W>
+ *   quant_v-<arch>-d<head_dim>-<fp16|bf16>-w<W>
+ * with <arch> one of sm80 sm86 sm89 sm90 sm90a. Fields a kind does not have are zero in a
+ * parsed variant, so parse(name(v)) equals v once those fields of v are zeroed.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "render.h"
+
+static const char *const kind_names[INTFA_KIND_COUNT] = {"attn_fwd", "quant_qk", "quant_v"};
+static const char *const arch_names[INTFA_ARCH_COUNT] = {"sm_80", "sm_86", "sm_89", "sm_90",
+                                                         "sm_90a"};
+static const char *const arch_short[INTFA_ARCH_COUNT] = {"sm80", "sm86", "sm89", "sm90",
+                                                         "sm90a"};
+static const int arch_sm[INTFA_ARCH_COUNT] = {80, 86, 89, 90, 90};
+/* Opt-in shared memory per block (cudaDevAttrMaxSharedMemoryPerBlockOptin). */
+static const long long arch_smem[INTFA_ARCH_COUNT] = {166912, 101376, 101376, 232448, 232448};
+
+#define REG_LIMIT 255
+
+/* The one place INT4 Q/K is turned away; lift it here once the INT4 kernels exist. */
+static intfa_status int4_check(const intfa_variant *v)
+{
+    if (v->kind != INTFA_KIND_QUANT_V && v->qk_format == INTFA_FMT_INT4)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "qk_format = int4: INT4 Q/K kernels are not generated yet (planned: "
+                          "native m16n8k64 on sm_80/86/89, unpack to INT8 on sm_90)");
+    return INTFA_OK;
+}
+
+const char *intfa_kind_name(intfa_kind kind)
+{
+    return (unsigned)kind < INTFA_KIND_COUNT ? kind_names[kind] : NULL;
+}
+
+const char *intfa_arch_name(intfa_arch arch)
+{
+    return (unsigned)arch < INTFA_ARCH_COUNT ? arch_names[arch] : "unknown arch";
+}
+
+int intfa_arch_sm(intfa_arch arch) { return (unsigned)arch < INTFA_ARCH_COUNT ? arch_sm[arch] : 0; }
+
+long long intfa_arch_smem_limit(intfa_arch arch)
+{
+    return (unsigned)arch < INTFA_ARCH_COUNT ? arch_smem[arch] : 0;
+}
+
+long long intfa_variant_smem_bytes(const intfa_variant *v)
+{
+    if (v->kind != INTFA_KIND_ATTN_FWD) return 0;
+    long long d = v->head_dim, n = v->block_n;
+    return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n);
+}
+
+long long intfa_variant_reg_estimate(const intfa_variant *v)
+{
+    if (v->kind != INTFA_KIND_ATTN_FWD) return 0;
+    return (long long)v->block_n / 2 + v->head_dim / 2 + v->head_dim / 8 + 16 + 48;
+}
+
+/* Accepts "sm_90a", "sm90a" and "90a" (and likewise for every arch). */
+intfa_status intfa_arch_parse(const char *name, intfa_arch *out)
+{
+    if (!name) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "arch name is NULL");
+    if (!out) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "arch output pointer is NULL");
+    const char *s = name;
+    if (strncmp(s, "sm_", 3) == 0)
+        s += 3;
+    else if (strncmp(s, "sm", 2) == 0)
+        s += 2;
+    for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
+        if (strcmp(s, arch_names[a] + 3) == 0) {
+            *out = (intfa_arch)a;
+            return INTFA_OK;
+        }
+    }
+    return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                      "arch \"%s\": not one of sm_80, sm_86, sm_89, sm_90, sm_90a "
+                      "(also written sm90a or 90a)",
+                      name);
+}
+
+/* The range checks shared by name and check: enums in range, counts not negative, flags 0/1.
+ * Only the fields the kind has are looked at. */
+static intfa_status check_fields(const intfa_variant *v)
+{
+    if ((unsigned)v->kind >= INTFA_KIND_COUNT)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "kind = %d: not an intfa_kind (0..%d)",
+                          (int)v->kind, INTFA_KIND_COUNT - 1);
+    if ((unsigned)v->arch >= INTFA_ARCH_COUNT)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "arch = %d: not an intfa_arch (0..%d)",
+                          (int)v->arch, INTFA_ARCH_COUNT - 1);
+    if (v->head_dim < 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "head_dim = %d: negative", v->head_dim);
+    if (v->warps < 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "warps = %d: negative", v->warps);
+    if ((unsigned)v->dtype > INTFA_DTYPE_BF16)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "dtype = %d: not an intfa_dtype (0..1)",
+                          (int)v->dtype);
+    if (v->kind != INTFA_KIND_QUANT_V && (unsigned)v->qk_format > INTFA_FMT_INT4)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "qk_format = %d: not an intfa_format (0..1)", (int)v->qk_format);
+    if (v->kind != INTFA_KIND_ATTN_FWD) return INTFA_OK;
+    if (v->block_m < 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "block_m = %d: negative", v->block_m);
+    if (v->block_n < 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "block_n = %d: negative", v->block_n);
+    if (v->stages < 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "stages = %d: negative", v->stages);
+    if (v->causal != 0 && v->causal != 1)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "causal = %d: must be 0 or 1", v->causal);
+    if ((unsigned)v->p_quant > INTFA_PQ_S8_127)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "p_quant = %d: not an intfa_p_quant (0..1)", (int)v->p_quant);
+    return INTFA_OK;
+}
+
+intfa_status intfa_variant_check(const intfa_variant *v)
+{
+    if (!v) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant is NULL");
+    intfa_status st = check_fields(v);
+    if (st != INTFA_OK) return st;
+    if (v->head_dim != 64 && v->head_dim != 128)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "head_dim = %d: supported are 64 and 128",
+                          v->head_dim);
+    st = int4_check(v);
+    if (st != INTFA_OK) return st;
+
+    if (v->kind != INTFA_KIND_ATTN_FWD) {
+        if (v->warps != 1 && v->warps != 2 && v->warps != 4 && v->warps != 8)
+            return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                              "warps = %d: %s kernels take 1, 2, 4 or 8 warps", v->warps,
+                              kind_names[v->kind]);
+        return INTFA_OK;
+    }
+
+    if (v->warps != 4 && v->warps != 8)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "warps = %d: attention takes 4 or 8 warps",
+                          v->warps);
+    if (v->block_m != 16 * v->warps)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "block_m = %d with warps = %d: each warp owns 16 query rows, so "
+                          "block_m must be %d",
+                          v->block_m, v->warps, 16 * v->warps);
+    if (v->block_n != 32 && v->block_n != 64 && v->block_n != 128)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "block_n = %d: supported are 32, 64 and 128",
+                          v->block_n);
+    if (v->stages < 1 || v->stages > 4)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "stages = %d: supported are 1 to 4",
+                          v->stages);
+    long long smem = intfa_variant_smem_bytes(v);
+    if (smem > arch_smem[v->arch])
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "shared memory: %lld bytes (block_m %d, block_n %d, head_dim %d, "
+                          "stages %d) exceed the %s limit of %lld bytes per block",
+                          smem, v->block_m, v->block_n, v->head_dim, v->stages,
+                          arch_names[v->arch], arch_smem[v->arch]);
+    long long regs = intfa_variant_reg_estimate(v);
+    if (regs > REG_LIMIT)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "register estimate %lld per thread (block_n %d, head_dim %d) "
+                          "exceeds %d",
+                          regs, v->block_n, v->head_dim, REG_LIMIT);
+    return INTFA_OK;
+}
+
+intfa_status intfa_variant_name(const intfa_variant *v, char *buf, size_t cap)
+{
+    if (!v) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant is NULL");
+    if (!buf) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "name buffer is NULL");
+    intfa_status st = check_fields(v);
+    if (st != INTFA_OK) return st;
+
+    char tmp[4 * INTFA_VARIANT_NAME_MAX];
+    const char *arch = arch_short[v->arch];
+    const char *fmt = v->qk_format == INTFA_FMT_INT4 ? "int4" : "int8";
+    const char *dt = v->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16";
+    int n;
+    switch (v->kind) {
+    case INTFA_KIND_ATTN_FWD:
+        n = snprintf(tmp, sizeof tmp, "attn_fwd-%s-d%d-%s-%s-%s-%s-m%dn%dw%ds%d", arch,
+                     v->head_dim, fmt, dt, v->causal ? "causal" : "full",
+                     v->p_quant == INTFA_PQ_S8_127 ? "ps8" : "pu8", v->block_m, v->block_n,
+                     v->warps, v->stages);
+        break;
+    case INTFA_KIND_QUANT_QK:
+        n = snprintf(tmp, sizeof tmp, "quant_qk-%s-d%d-%s-%s-w%d", arch, v->head_dim, fmt, dt,
+                     v->warps);
+        break;
+    default:
+        n = snprintf(tmp, sizeof tmp, "quant_v-%s-d%d-%s-w%d", arch, v->head_dim, dt, v->warps);
+        break;
+    }
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return intfa_fail(INTFA_ERR_INTERNAL, "variant name longer than %zu", sizeof tmp);
+    if ((size_t)n >= cap)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "cap = %zu: the name \"%s\" needs %d bytes", cap, tmp, n + 1);
+    memcpy(buf, tmp, (size_t)n + 1);
+    return INTFA_OK;
+}
+
+/* ------------------------------------------------------------------ parse */
+
+/* A view of one '-' separated field of a name. */
+typedef struct token {
+    const char *s;
+    size_t n;
+} token;
+
+static int tok_is(token t, const char *word)
+{
+    return strlen(word) == t.n && memcmp(t.s, word, t.n) == 0;
+}
+
+/* Parses a decimal number at *p (within end): no sign, no leading zero, at most INT_MAX.
+ * Returns 0 and advances *p, or -1. */
+static int parse_num(const char **p, const char *end, int *out)
+{
+    const char *s = *p;
+    if (s >= end || *s < '0' || *s > '9') return -1;
+    if (*s == '0' && s + 1 < end && s[1] >= '0' && s[1] <= '9') return -1;
+    long long x = 0;
+    while (s < end && *s >= '0' && *s <= '9') {
+        x = x * 10 + (*s - '0');
+        if (x > INT_MAX) return -1;
+        s++;
+    }
+    *p = s;
+    *out = (int)x;
+    return 0;
+}
+
+/* A field made of letter-number pairs, e.g. "d128" or "m128n64w8s2": letters[i] then a
+ * number into vals[i]; the whole token must be consumed. */
+static int parse_pairs(token t, const char *letters, int *vals)
+{
+    const char *p = t.s, *end = t.s + t.n;
+    for (size_t i = 0; letters[i]; i++) {
+        if (p >= end || *p != letters[i]) return -1;
+        p++;
+        if (parse_num(&p, end, &vals[i]) != 0) return -1;
+    }
+    return p == end ? 0 : -1;
+}
+
+static intfa_status bad_field(const char *name, const char *what, token t)
+{
+    return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant name \"%s\": bad %s field \"%.*s\"",
+                      name, what, (int)t.n, t.s);
+}
+
+intfa_status intfa_variant_parse(const char *name, intfa_variant *out)
+{
+    if (!name) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant name is NULL");
+    if (!out) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant output pointer is NULL");
+    size_t len = strlen(name);
+    if (len == 0 || len >= INTFA_VARIANT_NAME_MAX)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "variant name \"%.*s\": length %zu is not 1..%d", 160, name, len,
+                          INTFA_VARIANT_NAME_MAX - 1);
+
+    enum { MAXTOK = 8 };
+    token tok[MAXTOK + 1];
+    size_t ntok = 0;
+    for (const char *p = name;;) {
+        const char *dash = strchr(p, '-');
+        size_t n = dash ? (size_t)(dash - p) : strlen(p);
+        if (ntok == MAXTOK + 1) break;
+        tok[ntok++] = (token){p, n};
+        if (!dash) break;
+        p = dash + 1;
+    }
+    for (size_t i = 0; i < ntok; i++)
+        if (tok[i].n == 0)
+            return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                              "variant name \"%s\": empty field %zu", name, i + 1);
+
+    intfa_variant v;
+    memset(&v, 0, sizeof v);
+    size_t want;
+    if (tok_is(tok[0], "attn_fwd")) {
+        v.kind = INTFA_KIND_ATTN_FWD;
+        want = 8;
+    } else if (tok_is(tok[0], "quant_qk")) {
+        v.kind = INTFA_KIND_QUANT_QK;
+        want = 6;
+    } else if (tok_is(tok[0], "quant_v")) {
+        v.kind = INTFA_KIND_QUANT_V;
+        want = 5;
+    } else {
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "variant name \"%s\": unknown kind \"%.*s\" (attn_fwd, quant_qk, "
+                          "quant_v)",
+                          name, (int)tok[0].n, tok[0].s);
+    }
+    if (ntok > want) {
+        token t = tok[want];
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "variant name \"%s\": unexpected \"%s\" after the last field of %s",
+                          name, t.s, kind_names[v.kind]);
+    }
+    if (ntok < want)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "variant name \"%s\": %zu fields, %s names have %zu", name, ntok,
+                          kind_names[v.kind], want);
+
+    size_t i = 1;
+    int a;
+    for (a = 0; a < INTFA_ARCH_COUNT; a++)
+        if (tok_is(tok[i], arch_short[a])) break;
+    if (a == INTFA_ARCH_COUNT)
+        return bad_field(name, "arch (sm80 sm86 sm89 sm90 sm90a)", tok[i]);
+    v.arch = (intfa_arch)a;
+    i++;
+
+    if (parse_pairs(tok[i], "d", &v.head_dim) != 0) return bad_field(name, "head_dim", tok[i]);
+    i++;
+
+    if (v.kind != INTFA_KIND_QUANT_V) {
+        if (tok_is(tok[i], "int8"))
+            v.qk_format = INTFA_FMT_INT8;
+        else if (tok_is(tok[i], "int4"))
+            v.qk_format = INTFA_FMT_INT4;
+        else
+            return bad_field(name, "format (int8 int4)", tok[i]);
+        i++;
+    }
+
+    if (tok_is(tok[i], "fp16"))
+        v.dtype = INTFA_DTYPE_FP16;
+    else if (tok_is(tok[i], "bf16"))
+        v.dtype = INTFA_DTYPE_BF16;
+    else
+        return bad_field(name, "dtype (fp16 bf16)", tok[i]);
+    i++;
+
+    if (v.kind == INTFA_KIND_ATTN_FWD) {
+        if (tok_is(tok[i], "causal"))
+            v.causal = 1;
+        else if (tok_is(tok[i], "full"))
+            v.causal = 0;
+        else
+            return bad_field(name, "mask (causal full)", tok[i]);
+        i++;
+        if (tok_is(tok[i], "pu8"))
+            v.p_quant = INTFA_PQ_U8_ROW;
+        else if (tok_is(tok[i], "ps8"))
+            v.p_quant = INTFA_PQ_S8_127;
+        else
+            return bad_field(name, "p_quant (pu8 ps8)", tok[i]);
+        i++;
+        int t[4];
+        if (parse_pairs(tok[i], "mnws", t) != 0)
+            return bad_field(name, "tile (m<block_m>n<block_n>w<warps>s<stages>)", tok[i]);
+        v.block_m = t[0];
+        v.block_n = t[1];
+        v.warps = t[2];
+        v.stages = t[3];
+    } else {
+        if (parse_pairs(tok[i], "w", &v.warps) != 0) return bad_field(name, "warps", tok[i]);
+    }
+    *out = v;
+    return INTFA_OK;
+}
+
+/* ------------------------------------------------------------------ defaults */
+
+intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_dim,
+                                   intfa_format fmt, int causal, intfa_dtype dtype,
+                                   intfa_p_quant pq, intfa_variant *out)
+{
+    if (!out) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant output pointer is NULL");
+    intfa_variant v;
+    memset(&v, 0, sizeof v);
+    v.kind = kind;
+    v.arch = arch;
+    v.head_dim = head_dim;
+    v.dtype = dtype;
+    if (kind == INTFA_KIND_ATTN_FWD) {
+        v.qk_format = fmt;
+        v.causal = causal;
+        v.p_quant = pq;
+        /* 99 KB parts (sm_86, sm_89) take half the query rows. */
+        int small = arch == INTFA_ARCH_SM86 || arch == INTFA_ARCH_SM89;
+        v.warps = small ? 4 : 8;
+        v.block_m = 16 * v.warps;
+        v.block_n = head_dim == 64 ? 128 : 64;
+        v.stages = 2;
+    } else {
+        if (kind == INTFA_KIND_QUANT_QK) v.qk_format = fmt;
+        v.warps = 4;
+    }
+    intfa_status st = intfa_variant_check(&v);
+    if (st != INTFA_OK) return intfa_fail_wrap(st, "no default variant");
+    *out = v;
+    return INTFA_OK;
+}
+
+intfa_status intfa_variant_default_set(intfa_arch arch, intfa_variant *out, size_t cap,
+                                       size_t *count)
+{
+    if (!count) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "count pointer is NULL");
+    if (!out && cap > 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "out is NULL with cap = %zu", cap);
+    if ((unsigned)arch >= INTFA_ARCH_COUNT)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "arch = %d: not an intfa_arch (0..%d)",
+                          (int)arch, INTFA_ARCH_COUNT - 1);
+
+    static const int dims[2] = {64, 128};
+    static const intfa_dtype dtypes[2] = {INTFA_DTYPE_FP16, INTFA_DTYPE_BF16};
+    intfa_variant set[32];
+    size_t n = 0;
+    intfa_status st = INTFA_OK;
+    /* attention, pu8: head_dim x causal x dtype */
+    for (int d = 0; d < 2; d++)
+        for (int c = 0; c < 2 && st == INTFA_OK; c++)
+            for (int t = 0; t < 2 && st == INTFA_OK; t++)
+                st = intfa_variant_default(INTFA_KIND_ATTN_FWD, arch, dims[d], INTFA_FMT_INT8, c,
+                                           dtypes[t], INTFA_PQ_U8_ROW, &set[n++]);
+    /* attention, ps8: head_dim x causal, fp16 */
+    for (int d = 0; d < 2; d++)
+        for (int c = 0; c < 2 && st == INTFA_OK; c++)
+            st = intfa_variant_default(INTFA_KIND_ATTN_FWD, arch, dims[d], INTFA_FMT_INT8, c,
+                                       INTFA_DTYPE_FP16, INTFA_PQ_S8_127, &set[n++]);
+    /* quantization: head_dim x dtype */
+    for (int k = INTFA_KIND_QUANT_QK; k <= INTFA_KIND_QUANT_V; k++)
+        for (int d = 0; d < 2; d++)
+            for (int t = 0; t < 2 && st == INTFA_OK; t++)
+                st = intfa_variant_default((intfa_kind)k, arch, dims[d], INTFA_FMT_INT8, 0,
+                                           dtypes[t], INTFA_PQ_U8_ROW, &set[n++]);
+    if (st != INTFA_OK)
+        return intfa_fail_wrap(INTFA_ERR_INTERNAL, "default set of %s", arch_names[arch]);
+    for (size_t i = 0; i < n && i < cap; i++) out[i] = set[i];
+    *count = n;
+    return INTFA_OK;
+}

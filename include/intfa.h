@@ -1,0 +1,232 @@
+/*
+ * intfa.h - the public C API of libintfa-jit.
+ *
+ * intfa generates, JIT-compiles (NVRTC) and launches INT8 FlashAttention forward kernels
+ * (INT-FlashAttention: Q, K, V and P in 8-bit integers, S and P.V on integer tensor cores,
+ * online softmax in FP32).
+ *
+ * Conventions
+ * - Every function returns an intfa_status. On failure it changes none of its outputs and
+ *   intfa_last_error() holds a message that names the argument and the value.
+ * - Device pointers and CUDA streams are passed as plain pointers (a CUdeviceptr cast to
+ *   void *, a CUstream or cudaStream_t as void *); NULL is the legacy default stream.
+ * - Tensors are 4-D [B, N, H, D] or [B, H, N, D], described by strides in elements; the
+ *   head_dim dimension D is always contiguous.
+ * - The library opens libcuda at run time (dlopen): it loads and runs its CPU parts on a
+ *   machine with no driver; GPU calls then return INTFA_ERR_NO_DRIVER or INTFA_ERR_NO_DEVICE.
+ */
+#ifndef INTFA_H
+#define INTFA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INTFA_VERSION_MAJOR 0
+#define INTFA_VERSION_MINOR 1
+#define INTFA_VERSION_PATCH 0
+
+typedef enum intfa_status {
+    INTFA_OK = 0,
+    INTFA_ERR_INVALID_ARGUMENT, /* null, negative, misaligned, bad stride, bad name ... */
+    INTFA_ERR_UNSUPPORTED,      /* valid request this build or GPU cannot serve */
+    INTFA_ERR_OVERFLOW,         /* sizes whose products overflow */
+    INTFA_ERR_OUT_OF_MEMORY,
+    INTFA_ERR_NO_DRIVER,        /* libcuda.so.1 could not be opened */
+    INTFA_ERR_NO_DEVICE,        /* driver present, no (such) device */
+    INTFA_ERR_CUDA,             /* a CUDA driver call failed */
+    INTFA_ERR_COMPILE,          /* NVRTC failed; the message holds its log */
+    INTFA_ERR_TEMPLATE,         /* a kernel template failed to expand; message has file:line */
+    INTFA_ERR_IO,
+    INTFA_ERR_CORRUPT,          /* a cache or table entry failed its checks */
+    INTFA_ERR_JIT_DISABLED,     /* no-JIT mode and the kernel is not precompiled or cached */
+    INTFA_ERR_INTERNAL
+} intfa_status;
+
+/* A constant, readable name for a status ("invalid argument", ...). */
+const char *intfa_status_string(intfa_status status);
+
+/* The message of the last failing intfa call on this thread ("" if none). Valid until the
+ * next intfa call on this thread. */
+const char *intfa_last_error(void);
+
+/* Library version; outputs may be NULL. */
+intfa_status intfa_get_version(int *major, int *minor, int *patch);
+const char *intfa_version_string(void);
+
+/* ------------------------------------------------------------------ variants */
+
+typedef enum intfa_kind {
+    INTFA_KIND_ATTN_FWD = 0, /* attention forward on quantized Q, K, V */
+    INTFA_KIND_QUANT_QK,     /* fp16/bf16 -> int8 per token (Q and K) */
+    INTFA_KIND_QUANT_V,      /* fp16/bf16 -> int8 per channel or per head, transposed */
+    INTFA_KIND_COUNT
+} intfa_kind;
+
+typedef enum intfa_arch {
+    INTFA_ARCH_SM80 = 0,
+    INTFA_ARCH_SM86,
+    INTFA_ARCH_SM89,
+    INTFA_ARCH_SM90,
+    INTFA_ARCH_SM90A,
+    INTFA_ARCH_COUNT
+} intfa_arch;
+
+typedef enum intfa_format { INTFA_FMT_INT8 = 0, INTFA_FMT_INT4 } intfa_format;
+typedef enum intfa_dtype { INTFA_DTYPE_FP16 = 0, INTFA_DTYPE_BF16 } intfa_dtype;
+
+/* How P (the softmax probabilities) is re-quantized before P.V. */
+typedef enum intfa_p_quant {
+    INTFA_PQ_U8_ROW = 0, /* unsigned 0..255, scaled by each row's maximum in the tile (default) */
+    INTFA_PQ_S8_127      /* the paper's: signed, fixed scale 127 against the running maximum */
+} intfa_p_quant;
+
+/* How V is scaled when quantized. */
+typedef enum intfa_v_scale {
+    INTFA_VS_CHANNEL = 0, /* one scale per (batch, head, head_dim column) (default) */
+    INTFA_VS_HEAD         /* the paper's: one scale per (batch, head) */
+} intfa_v_scale;
+
+/* One kernel. Fields that do not apply to a kind are ignored by it and printed not at all. */
+typedef struct intfa_variant {
+    intfa_kind kind;
+    intfa_arch arch;
+    int head_dim;         /* 64 or 128 */
+    int block_m;          /* query rows per block (attention) */
+    int block_n;          /* keys per tile (attention) */
+    int warps;            /* warps per block */
+    int stages;           /* K/V pipeline stages (attention) */
+    intfa_format qk_format;
+    int causal;           /* 0 or 1 (attention) */
+    intfa_dtype dtype;    /* output dtype (attention) or input dtype (quantization) */
+    intfa_p_quant p_quant; /* attention */
+} intfa_variant;
+
+#define INTFA_VARIANT_NAME_MAX 128
+
+/* Canonical name, e.g. "attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2".
+ * Parse and print round-trip: intfa_variant_parse(name(v)) == v for every valid v. */
+intfa_status intfa_variant_name(const intfa_variant *v, char *buf, size_t cap);
+intfa_status intfa_variant_parse(const char *name, intfa_variant *out);
+
+/* INTFA_OK if the combination can be built; else INTFA_ERR_UNSUPPORTED (or
+ * INVALID_ARGUMENT for out-of-range fields) with the reason in intfa_last_error(). */
+intfa_status intfa_variant_check(const intfa_variant *v);
+
+/* Built-in per-arch default tile configuration for a problem class. */
+intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_dim,
+                                   intfa_format fmt, int causal, intfa_dtype dtype,
+                                   intfa_p_quant pq, intfa_variant *out);
+
+/* The default variant set for one arch (what intfa-gen compiles). Writes up to cap
+ * variants, sets *count to the full number. */
+intfa_status intfa_variant_default_set(intfa_arch arch, intfa_variant *out, size_t cap,
+                                       size_t *count);
+
+/* Name of an arch ("sm_90a") and its parse; the NVRTC target is "sm_90a" likewise. */
+const char *intfa_arch_name(intfa_arch arch);
+intfa_status intfa_arch_parse(const char *name, intfa_arch *out);
+
+/* CUDA C source of a variant, rendered from its template. *source is malloc'd; release it
+ * with intfa_free. */
+intfa_status intfa_variant_render(const intfa_variant *v, char **source);
+
+/* NVRTC-compile a variant for its arch. *cubin is malloc'd (intfa_free). compile_ms may be NULL. */
+intfa_status intfa_variant_compile(const intfa_variant *v, void **cubin, size_t *cubin_size,
+                                   double *compile_ms);
+
+void intfa_free(void *p);
+
+/* ------------------------------------------------------------------ context */
+
+typedef struct intfa_context intfa_context;
+
+/* Create a context on a CUDA device (its primary context). Needs the driver and the device. */
+intfa_status intfa_create(intfa_context **ctx, int device_ordinal);
+/* Release a context: its modules and its workspace. Synchronizes nothing; the caller makes
+ * sure no work using it is pending. NULL is allowed. */
+intfa_status intfa_destroy(intfa_context *ctx);
+
+/* The arch this context's device compiles for (sm_90 devices use sm_90a). */
+intfa_status intfa_context_arch(const intfa_context *ctx, intfa_arch *arch);
+
+/* ------------------------------------------------------------------ tensors and problems */
+
+/* A 4-D tensor on the device; strides in elements; D (head_dim) is contiguous. */
+typedef struct intfa_tensor {
+    void *data;
+    int64_t stride_b, stride_n, stride_h;
+} intfa_tensor;
+
+/* Dense strides for [B, N, H, D] and [B, H, N, D]. */
+intfa_tensor intfa_tensor_bnhd(void *data, int64_t n, int64_t h, int64_t d);
+intfa_tensor intfa_tensor_bhnd(void *data, int64_t n, int64_t h, int64_t d);
+
+typedef struct intfa_attn_problem {
+    int64_t batch;
+    int64_t heads_q;
+    int64_t heads_kv;   /* heads_q % heads_kv == 0 (GQA, MQA) */
+    int64_t seq_q;
+    int64_t seq_kv;
+    int64_t head_dim;   /* 64 or 128 */
+    float softmax_scale; /* 0 selects 1/sqrt(head_dim); else finite and > 0 */
+    int causal;         /* mask aligned to the bottom-right when seq_q != seq_kv */
+    intfa_dtype dtype;  /* dtype of fp inputs (drop-in) and of the output */
+    intfa_p_quant p_quant;
+    intfa_v_scale v_scale;
+} intfa_attn_problem;
+
+/* Quantized Q or K: int8 values in a tensor (strides multiples of 16 bytes, data 16-byte
+ * aligned) plus one fp32 scale per (b, h, n) at scale[(b * H + h) * N + n]. */
+typedef struct intfa_qk_int8 {
+    intfa_tensor values;
+    const float *scale;
+} intfa_qk_int8;
+
+/* Quantized V, as intfa_quantize_v writes it: int8 in [B, H_kv, D, N_pad] (keys contiguous,
+ * N_pad = intfa_v_padded_len(N), keys permuted within each group of 16 so that P.V needs no
+ * shuffles), plus fp32 scales [B, H_kv, D]. */
+typedef struct intfa_v_int8 {
+    const int8_t *values;
+    const float *scale;
+} intfa_v_int8;
+
+int64_t intfa_v_padded_len(int64_t seq_kv);
+
+/* Quantize fp16/bf16 x [B, N, H, D] (any strides) per token: int8 to out_values (dense
+ * [B, H, N, D]) and scales to out_scale [B, H, N]. */
+intfa_status intfa_quantize_qk(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                               int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                               int8_t *out_values, float *out_scale, void *stream);
+
+/* Quantize fp16/bf16 V per channel or per head into intfa_v_int8's layout. */
+intfa_status intfa_quantize_v(intfa_context *ctx, const intfa_tensor *v, intfa_dtype dtype,
+                              int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                              intfa_v_scale mode, int8_t *out_values, float *out_scale,
+                              void *stream);
+
+/* Attention on quantized inputs. out: fp16/bf16 per problem->dtype, [B, N_q, H_q, D] or any
+ * strides; lse: NULL or fp32 [B, H_q, N_q] (natural log; -inf for rows that see no key). */
+intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *problem,
+                                  const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                  const intfa_v_int8 *v, const intfa_tensor *out, float *lse,
+                                  void *stream);
+
+/* Bytes of device workspace the drop-in needs for a problem. */
+intfa_status intfa_attention_workspace_size(const intfa_attn_problem *problem, size_t *bytes);
+
+/* Drop-in: fp16/bf16 Q, K, V in, fp16/bf16 O out. Quantizes into workspace (NULL: one the
+ * context owns and grows; calls that share a context on several streams at once must pass
+ * their own), then runs the attention. */
+intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *problem,
+                             const intfa_tensor *q, const intfa_tensor *k, const intfa_tensor *v,
+                             const intfa_tensor *out, float *lse, void *workspace,
+                             size_t workspace_bytes, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* INTFA_H */

@@ -1,0 +1,68 @@
+/* intfa_ref.h - plain-C reference implementations: the exact quantized algorithm of
+ * docs/ALGORITHM.md (ground truth for the GPU kernels), exact double-precision attention,
+ * fp16/bf16 conversions, error metrics and a deterministic random generator.
+ * Single-threaded, no allocation beyond what each function documents. */
+#ifndef INTFA_REF_H
+#define INTFA_REF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "intfa.h"
+
+/* fp16 / bf16 <-> fp32, round to nearest even, NaN and infinities kept. */
+uint16_t intfa_ref_f32_to_f16(float x);
+float intfa_ref_f16_to_f32(uint16_t h);
+uint16_t intfa_ref_f32_to_bf16(float x);
+float intfa_ref_bf16_to_f32(uint16_t h);
+/* Round fp32 through dtype and back (what storing in dtype does). */
+float intfa_ref_round_dtype(float x, intfa_dtype dtype);
+
+/* Key slot of key n in the permuted V layout, and its inverse. */
+int64_t intfa_ref_v_slot(int64_t n);
+int64_t intfa_ref_v_key(int64_t slot);
+
+/* Per-token quantization of rows x[rows][d] (row stride ld floats): q[rows][d], scale[rows]. */
+void intfa_ref_quantize_rows(const float *x, int64_t rows, int64_t ld, int d, int8_t *q,
+                             float *scale);
+
+/* Quantize one head of V, v[n][d] (row stride ld floats), into vt[d][n_pad] (permuted keys,
+ * zero padding) and scale[d]. n_pad = intfa_v_padded_len(n). */
+void intfa_ref_quantize_v(const float *v, int64_t n, int64_t ld, int d, intfa_v_scale mode,
+                          int8_t *vt, float *scale);
+
+/* The quantized algorithm for one (batch, head_q): q8[nq][d], q_scale[nq], k8[nkv][d],
+ * k_scale[nkv], vt[d][n_pad], v_scale[d] -> out[nq][d] (fp32, before the dtype rounding) and
+ * lse[nq] (may be NULL). softmax_scale 0 means 1/sqrt(d). */
+void intfa_ref_attention_quant_head(const int8_t *q8, const float *q_scale, const int8_t *k8,
+                                    const float *k_scale, const int8_t *vt,
+                                    const float *v_scale, int64_t nq, int64_t nkv, int d,
+                                    float softmax_scale, int causal, intfa_p_quant pq,
+                                    int block_n, float *out, float *lse);
+
+/* Exact attention in double for one head: q[nq][d], k[nkv][d], v[nkv][d] (fp32 inputs,
+ * row strides ldq/ldk/ldv) -> out[nq][d], lse[nq] (may be NULL; natural log; -inf and
+ * out 0 for rows that see no key). Same causal rule as the kernel. */
+void intfa_ref_attention_exact_head(const float *q, int64_t ldq, const float *k, int64_t ldk,
+                                    const float *v, int64_t ldv, int64_t nq, int64_t nkv, int d,
+                                    double softmax_scale, int causal, double *out, double *lse);
+
+/* Error of x against ref (n values). */
+typedef struct intfa_ref_metrics {
+    double rel_l2;        /* ||x - ref||_2 / ||ref||_2 */
+    double cosine;        /* <x, ref> / (||x|| ||ref||) */
+    double rel_l1;        /* ||x - ref||_1 / ||ref||_1 */
+    double rmse;          /* sqrt(mean((x - ref)^2)) */
+    double mean_rel;      /* the paper's MRE: mean over elements of |x - ref| / |ref|, over
+                             elements with |ref| > 1e-6 * max|ref| */
+    double max_abs;       /* max |x - ref| */
+    int64_t nonfinite;    /* count of NaN/inf in x */
+} intfa_ref_metrics;
+void intfa_ref_compare(const float *x, const double *ref, int64_t n, intfa_ref_metrics *m);
+
+/* Deterministic generator (splitmix64 / xoshiro-like): uniform [0,1) and standard normal. */
+typedef struct intfa_ref_rng { uint64_t s[4]; int has_spare; double spare; } intfa_ref_rng;
+void intfa_ref_rng_seed(intfa_ref_rng *r, uint64_t seed);
+double intfa_ref_uniform(intfa_ref_rng *r);
+double intfa_ref_normal(intfa_ref_rng *r);
+
+#endif

@@ -1,0 +1,218 @@
+/* attention.c - the attention entry points: on quantized inputs, and the fp16/bf16 drop-in
+ * that quantizes into a workspace first. */
+#include <stdlib.h>
+
+#include "error.h"
+#include "launch.h"
+#include "launch_params.h"
+#include "quantize.h"
+#include "validate.h"
+
+intfa_tensor intfa_tensor_bnhd(void *data, int64_t n, int64_t h, int64_t d)
+{
+    intfa_tensor t = {data, n * h * d, h * d, d};
+    return t;
+}
+
+intfa_tensor intfa_tensor_bhnd(void *data, int64_t n, int64_t h, int64_t d)
+{
+    intfa_tensor t = {data, h * n * d, d, n * d};
+    return t;
+}
+
+/* Checks everything of intfa_attention_int8's arguments; *empty when there is nothing to do. */
+static intfa_status check_int8_args(const intfa_attn_problem *pr, const intfa_qk_int8 *q,
+                                    const intfa_qk_int8 *k, const intfa_v_int8 *v,
+                                    const intfa_tensor *out, const float *lse, float *scale,
+                                    int *empty)
+{
+    intfa_status st = intfa_check_problem(pr, scale);
+    if (st != INTFA_OK) return st;
+    if (!q || !k || !v || !out)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL",
+                          !q ? "q" : !k ? "k" : !v ? "v" : "out");
+    *empty = pr->batch == 0 || pr->heads_q == 0 || pr->seq_q == 0;
+    if (*empty) return INTFA_OK;
+    const int64_t B = pr->batch, D = pr->head_dim;
+    int64_t total;
+    if ((st = intfa_mul4("q: batch x heads_q x seq_q x head_dim", B, pr->heads_q, pr->seq_q, D, &total)) ||
+        (st = intfa_mul4("v: batch x heads_kv x seq_kv x head_dim", B, pr->heads_kv,
+                         intfa_v_padded_len(pr->seq_kv), D, &total)) ||
+        (st = intfa_check_tensor("q.values", &q->values, B, pr->seq_q, pr->heads_q, D, 1)) ||
+        (st = intfa_check_ptr("q.scale", q->scale, 4)) ||
+        (st = intfa_check_tensor("out", out, B, pr->seq_q, pr->heads_q, D, 2)) ||
+        (st = intfa_check_ptr("v.scale", v->scale, 8)))
+        return st;
+    if (pr->seq_kv > 0 &&
+        ((st = intfa_check_tensor("k.values", &k->values, B, pr->seq_kv, pr->heads_kv, D, 1)) ||
+         (st = intfa_check_ptr("k.scale", k->scale, 4)) ||
+         (st = intfa_check_ptr("v.values", v->values, 16))))
+        return st;
+    if (lse && (st = intfa_check_ptr("lse", lse, 4))) return st;
+    return INTFA_OK;
+}
+
+/* Launch the attention kernel; arguments checked, ctx entered. */
+static intfa_status attention_launch(intfa_context *ctx, const intfa_attn_problem *pr, float scale,
+                                     const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                     const intfa_v_int8 *v, const intfa_tensor *out, float *lse,
+                                     void *stream)
+{
+    intfa_variant var;
+    CUfunction fn;
+    intfa_status st = intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)pr->head_dim,
+                                            INTFA_FMT_INT8, pr->causal, pr->dtype, pr->p_quant, &var);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_attn_fwd", &fn);
+    if (st != INTFA_OK) return st;
+    intfa_attn_params p = {
+        .q = q->values.data, .k = k->values.data, .v = v->values,
+        .q_scale = q->scale, .k_scale = k->scale, .v_scale = v->scale,
+        .o = out->data, .lse = lse,
+        .q_sb = q->values.stride_b, .q_sh = q->values.stride_h, .q_sn = q->values.stride_n,
+        .k_sb = k->values.stride_b, .k_sh = k->values.stride_h, .k_sn = k->values.stride_n,
+        .o_sb = out->stride_b, .o_sh = out->stride_h, .o_sn = out->stride_n,
+        .batch = (int32_t)pr->batch, .heads_q = (int32_t)pr->heads_q,
+        .heads_kv = (int32_t)pr->heads_kv, .seq_q = (int32_t)pr->seq_q,
+        .seq_kv = (int32_t)pr->seq_kv, .n_pad = (int32_t)intfa_v_padded_len(pr->seq_kv),
+        .scale_log2 = scale * 1.44269504088896340736f, .pad_ = 0};
+    const int64_t D = pr->head_dim;
+    const unsigned smem = (unsigned)(var.block_m * D + var.stages * (2 * var.block_n * D + 4 * var.block_n));
+    const unsigned gx = (unsigned)((pr->seq_q + var.block_m - 1) / var.block_m);
+    return intfa_launch(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q, (unsigned)pr->batch,
+                        (unsigned)var.warps * 32, smem, stream, &p);
+}
+
+intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *problem,
+                                  const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                  const intfa_v_int8 *v, const intfa_tensor *out, float *lse,
+                                  void *stream)
+{
+    intfa_clear_error();
+    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_attention_int8: ctx is NULL");
+    float scale = 0.f;
+    int empty = 0;
+    intfa_status st = check_int8_args(problem, q, k, v, out, lse, &scale, &empty);
+    if (st != INTFA_OK || empty) return st;
+    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
+    st = intfa_ctx_check_stream(ctx, stream);
+    if (st == INTFA_OK) st = attention_launch(ctx, problem, scale, q, k, v, out, lse, stream);
+    intfa_ctx_leave(ctx);
+    return st;
+}
+
+/* ------------------------------------------------------------------ drop-in */
+
+#define WS_ALIGN 256
+
+/* Byte offsets of the drop-in's buffers inside its workspace. */
+typedef struct ws_layout {
+    size_t q8, qs, k8, ks, v8, vs, total;
+} ws_layout;
+
+static intfa_status ws_plan(const intfa_attn_problem *p, ws_layout *w)
+{
+    const int64_t B = p->batch, D = p->head_dim, Hq = p->heads_q, Hk = p->heads_kv;
+    const int64_t sizes[6][4] = {{B, Hq, p->seq_q, D}, {B, Hq, p->seq_q, 4},
+                                 {B, Hk, p->seq_kv, D}, {B, Hk, p->seq_kv, 4},
+                                 {B, Hk, intfa_v_padded_len(p->seq_kv), D}, {B, Hk, D, 4}};
+    size_t *slot[6] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs};
+    uint64_t off = 0;
+    for (int i = 0; i < 6; ++i) {
+        int64_t bytes;
+        intfa_status st = intfa_mul4("workspace", sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3], &bytes);
+        if (st != INTFA_OK) return st;
+        *slot[i] = (size_t)off;
+        if (__builtin_add_overflow(off, ((uint64_t)bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN, &off))
+            return intfa_fail(INTFA_ERR_OVERFLOW, "workspace size overflows");
+    }
+    w->total = (size_t)off;
+    return INTFA_OK;
+}
+
+intfa_status intfa_attention_workspace_size(const intfa_attn_problem *problem, size_t *bytes)
+{
+    intfa_clear_error();
+    float scale;
+    if (!bytes) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "bytes is NULL");
+    intfa_status st = intfa_check_problem(problem, &scale);
+    ws_layout w;
+    if (st == INTFA_OK) st = ws_plan(problem, &w);
+    if (st == INTFA_OK) *bytes = w.total;
+    return st;
+}
+
+/* The context's own workspace, grown to at least `bytes`. ctx entered. */
+static intfa_status ctx_workspace(intfa_context *ctx, size_t bytes, CUdeviceptr *ws)
+{
+    intfa_status st = INTFA_OK;
+    pthread_mutex_lock(&ctx->lock);
+    if (ctx->workspace_bytes < bytes) {
+        if (ctx->workspace) ctx->cu->MemFree(ctx->workspace);
+        ctx->workspace = 0;
+        ctx->workspace_bytes = 0;
+        CUresult r = ctx->cu->MemAlloc(&ctx->workspace, bytes);
+        if (r != CUDA_SUCCESS)
+            st = r == CUDA_ERROR_OUT_OF_MEMORY
+                     ? intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "workspace of %zu bytes: out of device memory", bytes)
+                     : intfa_cu_fail(r, "workspace allocation");
+        else
+            ctx->workspace_bytes = bytes;
+    }
+    *ws = ctx->workspace;
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
+                             const intfa_tensor *q, const intfa_tensor *k, const intfa_tensor *v,
+                             const intfa_tensor *out, float *lse, void *workspace,
+                             size_t workspace_bytes, void *stream)
+{
+    intfa_clear_error();
+    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_attention: ctx is NULL");
+    float scale = 0.f;
+    intfa_status st = intfa_check_problem(pr, &scale);
+    if (st != INTFA_OK) return st;
+    if (!q || !k || !v || !out)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL", !q ? "q" : !k ? "k" : !v ? "v" : "out");
+    if (pr->batch == 0 || pr->heads_q == 0 || pr->seq_q == 0) return INTFA_OK;
+    const int64_t B = pr->batch, D = pr->head_dim;
+    ws_layout w;
+    if ((st = ws_plan(pr, &w)) ||
+        (st = intfa_check_tensor("q", q, B, pr->seq_q, pr->heads_q, D, 2)) ||
+        (st = intfa_check_tensor("out", out, B, pr->seq_q, pr->heads_q, D, 2)))
+        return st;
+    if (pr->seq_kv > 0 && ((st = intfa_check_tensor("k", k, B, pr->seq_kv, pr->heads_kv, D, 2)) ||
+                           (st = intfa_check_tensor("v", v, B, pr->seq_kv, pr->heads_kv, D, 2))))
+        return st;
+    if (lse && (st = intfa_check_ptr("lse", lse, 4))) return st;
+    if (workspace) {
+        if ((st = intfa_check_ptr("workspace", workspace, WS_ALIGN))) return st;
+        if (workspace_bytes < w.total)
+            return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                              "workspace_bytes = %zu, but this problem needs %zu (intfa_attention_workspace_size)",
+                              workspace_bytes, w.total);
+    }
+    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
+    CUdeviceptr ws = (CUdeviceptr)workspace;
+    st = intfa_ctx_check_stream(ctx, stream);
+    if (st == INTFA_OK && !workspace) st = ctx_workspace(ctx, w.total, &ws);
+    char *base = (char *)(uintptr_t)ws;
+    int8_t *q8 = (int8_t *)(base + w.q8), *k8 = (int8_t *)(base + w.k8), *v8 = (int8_t *)(base + w.v8);
+    float *qs = (float *)(base + w.qs), *ks = (float *)(base + w.ks), *vs = (float *)(base + w.vs);
+    if (st == INTFA_OK)
+        st = intfa_quantize_qk_launch(ctx, q, pr->dtype, B, pr->heads_q, pr->seq_q, D, q8, qs, stream);
+    if (st == INTFA_OK && pr->seq_kv > 0)
+        st = intfa_quantize_qk_launch(ctx, k, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, k8, ks, stream);
+    if (st == INTFA_OK)
+        st = intfa_quantize_v_launch(ctx, v, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, pr->v_scale,
+                                     v8, vs, stream);
+    if (st == INTFA_OK) {
+        const intfa_qk_int8 qq = {intfa_tensor_bhnd(q8, pr->seq_q, pr->heads_q, D), qs};
+        const intfa_qk_int8 kq = {intfa_tensor_bhnd(k8, pr->seq_kv, pr->heads_kv, D), ks};
+        const intfa_v_int8 vq = {v8, vs};
+        st = attention_launch(ctx, pr, scale, &qq, &kq, &vq, out, lse, stream);
+    }
+    intfa_ctx_leave(ctx);
+    return st;
+}

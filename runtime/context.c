@@ -1,0 +1,173 @@
+/* context.c - contexts: device selection, the primary CUDA context, loaded modules. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "error.h"
+
+static intfa_status arch_of(int major, int minor, intfa_arch *arch)
+{
+    const int cc = major * 10 + minor;
+    switch (cc) {
+    case 80: *arch = INTFA_ARCH_SM80; return INTFA_OK;
+    case 86: case 87: *arch = INTFA_ARCH_SM86; return INTFA_OK;
+    case 89: *arch = INTFA_ARCH_SM89; return INTFA_OK;
+    case 90: *arch = INTFA_ARCH_SM90A; return INTFA_OK;
+    default:
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "device compute capability %d.%d: intfa builds kernels for sm_80, "
+                          "sm_86, sm_89 and sm_90 only", major, minor);
+    }
+}
+
+intfa_status intfa_create(intfa_context **out, int device_ordinal)
+{
+    intfa_clear_error();
+    if (!out) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_create: ctx is NULL");
+    const intfa_cu *cu;
+    intfa_status st = intfa_driver(&cu);
+    if (st != INTFA_OK) return st;
+    int count = 0;
+    CUresult r = cu->DeviceGetCount(&count);
+    if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "cuDeviceGetCount");
+    if (count == 0) return intfa_fail(INTFA_ERR_NO_DEVICE, "intfa_create: no CUDA device found");
+    if (device_ordinal < 0 || device_ordinal >= count)
+        return intfa_fail(INTFA_ERR_NO_DEVICE, "intfa_create: device_ordinal = %d, but %d device(s) exist",
+                          device_ordinal, count);
+
+    intfa_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "intfa_create: out of host memory");
+    ctx->cu = cu;
+    ctx->ordinal = device_ordinal;
+    int major = 0, minor = 0;
+    if ((r = cu->DeviceGet(&ctx->device, device_ordinal)) != CUDA_SUCCESS ||
+        (r = cu->DeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ctx->device)) ||
+        (r = cu->DeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ctx->device)) ||
+        (r = cu->DeviceGetAttribute(&ctx->sm_count, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctx->device)) ||
+        (r = cu->DeviceGetAttribute(&ctx->smem_optin,
+                                    CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, ctx->device)) ||
+        (r = cu->DeviceGetName(ctx->device_name, sizeof ctx->device_name, ctx->device))) {
+        free(ctx);
+        return intfa_cu_fail(r, "intfa_create: querying the device");
+    }
+    if ((st = arch_of(major, minor, &ctx->arch)) != INTFA_OK) {
+        free(ctx);
+        return st;
+    }
+    if ((r = cu->DevicePrimaryCtxRetain(&ctx->cuctx, ctx->device)) != CUDA_SUCCESS) {
+        free(ctx);
+        return intfa_cu_fail(r, "intfa_create: cuDevicePrimaryCtxRetain");
+    }
+    pthread_mutex_init(&ctx->lock, NULL);
+    *out = ctx;
+    return INTFA_OK;
+}
+
+intfa_status intfa_destroy(intfa_context *ctx)
+{
+    intfa_clear_error();
+    if (!ctx) return INTFA_OK;
+    const intfa_cu *cu = ctx->cu;
+    if (cu->CtxPushCurrent(ctx->cuctx) == CUDA_SUCCESS) {
+        for (intfa_loaded_module *m = ctx->modules, *next; m; m = next) {
+            next = m->next;
+            cu->ModuleUnload(m->module);
+            free(m);
+        }
+        if (ctx->workspace) cu->MemFree(ctx->workspace);
+        CUcontext dummy;
+        cu->CtxPopCurrent(&dummy);
+    }
+    cu->DevicePrimaryCtxRelease(ctx->device);
+    pthread_mutex_destroy(&ctx->lock);
+    free(ctx);
+    return INTFA_OK;
+}
+
+intfa_status intfa_context_arch(const intfa_context *ctx, intfa_arch *arch)
+{
+    intfa_clear_error();
+    if (!ctx || !arch) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_context_arch: NULL argument");
+    *arch = ctx->arch;
+    return INTFA_OK;
+}
+
+intfa_status intfa_ctx_enter(intfa_context *ctx)
+{
+    CUresult r = ctx->cu->CtxPushCurrent(ctx->cuctx);
+    return r == CUDA_SUCCESS ? INTFA_OK : intfa_cu_fail(r, "cuCtxPushCurrent");
+}
+
+void intfa_ctx_leave(intfa_context *ctx)
+{
+    CUcontext dummy;
+    ctx->cu->CtxPopCurrent(&dummy);
+}
+
+static int same_variant(const intfa_variant *a, const intfa_variant *b)
+{
+    return a->kind == b->kind && a->arch == b->arch && a->head_dim == b->head_dim &&
+           a->block_m == b->block_m && a->block_n == b->block_n && a->warps == b->warps &&
+           a->stages == b->stages && a->qk_format == b->qk_format && a->causal == b->causal &&
+           a->dtype == b->dtype && a->p_quant == b->p_quant;
+}
+
+static intfa_status load_module(intfa_context *ctx, const intfa_variant *v, CUmodule *mod)
+{
+    void *cubin = NULL;
+    size_t size = 0;
+    intfa_status st = intfa_variant_compile(v, &cubin, &size, NULL);
+    if (st != INTFA_OK) return st;
+    CUresult r = ctx->cu->ModuleLoadData(mod, cubin);
+    free(cubin);
+    if (r != CUDA_SUCCESS) {
+        char name[INTFA_VARIANT_NAME_MAX];
+        intfa_variant_name(v, name, sizeof name);
+        return intfa_cu_fail(r, name);
+    }
+    return INTFA_OK;
+}
+
+intfa_status intfa_ctx_function(intfa_context *ctx, const intfa_variant *v, const char *entry,
+                                CUfunction *fn)
+{
+    pthread_mutex_lock(&ctx->lock);
+    intfa_loaded_module *m = ctx->modules;
+    while (m && !same_variant(&m->variant, v)) m = m->next;
+    intfa_status st = INTFA_OK;
+    if (!m) {
+        CUmodule mod;
+        st = load_module(ctx, v, &mod);
+        if (st == INTFA_OK) {
+            m = calloc(1, sizeof *m);
+            if (!m) {
+                ctx->cu->ModuleUnload(mod);
+                st = intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "out of host memory");
+            } else {
+                m->variant = *v;
+                m->module = mod;
+                m->next = ctx->modules;
+                ctx->modules = m;
+            }
+        }
+    }
+    if (st == INTFA_OK) {
+        CUresult r = ctx->cu->ModuleGetFunction(fn, m->module, entry);
+        if (r != CUDA_SUCCESS) st = intfa_cu_fail(r, entry);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+intfa_status intfa_ctx_check_stream(intfa_context *ctx, void *stream)
+{
+    if (!stream) return INTFA_OK; /* the legacy default stream of the current context */
+    CUcontext sctx = NULL;
+    CUresult r = ctx->cu->StreamGetCtx((CUstream)stream, &sctx);
+    if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "stream: cuStreamGetCtx (not a valid stream?)");
+    if (sctx != ctx->cuctx)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "stream = %p belongs to another CUDA context than this intfa context's "
+                          "device %d (a stream from another device?)", stream, ctx->ordinal);
+    return INTFA_OK;
+}

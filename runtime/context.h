@@ -1,0 +1,42 @@
+/* context.h - what an intfa_context holds: a device's primary CUDA context, the arch its
+ * kernels are built for, the modules loaded so far and the drop-in's workspace. */
+#ifndef INTFA_CONTEXT_H
+#define INTFA_CONTEXT_H
+
+#include <pthread.h>
+#include "driver.h"
+
+typedef struct intfa_loaded_module {
+    intfa_variant variant;
+    CUmodule module;
+    struct intfa_loaded_module *next;
+} intfa_loaded_module;
+
+struct intfa_context {
+    const intfa_cu *cu;
+    CUdevice device;
+    CUcontext cuctx;
+    int ordinal;
+    intfa_arch arch;
+    int sm_count;
+    int smem_optin; /* bytes of shared memory a block may opt into */
+    char device_name[256];
+    pthread_mutex_t lock; /* guards modules and workspace */
+    intfa_loaded_module *modules;
+    CUdeviceptr workspace;
+    size_t workspace_bytes;
+};
+
+/* Make ctx current on this thread (push) and restore (pop). */
+intfa_status intfa_ctx_enter(intfa_context *ctx);
+void intfa_ctx_leave(intfa_context *ctx);
+
+/* The function `entry` of variant v, compiled and loaded on first use (thread-safe).
+ * ctx must be entered. */
+intfa_status intfa_ctx_function(intfa_context *ctx, const intfa_variant *v, const char *entry,
+                                CUfunction *fn);
+
+/* Check that stream belongs to ctx's device context. ctx must be entered. */
+intfa_status intfa_ctx_check_stream(intfa_context *ctx, void *stream);
+
+#endif

@@ -1,0 +1,12 @@
+/* launch.h - one kernel launch on a context's stream, raising the shared-memory limit of the
+ * function when a launch needs more than the default 48 KB. ctx must be entered. */
+#ifndef INTFA_LAUNCH_H
+#define INTFA_LAUNCH_H
+
+#include "context.h"
+
+intfa_status intfa_launch(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
+                          unsigned gy, unsigned gz, unsigned threads, unsigned smem_bytes,
+                          void *stream, void *params);
+
+#endif

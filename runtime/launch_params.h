@@ -1,0 +1,41 @@
+/* launch_params.h - host mirrors of the kernels' parameter structs (templates, *.cu). Field
+ * order, types and padding must match the templates exactly; the static asserts pin sizes. */
+#ifndef INTFA_LAUNCH_PARAMS_H
+#define INTFA_LAUNCH_PARAMS_H
+
+#include <stdint.h>
+
+typedef struct intfa_attn_params {
+    const int8_t *q, *k, *v;
+    const float *q_scale, *k_scale, *v_scale;
+    void *o;
+    float *lse;
+    int64_t q_sb, q_sh, q_sn;
+    int64_t k_sb, k_sh, k_sn;
+    int64_t o_sb, o_sh, o_sn;
+    int32_t batch, heads_q, heads_kv, seq_q, seq_kv, n_pad;
+    float scale_log2;
+    int32_t pad_;
+} intfa_attn_params;
+_Static_assert(sizeof(intfa_attn_params) == 8 * 8 + 9 * 8 + 8 * 4, "attn params layout");
+
+typedef struct intfa_quant_qk_params {
+    const void *x;
+    int8_t *out;
+    float *scale;
+    int64_t x_sb, x_sn, x_sh;
+    int64_t rows;
+    int32_t heads, seq;
+} intfa_quant_qk_params;
+_Static_assert(sizeof(intfa_quant_qk_params) == 3 * 8 + 4 * 8 + 2 * 4, "quant_qk params layout");
+
+typedef struct intfa_quant_v_params {
+    const void *x;
+    int8_t *out;
+    float *scale;
+    int64_t x_sb, x_sn, x_sh;
+    int32_t heads, seq, n_pad, per_head;
+} intfa_quant_v_params;
+_Static_assert(sizeof(intfa_quant_v_params) == 3 * 8 + 3 * 8 + 4 * 4, "quant_v params layout");
+
+#endif

@@ -1,0 +1,132 @@
+/* quantize.c - the quantization entry points: fp16/bf16 Q, K (per token) and V (per channel
+ * or per head, transposed and key-permuted) to int8 plus fp32 scales. */
+#include "error.h"
+#include "launch.h"
+#include "launch_params.h"
+#include "quantize.h"
+#include "validate.h"
+
+int64_t intfa_v_padded_len(int64_t seq_kv) { return seq_kv <= 0 ? 0 : (seq_kv + 15) / 16 * 16; }
+
+static intfa_status check_dims(const char *fn, intfa_dtype dtype, int64_t batch, int64_t heads,
+                               int64_t seq, int64_t head_dim)
+{
+    if (batch < 0 || heads < 0 || seq < 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: batch = %lld, heads = %lld, seq = %lld: sizes must be >= 0",
+                          fn, (long long)batch, (long long)heads, (long long)seq);
+    if (seq > INTFA_MAX_SEQ)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: seq = %lld exceeds the maximum %lld", fn,
+                          (long long)seq, (long long)INTFA_MAX_SEQ);
+    if (head_dim != 64 && head_dim != 128)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: head_dim = %lld: supported head dims are 64 and 128",
+                          fn, (long long)head_dim);
+    if ((unsigned)dtype > INTFA_DTYPE_BF16)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: dtype = %d is not an intfa_dtype", fn, (int)dtype);
+    return INTFA_OK;
+}
+
+intfa_status intfa_quantize_qk_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                                      int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                                      int8_t *out_values, float *out_scale, void *stream)
+{
+    intfa_variant v;
+    CUfunction fn;
+    intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_QK, ctx->arch, (int)head_dim,
+                                            INTFA_FMT_INT8, 0, dtype, INTFA_PQ_U8_ROW, &v);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_qk", &fn);
+    if (st != INTFA_OK) return st;
+    intfa_quant_qk_params p = {x->data, out_values, out_scale, x->stride_b, x->stride_n,
+                               x->stride_h, batch * heads * seq, (int32_t)heads, (int32_t)seq};
+    const int64_t blocks = (p.rows + v.warps - 1) / v.warps;
+    if (blocks > 0x7fffffffLL)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize: %lld rows is too many", (long long)p.rows);
+    return intfa_launch(ctx, fn, "intfa_quant_qk", (unsigned)blocks, 1, 1, (unsigned)v.warps * 32, 0,
+                        stream, &p);
+}
+
+intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                                     int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                                     intfa_v_scale mode, int8_t *out_values, float *out_scale,
+                                     void *stream)
+{
+    intfa_variant v;
+    CUfunction famax, fpack, fscale;
+    intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_V, ctx->arch, (int)head_dim,
+                                            INTFA_FMT_INT8, 0, dtype, INTFA_PQ_U8_ROW, &v);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_v_amax", &famax);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_v_pack", &fpack);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_v_scale", &fscale);
+    if (st != INTFA_OK) return st;
+    const int64_t bh = batch * heads, n_pad = intfa_v_padded_len(seq);
+    if (bh > 0x7fffffffLL)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize_v: batch x heads = %lld is too many", (long long)bh);
+    intfa_quant_v_params p = {x->data, out_values, out_scale, x->stride_b, x->stride_n, x->stride_h,
+                              (int32_t)heads, (int32_t)seq, (int32_t)n_pad, mode == INTFA_VS_HEAD};
+    CUresult r = ctx->cu->MemsetD32Async((CUdeviceptr)out_scale, 0, (size_t)(bh * head_dim), (CUstream)stream);
+    if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "quantize_v: clearing the scales");
+    int64_t amax_blocks = (seq + 255) / 256, pack_blocks = (n_pad + 127) / 128;
+    if (amax_blocks < 1) amax_blocks = 1;
+    if (pack_blocks < 1) pack_blocks = 1;
+    if (amax_blocks > 65535) amax_blocks = 65535;
+    if (pack_blocks > 65535) pack_blocks = 65535;
+    const unsigned threads = (unsigned)head_dim;
+    if ((st = intfa_launch(ctx, famax, "intfa_quant_v_amax", (unsigned)bh, (unsigned)amax_blocks, 1,
+                           threads, 0, stream, &p)) != INTFA_OK ||
+        (st = intfa_launch(ctx, fpack, "intfa_quant_v_pack", (unsigned)bh, (unsigned)pack_blocks, 1,
+                           threads, 0, stream, &p)) != INTFA_OK)
+        return st;
+    return intfa_launch(ctx, fscale, "intfa_quant_v_scale", (unsigned)bh, 1, 1, threads, 0, stream, &p);
+}
+
+intfa_status intfa_quantize_qk(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                               int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                               int8_t *out_values, float *out_scale, void *stream)
+{
+    intfa_clear_error();
+    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_quantize_qk: ctx is NULL");
+    intfa_status st = check_dims("intfa_quantize_qk", dtype, batch, heads, seq, head_dim);
+    int64_t rows = 0;
+    if (st == INTFA_OK) st = intfa_mul4("intfa_quantize_qk: batch x heads x seq x head_dim", batch,
+                                        heads, seq, head_dim, &rows);
+    if (st != INTFA_OK) return st;
+    if (rows == 0) return INTFA_OK;
+    if ((st = intfa_check_tensor("x", x, batch, seq, heads, head_dim, 2)) != INTFA_OK ||
+        (st = intfa_check_ptr("out_values", out_values, 16)) != INTFA_OK ||
+        (st = intfa_check_ptr("out_scale", out_scale, 4)) != INTFA_OK)
+        return st;
+    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
+    st = intfa_ctx_check_stream(ctx, stream);
+    if (st == INTFA_OK)
+        st = intfa_quantize_qk_launch(ctx, x, dtype, batch, heads, seq, head_dim, out_values,
+                                      out_scale, stream);
+    intfa_ctx_leave(ctx);
+    return st;
+}
+
+intfa_status intfa_quantize_v(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                              int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                              intfa_v_scale mode, int8_t *out_values, float *out_scale, void *stream)
+{
+    intfa_clear_error();
+    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_quantize_v: ctx is NULL");
+    intfa_status st = check_dims("intfa_quantize_v", dtype, batch, heads, seq, head_dim);
+    int64_t elems = 0;
+    if (st == INTFA_OK && (unsigned)mode > INTFA_VS_HEAD)
+        st = intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_quantize_v: mode = %d is not an intfa_v_scale", (int)mode);
+    if (st == INTFA_OK) st = intfa_mul4("intfa_quantize_v: batch x heads x seq x head_dim", batch,
+                                        heads, intfa_v_padded_len(seq), head_dim, &elems);
+    if (st != INTFA_OK) return st;
+    if (batch * heads == 0) return INTFA_OK;
+    if (!x) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_quantize_v: v is NULL");
+    if (seq > 0 && (st = intfa_check_tensor("v", x, batch, seq, heads, head_dim, 2)) != INTFA_OK) return st;
+    if ((seq > 0 && (st = intfa_check_ptr("out_values", out_values, 16)) != INTFA_OK) ||
+        (st = intfa_check_ptr("out_scale", out_scale, 8)) != INTFA_OK)
+        return st;
+    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
+    st = intfa_ctx_check_stream(ctx, stream);
+    if (st == INTFA_OK)
+        st = intfa_quantize_v_launch(ctx, x, dtype, batch, heads, seq, head_dim, mode, out_values,
+                                     out_scale, stream);
+    intfa_ctx_leave(ctx);
+    return st;
+}

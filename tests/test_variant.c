@@ -1,0 +1,580 @@
+/* test_variant.c - variant names (print, strict parse, round trip), validity rules, defaults. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "intfa.h"
+#include "render.h"
+
+static void assert_error_contains(const char *needle)
+{
+    const char *msg = intfa_last_error();
+    if (!strstr(msg, needle)) {
+        print_error("last error \"%s\" does not contain \"%s\"\n", msg, needle);
+        fail();
+    }
+}
+
+static intfa_variant attn(intfa_arch arch, int d, int m, int n, int w, int s)
+{
+    intfa_variant v;
+    memset(&v, 0, sizeof v);
+    v.kind = INTFA_KIND_ATTN_FWD;
+    v.arch = arch;
+    v.head_dim = d;
+    v.block_m = m;
+    v.block_n = n;
+    v.warps = w;
+    v.stages = s;
+    return v;
+}
+
+/* Zero the fields a kind does not have, as parse leaves them. */
+static intfa_variant normalized(intfa_variant v)
+{
+    if (v.kind != INTFA_KIND_ATTN_FWD) {
+        v.block_m = v.block_n = v.stages = v.causal = 0;
+        v.p_quant = INTFA_PQ_U8_ROW;
+    }
+    if (v.kind == INTFA_KIND_QUANT_V) v.qk_format = INTFA_FMT_INT8;
+    return v;
+}
+
+static void assert_round_trip(const intfa_variant *v)
+{
+    char name[INTFA_VARIANT_NAME_MAX];
+    assert_int_equal(intfa_variant_name(v, name, sizeof name), INTFA_OK);
+    intfa_variant p, want = normalized(*v);
+    memset(&p, 0xAB, sizeof p);
+    if (intfa_variant_parse(name, &p) != INTFA_OK) {
+        print_error("parse(\"%s\"): %s\n", name, intfa_last_error());
+        fail();
+    }
+    assert_memory_equal(&p, &want, sizeof p);
+    char again[INTFA_VARIANT_NAME_MAX];
+    assert_int_equal(intfa_variant_name(&p, again, sizeof again), INTFA_OK);
+    assert_string_equal(again, name);
+}
+
+/* ------------------------------------------------------------------ arch */
+
+static void test_arch_names(void **state)
+{
+    (void)state;
+    const char *names[] = {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"};
+    const char *alt1[] = {"sm80", "sm86", "sm89", "sm90", "sm90a"};
+    const char *alt2[] = {"80", "86", "89", "90", "90a"};
+    for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
+        assert_string_equal(intfa_arch_name((intfa_arch)a), names[a]);
+        intfa_arch out = INTFA_ARCH_COUNT;
+        assert_int_equal(intfa_arch_parse(names[a], &out), INTFA_OK);
+        assert_int_equal(out, a);
+        out = INTFA_ARCH_COUNT;
+        assert_int_equal(intfa_arch_parse(alt1[a], &out), INTFA_OK);
+        assert_int_equal(out, a);
+        out = INTFA_ARCH_COUNT;
+        assert_int_equal(intfa_arch_parse(alt2[a], &out), INTFA_OK);
+        assert_int_equal(out, a);
+    }
+    assert_string_equal(intfa_arch_name((intfa_arch)99), "unknown arch");
+    const char *bad[] = {"", "sm_", "sm", "sm_75", "sm_90b", "SM_90", "sm__90", "90aa",
+                         "sm_90a ", " 90", "sm_080", "sm-90"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        intfa_arch out = (intfa_arch)1234;
+        assert_int_equal(intfa_arch_parse(bad[i], &out), INTFA_ERR_INVALID_ARGUMENT);
+        assert_int_equal(out, 1234);
+        char want[64];
+        snprintf(want, sizeof want, "arch \"%s\"", bad[i]);
+        assert_error_contains(want);
+    }
+    intfa_arch out;
+    assert_int_equal(intfa_arch_parse(NULL, &out), INTFA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(intfa_arch_parse("sm_80", NULL), INTFA_ERR_INVALID_ARGUMENT);
+}
+
+/* ------------------------------------------------------------------ names */
+
+static void test_exact_names(void **state)
+{
+    (void)state;
+    intfa_variant v;
+    char name[INTFA_VARIANT_NAME_MAX];
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90A, 128,
+                                           INTFA_FMT_INT8, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
+                                           &v),
+                     INTFA_OK);
+    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+    assert_string_equal(name, "attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2");
+
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM86, 64,
+                                           INTFA_FMT_INT8, 0, INTFA_DTYPE_BF16, INTFA_PQ_S8_127,
+                                           &v),
+                     INTFA_OK);
+    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+    assert_string_equal(name, "attn_fwd-sm86-d64-int8-bf16-full-ps8-m64n128w4s2");
+
+    assert_int_equal(intfa_variant_default(INTFA_KIND_QUANT_QK, INTFA_ARCH_SM80, 64,
+                                           INTFA_FMT_INT8, 1, INTFA_DTYPE_BF16, INTFA_PQ_S8_127,
+                                           &v),
+                     INTFA_OK);
+    assert_int_equal(v.causal, 0);
+    assert_int_equal(v.p_quant, INTFA_PQ_U8_ROW);
+    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+    assert_string_equal(name, "quant_qk-sm80-d64-int8-bf16-w4");
+
+    assert_int_equal(intfa_variant_default(INTFA_KIND_QUANT_V, INTFA_ARCH_SM89, 128,
+                                           INTFA_FMT_INT4, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
+                                           &v),
+                     INTFA_OK);
+    assert_int_equal(v.qk_format, INTFA_FMT_INT8);
+    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+    assert_string_equal(name, "quant_v-sm89-d128-fp16-w4");
+
+    /* The parse of a name is exactly the variant. */
+    intfa_variant p;
+    assert_int_equal(intfa_variant_parse("attn_fwd-sm90-d64-int8-bf16-full-ps8-m64n32w4s3", &p),
+                     INTFA_OK);
+    intfa_variant want = attn(INTFA_ARCH_SM90, 64, 64, 32, 4, 3);
+    want.dtype = INTFA_DTYPE_BF16;
+    want.p_quant = INTFA_PQ_S8_127;
+    assert_memory_equal(&p, &want, sizeof p);
+}
+
+static void test_name_cap_and_args(void **state)
+{
+    (void)state;
+    intfa_variant v = attn(INTFA_ARCH_SM90A, 128, 128, 64, 8, 2);
+    const char *want = "attn_fwd-sm90a-d128-int8-fp16-full-pu8-m128n64w8s2";
+    size_t need = strlen(want) + 1;
+    char buf[INTFA_VARIANT_NAME_MAX];
+    memset(buf, 'Z', sizeof buf);
+    assert_int_equal(intfa_variant_name(&v, buf, need - 1), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_contains("cap = ");
+    for (size_t i = 0; i < sizeof buf; i++) assert_int_equal(buf[i], 'Z');
+    assert_int_equal(intfa_variant_name(&v, buf, need), INTFA_OK);
+    assert_string_equal(buf, want);
+    assert_int_equal(intfa_variant_name(&v, buf, 0), INTFA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(intfa_variant_name(NULL, buf, sizeof buf), INTFA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(intfa_variant_name(&v, NULL, sizeof buf), INTFA_ERR_INVALID_ARGUMENT);
+
+    /* Out-of-range enums and negative numbers do not print. */
+    intfa_variant bad[6];
+    for (int i = 0; i < 6; i++) bad[i] = v;
+    bad[0].kind = (intfa_kind)3;
+    bad[1].arch = (intfa_arch)5;
+    bad[2].dtype = (intfa_dtype)2;
+    bad[3].p_quant = (intfa_p_quant)7;
+    bad[4].head_dim = -128;
+    bad[5].causal = 2;
+    const char *words[6] = {"kind = 3", "arch = 5", "dtype = 2", "p_quant = 7",
+                            "head_dim = -128", "causal = 2"};
+    for (int i = 0; i < 6; i++) {
+        memset(buf, 'Z', sizeof buf);
+        assert_int_equal(intfa_variant_name(&bad[i], buf, sizeof buf), INTFA_ERR_INVALID_ARGUMENT);
+        assert_error_contains(words[i]);
+        assert_int_equal(buf[0], 'Z');
+        assert_int_equal(intfa_variant_check(&bad[i]), INTFA_ERR_INVALID_ARGUMENT);
+        assert_error_contains(words[i]);
+    }
+    assert_int_equal(intfa_variant_check(NULL), INTFA_ERR_INVALID_ARGUMENT);
+}
+
+static void test_parse_rejects(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *word; /* word: must appear in the message */
+    } bad[] = {
+        {"", "length"},
+        {"attn_fwd", "fields"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2-x", "\"x\""},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2-", "empty field"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2x", "m128n64w8s2x"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8", "m128n64w8"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8", "fields"},
+        {"attn_fwd-sm90a-d0128-int8-fp16-causal-pu8-m128n64w8s2", "d0128"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n064w8s2", "m128n064w8s2"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s02", "m128n64w8s02"},
+        {"attn_fwd-sm90a-d2147483648-int8-fp16-causal-pu8-m128n64w8s2", "d2147483648"},
+        {"attn_fwd-sm90a-d99999999999999999999-int8-fp16-full-pu8-m128n64w8s2", "d9999"},
+        {"attn_fwd-sm90a-d-128-int8-fp16-causal-pu8-m128n64w8s2", "unexpected \"m128n64w8s2\""},
+        {"attn_fwd-sm90a-d+128-int8-fp16-causal-pu8-m128n64w8s2", "d+128"},
+        {"attn_fwd-sm90a-d-int8-fp16-causal-pu8-m128n64w8s2", "head_dim field \"d\""},
+        {"attn_fwd-sm_90a-d128-int8-fp16-causal-pu8-m128n64w8s2", "sm_90a"},
+        {"attn_fwd-90a-d128-int8-fp16-causal-pu8-m128n64w8s2", "\"90a\""},
+        {"Attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2", "Attn_fwd"},
+        {"attn_bwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2", "attn_bwd"},
+        {"attn_fwd-sm90a-d128-INT8-fp16-causal-pu8-m128n64w8s2", "INT8"},
+        {"attn_fwd-sm90a-d128-int8-fp32-causal-pu8-m128n64w8s2", "fp32"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causa-pu8-m128n64w8s2", "causa"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu16-m128n64w8s2", "pu16"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-n64m128w8s2", "n64m128w8s2"},
+        {"attn_fwd-sm90a-d128-int8-fp16-pu8-causal-m128n64w8s2", "pu8"},
+        {"attn_fwd-sm90a-d128-fp16-int8-causal-pu8-m128n64w8s2", "fp16"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m 128n64w8s2", "m 128n64w8s2"},
+        {"attn_fwd--sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2", "empty field"},
+        {"attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2 ", "m128n64w8s2 "},
+        {"quant_qk-sm80-d64-int8-bf16-w4-x", "\"x\""},
+        {"quant_qk-sm80-d64-bf16-w4", "fields"},
+        {"quant_qk-sm80-d64-int8-bf16-w04", "w04"},
+        {"quant_qk-sm80-d64-int8-bf16-m4", "m4"},
+        {"quant_v-sm80-d64-int8-bf16-w4", "unexpected \"w4\""},
+        {"quant_v-sm80-d64-bf16-w4s2", "w4s2"},
+        {"quant_v-sm80-d64-bf16-w", "\"w\""},
+        {"quant_v-sm80-d64-bf16", "fields"},
+        {"quant_v-sm80-d64-bf16-w4\n", "w4\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        intfa_variant out, poison;
+        memset(&out, 0xAB, sizeof out);
+        memset(&poison, 0xAB, sizeof poison);
+        intfa_status st = intfa_variant_parse(bad[i].name, &out);
+        if (st != INTFA_ERR_INVALID_ARGUMENT) {
+            print_error("parse accepted \"%s\" (status %d)\n", bad[i].name, st);
+            fail();
+        }
+        assert_memory_equal(&out, &poison, sizeof out);
+        assert_error_contains(bad[i].word);
+    }
+    /* A name of INTFA_VARIANT_NAME_MAX or more characters. */
+    char longname[INTFA_VARIANT_NAME_MAX + 8];
+    memset(longname, 'a', sizeof longname);
+    longname[sizeof longname - 1] = '\0';
+    intfa_variant out;
+    assert_int_equal(intfa_variant_parse(longname, &out), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_contains("length");
+    assert_int_equal(intfa_variant_parse(NULL, &out), INTFA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(intfa_variant_parse("quant_v-sm80-d64-bf16-w4", NULL),
+                     INTFA_ERR_INVALID_ARGUMENT);
+    /* Syntax only: an unbuildable but well-formed name parses, check refuses it. */
+    assert_int_equal(intfa_variant_parse("attn_fwd-sm80-d0-int8-fp16-full-pu8-m0n0w0s0", &out),
+                     INTFA_OK);
+    assert_int_equal(intfa_variant_check(&out), INTFA_ERR_UNSUPPORTED);
+    assert_int_equal(intfa_variant_parse("quant_v-sm80-d2147483647-bf16-w4", &out), INTFA_OK);
+    assert_int_equal(out.head_dim, 2147483647);
+}
+
+/* ------------------------------------------------------------------ validity */
+
+static void test_check_messages(void **state)
+{
+    (void)state;
+    intfa_variant v = attn(INTFA_ARCH_SM80, 128, 128, 64, 8, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+
+    v.head_dim = 96;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(), "head_dim = 96: supported are 64 and 128");
+
+    v = attn(INTFA_ARCH_SM80, 128, 128, 64, 8, 2);
+    v.qk_format = INTFA_FMT_INT4;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(),
+                        "qk_format = int4: INT4 Q/K kernels are not generated yet (planned: "
+                        "native m16n8k64 on sm_80/86/89, unpack to INT8 on sm_90)");
+    v.kind = INTFA_KIND_QUANT_QK;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("INT4");
+    v.kind = INTFA_KIND_QUANT_V; /* no Q/K format */
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+
+    v = attn(INTFA_ARCH_SM80, 128, 64, 64, 8, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(),
+                        "block_m = 64 with warps = 8: each warp owns 16 query rows, so block_m "
+                        "must be 128");
+    v = attn(INTFA_ARCH_SM80, 128, 32, 64, 2, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(), "warps = 2: attention takes 4 or 8 warps");
+    v = attn(INTFA_ARCH_SM80, 128, 128, 96, 8, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(), "block_n = 96: supported are 32, 64 and 128");
+    v = attn(INTFA_ARCH_SM80, 128, 128, 64, 8, 5);
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(), "stages = 5: supported are 1 to 4");
+    v.stages = 0;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(), "stages = 0: supported are 1 to 4");
+
+    /* 128*128 + 4*(2*128*128 + 4*128) = 149504: fits sm_80 (166912), not sm_86 (101376). */
+    v = attn(INTFA_ARCH_SM80, 128, 128, 128, 8, 4);
+    assert_int_equal(intfa_variant_smem_bytes(&v), 149504);
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    v.arch = INTFA_ARCH_SM86;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(),
+                        "shared memory: 149504 bytes (block_m 128, block_n 128, head_dim 128, "
+                        "stages 4) exceed the sm_86 limit of 101376 bytes per block");
+    v.arch = INTFA_ARCH_SM89;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("sm_89 limit of 101376");
+    v.arch = INTFA_ARCH_SM90A;
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+
+    /* The register estimate: the largest valid tile stays under 255, so check cannot fail on
+     * it today; its arithmetic is pinned here. */
+    assert_int_equal(intfa_variant_reg_estimate(&v), 64 + 64 + 16 + 16 + 48);
+    v = attn(INTFA_ARCH_SM80, 64, 64, 32, 4, 1);
+    assert_int_equal(intfa_variant_reg_estimate(&v), 16 + 32 + 8 + 16 + 48);
+    assert_int_equal(intfa_variant_smem_bytes(&v), 64 * 64 + 1 * (2 * 32 * 64 + 4 * 32));
+
+    /* Quantization kinds: warps 1, 2, 4, 8; other fields ignored. */
+    memset(&v, 0x7F, sizeof v);
+    v.kind = INTFA_KIND_QUANT_V;
+    v.arch = INTFA_ARCH_SM89;
+    v.head_dim = 64;
+    v.dtype = INTFA_DTYPE_BF16;
+    for (int w = 0; w <= 16; w++) {
+        v.warps = w;
+        int ok = w == 1 || w == 2 || w == 4 || w == 8;
+        assert_int_equal(intfa_variant_check(&v), ok ? INTFA_OK : INTFA_ERR_UNSUPPORTED);
+        if (!ok) assert_error_contains("warps = ");
+    }
+    assert_int_equal(intfa_arch_sm(INTFA_ARCH_SM90A), 90);
+    assert_int_equal(intfa_arch_smem_limit(INTFA_ARCH_SM90A), 232448);
+}
+
+/* Independent statement of the rules: the reason words a variant violates (empty: valid). */
+static int oracle(const intfa_variant *v, const char **reasons)
+{
+    int n = 0;
+    if (v->head_dim != 64 && v->head_dim != 128) reasons[n++] = "head_dim";
+    if (v->kind != INTFA_KIND_QUANT_V && v->qk_format == INTFA_FMT_INT4) reasons[n++] = "INT4";
+    if (v->kind != INTFA_KIND_ATTN_FWD) {
+        if (v->warps != 1 && v->warps != 2 && v->warps != 4 && v->warps != 8)
+            reasons[n++] = "warps";
+        return n;
+    }
+    if (v->warps != 4 && v->warps != 8) reasons[n++] = "warps";
+    if (v->block_m != 16 * v->warps) reasons[n++] = "block_m";
+    if (v->block_n != 32 && v->block_n != 64 && v->block_n != 128) reasons[n++] = "block_n";
+    if (v->stages < 1 || v->stages > 4) reasons[n++] = "stages";
+    static const long long limit[] = {166912, 101376, 101376, 232448, 232448};
+    long long smem = (long long)v->block_m * v->head_dim +
+                     (long long)v->stages * (2LL * v->block_n * v->head_dim + 4LL * v->block_n);
+    if (smem > limit[v->arch]) reasons[n++] = "shared memory";
+    if (v->block_n / 2 + v->head_dim / 2 + v->head_dim / 8 + 64 > 255) reasons[n++] = "register";
+    return n;
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static unsigned rnd(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static void test_random_sweep(void **state)
+{
+    (void)state;
+    static const int dims[] = {0, 32, 64, 96, 128, 256};
+    static const int ms[] = {16, 32, 48, 64, 128, 256};
+    static const int ns[] = {0, 16, 32, 48, 64, 96, 128, 256};
+    static const int ws[] = {0, 1, 2, 3, 4, 8, 16};
+    int valid = 0, invalid = 0;
+    for (int it = 0; it < 200000; it++) {
+        intfa_variant v;
+        memset(&v, 0, sizeof v);
+        v.kind = (intfa_kind)rnd(INTFA_KIND_COUNT);
+        v.arch = (intfa_arch)rnd(INTFA_ARCH_COUNT);
+        v.head_dim = dims[rnd(6)];
+        v.warps = ws[rnd(7)];
+        v.block_m = rnd(2) ? 16 * v.warps : ms[rnd(6)];
+        v.block_n = ns[rnd(8)];
+        v.stages = (int)rnd(6);
+        v.qk_format = rnd(4) == 0 ? INTFA_FMT_INT4 : INTFA_FMT_INT8;
+        v.causal = (int)rnd(2);
+        v.dtype = (intfa_dtype)rnd(2);
+        v.p_quant = (intfa_p_quant)rnd(2);
+        if (v.kind != INTFA_KIND_ATTN_FWD && rnd(2)) v = normalized(v);
+
+        const char *reasons[16];
+        int nr = oracle(&v, reasons);
+        intfa_status st = intfa_variant_check(&v);
+        if (nr == 0) {
+            if (st != INTFA_OK) {
+                print_error("check refused a valid variant: %s\n", intfa_last_error());
+                fail();
+            }
+            valid++;
+        } else {
+            assert_int_equal(st, INTFA_ERR_UNSUPPORTED);
+            int found = 0;
+            for (int r = 0; r < nr; r++) found |= strstr(intfa_last_error(), reasons[r]) != NULL;
+            if (!found) {
+                print_error("message \"%s\" names none of the %d reasons (first: %s)\n",
+                            intfa_last_error(), nr, reasons[0]);
+                fail();
+            }
+            invalid++;
+        }
+        /* Every variant with in-range fields prints and parses back, valid or not. */
+        assert_round_trip(&v);
+    }
+    assert_true(valid > 1000);
+    assert_true(invalid > 1000);
+}
+
+/* ------------------------------------------------------------------ defaults */
+
+static void test_default_sets(void **state)
+{
+    (void)state;
+    for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
+        size_t count = 0;
+        assert_int_equal(intfa_variant_default_set((intfa_arch)a, NULL, 0, &count), INTFA_OK);
+        assert_int_equal(count, 20);
+        intfa_variant set[32];
+        memset(set, 0xAB, sizeof set);
+        size_t count2 = 0;
+        assert_int_equal(intfa_variant_default_set((intfa_arch)a, set, 32, &count2), INTFA_OK);
+        assert_int_equal(count2, 20);
+        int kinds[INTFA_KIND_COUNT] = {0}, ps8 = 0;
+        char names[20][INTFA_VARIANT_NAME_MAX];
+        for (size_t i = 0; i < count2; i++) {
+            assert_int_equal(set[i].arch, a);
+            assert_int_equal(intfa_variant_check(&set[i]), INTFA_OK);
+            assert_round_trip(&set[i]);
+            assert_int_equal(intfa_variant_name(&set[i], names[i], sizeof names[i]), INTFA_OK);
+            for (size_t j = 0; j < i; j++) assert_string_not_equal(names[i], names[j]);
+            kinds[set[i].kind]++;
+            ps8 += set[i].kind == INTFA_KIND_ATTN_FWD && set[i].p_quant == INTFA_PQ_S8_127;
+        }
+        assert_int_equal(kinds[INTFA_KIND_ATTN_FWD], 12);
+        assert_int_equal(kinds[INTFA_KIND_QUANT_QK], 4);
+        assert_int_equal(kinds[INTFA_KIND_QUANT_V], 4);
+        assert_int_equal(ps8, 4);
+        /* Entries past the set stay untouched. */
+        unsigned char poison[sizeof(intfa_variant)];
+        memset(poison, 0xAB, sizeof poison);
+        assert_memory_equal(&set[20], poison, sizeof poison);
+
+        /* A smaller cap writes a prefix of the same order. */
+        intfa_variant few[5];
+        memset(few, 0xAB, sizeof few);
+        size_t count3 = 0;
+        assert_int_equal(intfa_variant_default_set((intfa_arch)a, few, 3, &count3), INTFA_OK);
+        assert_int_equal(count3, 20);
+        assert_memory_equal(few, set, 3 * sizeof few[0]);
+        assert_memory_equal(&few[3], poison, sizeof poison);
+    }
+    /* Fixed order, pinned on sm_86. */
+    intfa_variant set[20];
+    size_t count;
+    assert_int_equal(intfa_variant_default_set(INTFA_ARCH_SM86, set, 20, &count), INTFA_OK);
+    static const char *const want[20] = {
+        "attn_fwd-sm86-d64-int8-fp16-full-pu8-m64n128w4s2",
+        "attn_fwd-sm86-d64-int8-bf16-full-pu8-m64n128w4s2",
+        "attn_fwd-sm86-d64-int8-fp16-causal-pu8-m64n128w4s2",
+        "attn_fwd-sm86-d64-int8-bf16-causal-pu8-m64n128w4s2",
+        "attn_fwd-sm86-d128-int8-fp16-full-pu8-m64n64w4s2",
+        "attn_fwd-sm86-d128-int8-bf16-full-pu8-m64n64w4s2",
+        "attn_fwd-sm86-d128-int8-fp16-causal-pu8-m64n64w4s2",
+        "attn_fwd-sm86-d128-int8-bf16-causal-pu8-m64n64w4s2",
+        "attn_fwd-sm86-d64-int8-fp16-full-ps8-m64n128w4s2",
+        "attn_fwd-sm86-d64-int8-fp16-causal-ps8-m64n128w4s2",
+        "attn_fwd-sm86-d128-int8-fp16-full-ps8-m64n64w4s2",
+        "attn_fwd-sm86-d128-int8-fp16-causal-ps8-m64n64w4s2",
+        "quant_qk-sm86-d64-int8-fp16-w4",
+        "quant_qk-sm86-d64-int8-bf16-w4",
+        "quant_qk-sm86-d128-int8-fp16-w4",
+        "quant_qk-sm86-d128-int8-bf16-w4",
+        "quant_v-sm86-d64-fp16-w4",
+        "quant_v-sm86-d64-bf16-w4",
+        "quant_v-sm86-d128-fp16-w4",
+        "quant_v-sm86-d128-bf16-w4",
+    };
+    for (int i = 0; i < 20; i++) {
+        char name[INTFA_VARIANT_NAME_MAX];
+        assert_int_equal(intfa_variant_name(&set[i], name, sizeof name), INTFA_OK);
+        assert_string_equal(name, want[i]);
+    }
+    assert_int_equal(intfa_variant_default_set(INTFA_ARCH_SM80, set, 20, NULL),
+                     INTFA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(intfa_variant_default_set(INTFA_ARCH_SM80, NULL, 20, &count),
+                     INTFA_ERR_INVALID_ARGUMENT);
+    count = 12345;
+    assert_int_equal(intfa_variant_default_set((intfa_arch)9, set, 20, &count),
+                     INTFA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(count, 12345);
+    assert_error_contains("arch = 9");
+}
+
+static void test_default_tiles(void **state)
+{
+    (void)state;
+    static const struct {
+        intfa_arch arch;
+        int d, m, n, w, s;
+    } want[] = {
+        {INTFA_ARCH_SM80, 128, 128, 64, 8, 2},  {INTFA_ARCH_SM80, 64, 128, 128, 8, 2},
+        {INTFA_ARCH_SM86, 128, 64, 64, 4, 2},   {INTFA_ARCH_SM86, 64, 64, 128, 4, 2},
+        {INTFA_ARCH_SM89, 128, 64, 64, 4, 2},   {INTFA_ARCH_SM89, 64, 64, 128, 4, 2},
+        {INTFA_ARCH_SM90, 128, 128, 64, 8, 2},  {INTFA_ARCH_SM90, 64, 128, 128, 8, 2},
+        {INTFA_ARCH_SM90A, 128, 128, 64, 8, 2}, {INTFA_ARCH_SM90A, 64, 128, 128, 8, 2},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        for (int c = 0; c < 2; c++) {
+            intfa_variant v;
+            assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, want[i].arch, want[i].d,
+                                                   INTFA_FMT_INT8, c, INTFA_DTYPE_BF16,
+                                                   INTFA_PQ_S8_127, &v),
+                             INTFA_OK);
+            intfa_variant e = attn(want[i].arch, want[i].d, want[i].m, want[i].n, want[i].w,
+                                   want[i].s);
+            e.causal = c;
+            e.dtype = INTFA_DTYPE_BF16;
+            e.p_quant = INTFA_PQ_S8_127;
+            assert_memory_equal(&v, &e, sizeof v);
+            assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+        }
+    }
+    /* Failures leave the output alone. */
+    intfa_variant out, poison;
+    memset(&out, 0xAB, sizeof out);
+    memset(&poison, 0xAB, sizeof poison);
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM80, 96,
+                                           INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
+                                           &out),
+                     INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("head_dim = 96");
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM80, 128,
+                                           INTFA_FMT_INT4, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
+                                           &out),
+                     INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("INT4 Q/K kernels are not generated yet");
+    assert_int_equal(intfa_variant_default((intfa_kind)5, INTFA_ARCH_SM80, 128, INTFA_FMT_INT8,
+                                           0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &out),
+                     INTFA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, (intfa_arch)5, 128,
+                                           INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
+                                           &out),
+                     INTFA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM80, 128,
+                                           INTFA_FMT_INT8, 3, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
+                                           &out),
+                     INTFA_ERR_INVALID_ARGUMENT);
+    assert_memory_equal(&out, &poison, sizeof out);
+    assert_int_equal(intfa_variant_default(INTFA_KIND_QUANT_QK, INTFA_ARCH_SM80, 128,
+                                           INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
+                                           NULL),
+                     INTFA_ERR_INVALID_ARGUMENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arch_names),    cmocka_unit_test(test_exact_names),
+        cmocka_unit_test(test_name_cap_and_args), cmocka_unit_test(test_parse_rejects),
+        cmocka_unit_test(test_check_messages), cmocka_unit_test(test_random_sweep),
+        cmocka_unit_test(test_default_sets),  cmocka_unit_test(test_default_tiles),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
