@@ -32,13 +32,28 @@ static int64_t last_visible(int64_t i, int64_t nq, int64_t nkv, int causal)
     return lim < nkv - 1 ? lim : nkv - 1;
 }
 
-/* One query row of the quantized algorithm. x, p, pq and slot are scratch of block_n
- * entries, pv and o of d entries. */
+/* PV[k] = sum_j pq[j] * v8[t0 + j][k] over the tile's keys (exact int32; the order of the
+ * sum does not matter). vk holds V key-major, v8[j][k] = vk[j * d + k]. */
+static void pv_tile(const int32_t *pq, const int8_t *vk, int64_t t0, int64_t tv, int d,
+                    int32_t *pv)
+{
+    for (int k = 0; k < d; k++)
+        pv[k] = 0;
+    for (int64_t jj = 0; jj < tv; jj++) {
+        if (pq[jj] == 0)
+            continue;
+        const int8_t *vrow = vk + (t0 + jj) * d;
+        for (int k = 0; k < d; k++)
+            pv[k] += pq[jj] * (int32_t)vrow[k];
+    }
+}
+
+/* One query row of the quantized algorithm. x, p and pq are scratch of block_n entries, pv
+ * and o of d entries; vk is V key-major (see pv_tile). */
 static void quant_row(const int8_t *q8, float q_scale, const int8_t *k8, const float *k_scale,
-                      const int8_t *vt, int64_t n_pad, const float *v_scale, int64_t nkv, int d,
-                      float c, int64_t last, intfa_p_quant pqmode, int block_n, float *x,
-                      float *p, int32_t *pq, int64_t *slot, int32_t *pv, float *o, float *out,
-                      float *lse)
+                      const int8_t *vk, const float *v_scale, int64_t nkv, int d, float c,
+                      int64_t last, intfa_p_quant pqmode, int block_n, float *x, float *p,
+                      int32_t *pq, int32_t *pv, float *o, float *out, float *lse)
 {
     float a = q_scale * c;
     float m = -INFINITY, l = 0.0f;
@@ -48,8 +63,6 @@ static void quant_row(const int8_t *q8, float q_scale, const int8_t *k8, const f
      * so every earlier tile holds one too */
     for (int64_t t0 = 0; t0 <= last; t0 += block_n) {
         int64_t tn = block_n, tv = nkv - t0 < tn ? nkv - t0 : tn; /* keys of V in the tile */
-        for (int64_t jj = 0; jj < tv; jj++)
-            slot[jj] = intfa_ref_v_slot(t0 + jj);
         float xmax = -INFINITY;
         for (int64_t jj = 0; jj < tn; jj++) {
             int64_t j = t0 + jj;
@@ -76,13 +89,7 @@ static void quant_row(const int8_t *q8, float q_scale, const int8_t *k8, const f
                 psum += pq[jj];
             }
             float beta = mt == -INFINITY ? 0.0f : exp2f(mt - m_use) * (1.0f / 255.0f);
-            for (int k = 0; k < d; k++) {
-                const int8_t *vrow = vt + (int64_t)k * n_pad;
-                int32_t acc = 0;
-                for (int64_t jj = 0; jj < tv; jj++)
-                    acc += pq[jj] * (int32_t)vrow[slot[jj]];
-                pv[k] = acc;
-            }
+            pv_tile(pq, vk, t0, tv, d, pv);
             for (int k = 0; k < d; k++)
                 o[k] = fmaf((float)pv[k], beta, o[k] * alpha);
             l = fmaf((float)psum, beta, l * alpha);
@@ -93,13 +100,7 @@ static void quant_row(const int8_t *q8, float q_scale, const int8_t *k8, const f
                 pq[jj] = (int32_t)(fmaf(p[jj], 127.0f, RINT_MAGIC) - RINT_MAGIC);
                 psum += p[jj];
             }
-            for (int k = 0; k < d; k++) {
-                const int8_t *vrow = vt + (int64_t)k * n_pad;
-                int32_t acc = 0;
-                for (int64_t jj = 0; jj < tv; jj++)
-                    acc += pq[jj] * (int32_t)vrow[slot[jj]];
-                pv[k] = acc;
-            }
+            pv_tile(pq, vk, t0, tv, d, pv);
             for (int k = 0; k < d; k++)
                 o[k] = fmaf((float)pv[k], 1.0f / 127.0f, o[k] * alpha);
             l = l * alpha + psum;
@@ -125,18 +126,24 @@ void intfa_ref_attention_quant_head(const int8_t *q8, const float *q_scale, cons
     size_t bn = (size_t)block_n;
     float *x = malloc(bn * sizeof *x), *p = malloc(bn * sizeof *p);
     int32_t *pqs = malloc(bn * sizeof *pqs), *pv = malloc((size_t)d * sizeof *pv);
-    int64_t *slot = malloc(bn * sizeof *slot);
     float *o = malloc((size_t)d * sizeof *o);
-    if (!x || !p || !pqs || !slot || !pv || !o)
+    int8_t *vk = malloc((size_t)(nkv * d) + 1);
+    if (!x || !p || !pqs || !pv || !o || !vk)
         abort(); /* reference code: out of memory is fatal */
+    /* V back to key-major from the documented layout: v8[j][k] = vt[k][slot(j)] */
+    for (int64_t j = 0; j < nkv; j++) {
+        int64_t s = intfa_ref_v_slot(j);
+        for (int k = 0; k < d; k++)
+            vk[j * d + k] = vt[(int64_t)k * n_pad + s];
+    }
     for (int64_t i = 0; i < nq; i++)
-        quant_row(q8 + i * d, q_scale[i], k8, k_scale, vt, n_pad, v_scale, nkv, d, c,
-                  last_visible(i, nq, nkv, causal), pq, block_n, x, p, pqs, slot, pv, o,
-                  out + i * d, lse ? lse + i : NULL);
+        quant_row(q8 + i * d, q_scale[i], k8, k_scale, vk, v_scale, nkv, d, c,
+                  last_visible(i, nq, nkv, causal), pq, block_n, x, p, pqs, pv, o, out + i * d,
+                  lse ? lse + i : NULL);
     free(x);
     free(p);
     free(pqs);
-    free(slot);
+    free(vk);
     free(pv);
     free(o);
 }

@@ -50,8 +50,14 @@ intfa_status intfa_fail_wrap(intfa_status status, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_error && prev[0])
-        snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", prev);
+    if (n >= 0 && (size_t)n + 2 < sizeof last_error && prev[0]) {
+        /* append ": <previous>" by hand, truncating (no snprintf: gcc warns on the truncation) */
+        size_t at = (size_t)n;
+        last_error[at++] = ':';
+        last_error[at++] = ' ';
+        for (size_t i = 0; prev[i] && at + 1 < sizeof last_error; ++i) last_error[at++] = prev[i];
+        last_error[at] = '\0';
+    }
     return status;
 }
 

@@ -13,12 +13,18 @@
 
 #include "gpu_harness.h"
 
-/* Bounds, from the measured errors recorded in docs/RESULTS.md (about 3x the worst seen). */
-#define MAX_REL_L2_VS_QUANT 4e-3   /* kernel vs the C quantized algorithm (fp16 output rounding, ex2.approx) */
-#define MAX_REL_L2_EXACT_PU8 2.5e-2 /* default P quantization vs exact attention */
-#define MAX_REL_L2_EXACT_PS8 8e-2   /* the paper's P quantization vs exact attention */
-#define MAX_LSE_DIFF_QUANT 2e-3
-#define MAX_LSE_DIFF_EXACT 5e-2
+/* Bounds, from the errors measured on an H200 (docs/RESULTS.md).
+ * Kernel vs the C quantized algorithm on the same int8 inputs: the only differences are
+ * ex2.approx (an occasional one-step change of a quantized P) and the output rounding;
+ * measured <= 1e-4. Against exact attention the error is the algorithm's own (the C
+ * reference has the same): measured <= 2.8e-2 (pu8) with outliers in the inputs, up to 3.9e-2
+ * for a single query row over 4099 keys, 1.1e-2 to 1.5e-2 on plain N(0,1) inputs. */
+#define MAX_REL_L2_VS_QUANT 1e-3
+#define MAX_REL_L2_EXACT_PU8 4e-2    /* default P quantization, rows >= 16 */
+#define MAX_REL_L2_EXACT_PS8 8e-2    /* the paper's P quantization, rows >= 16 */
+#define MAX_REL_L2_EXACT_PLAIN 2e-2  /* pu8 + per-channel V on N(0,1) inputs */
+#define FEW_ROWS_FACTOR 2.0          /* fewer than 16 query rows: one row's error, not a mean */
+#define MAX_LSE_DIFF_QUANT 1e-3
 
 #define MAX_CASES 128
 static attn_case cases[MAX_CASES];
@@ -28,7 +34,7 @@ static uint64_t seed_base;
 static attn_case base(int64_t nq, int64_t nkv, int d, int causal)
 {
     attn_case c = {1, 2, 2, nq, nkv, d, causal, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL,
-                   LAYOUT_BNHD, 1, 0, 0};
+                   LAYOUT_BNHD, 1, 0, 0, 0};
     return c;
 }
 
@@ -88,6 +94,13 @@ static void build_cases(int quick)
             c.v_scale = mode == 0 ? INTFA_VS_CHANNEL : INTFA_VS_HEAD;
             add(c);
         }
+    for (int d = 64; d <= 128; d *= 2) /* plain N(0,1): the accuracy the library promises */
+        for (int causal = 0; causal <= 1; ++causal) {
+            attn_case c = base(quick ? 500 : 2048, quick ? 500 : 2048, d, causal);
+            c.plain = 1;
+            c.heads_q = c.heads_kv = 1;
+            add(c);
+        }
     add(base(5, 0, 128, 0));   /* no keys: zeros and lse = -inf */
     add(base(5, 0, 64, 1));
     attn_case nq0 = base(0, 33, 64, 0); /* no queries: nothing to do */
@@ -102,19 +115,23 @@ static void run_case(void **state)
     attn_result r;
     intfa_status st = attn_case_run(c, &r);
     if (st != INTFA_OK) fail_msg("%s: %s: %s", desc, intfa_status_string(st), intfa_last_error());
-    printf("  %-78s vs_quant %.2e  vs_exact %.2e (ref %.2e)  lse %.1e/%.1e  %.3f ms\n", desc,
-           r.vs_quant.rel_l2, r.vs_exact.rel_l2, r.ref_vs_exact.rel_l2, r.lse_max_diff_quant,
-           r.lse_max_diff_exact, r.kernel_ms);
+    printf("  %-80s vs_quant %.2e  vs_exact %.2e (ref %.2e)  lse %.1e/%.1e (excess %.2f)  %.3f ms\n",
+           desc, r.vs_quant.rel_l2, r.vs_exact.rel_l2, r.ref_vs_exact.rel_l2, r.lse_max_diff_quant,
+           r.lse_max_diff_exact, r.lse_excess_exact, r.kernel_ms);
     assert_int_equal(r.quant_mismatches, 0);
     assert_int_equal(r.unwritten, 0);
     assert_int_equal(r.lse_bad_empty, 0);
     assert_int_equal(r.vs_quant.nonfinite, 0);
     if (c->seq_q == 0 || c->seq_kv == 0) return;
     assert_true(r.vs_quant.rel_l2 < MAX_REL_L2_VS_QUANT);
-    assert_true(r.vs_exact.rel_l2 < (c->p_quant == INTFA_PQ_U8_ROW ? MAX_REL_L2_EXACT_PU8 : MAX_REL_L2_EXACT_PS8));
+    double bound = c->p_quant == INTFA_PQ_U8_ROW ? MAX_REL_L2_EXACT_PU8 : MAX_REL_L2_EXACT_PS8;
+    if (c->plain && c->p_quant == INTFA_PQ_U8_ROW && c->v_scale == INTFA_VS_CHANNEL)
+        bound = MAX_REL_L2_EXACT_PLAIN;
+    if (c->seq_q < 16) bound *= FEW_ROWS_FACTOR;
+    assert_true(r.vs_exact.rel_l2 < bound);
     if (c->want_lse) {
         assert_true(r.lse_max_diff_quant < MAX_LSE_DIFF_QUANT);
-        assert_true(r.lse_max_diff_exact < MAX_LSE_DIFF_EXACT);
+        assert_true(r.lse_excess_exact <= 0.0);
     }
 }
 

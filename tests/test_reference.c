@@ -486,6 +486,61 @@ static void test_attention_equal_scores(void **state)
     }
 }
 
+/* Two tiles of 64 keys, each tile's keys with one score (K rows b and 2b quantize to the
+ * same int8 row, the scale doubles): every P quantization step is exact except ps8 in a tile
+ * below the running maximum, so out and lse follow in closed form. Checks the rescaling by
+ * alpha and beta across tiles, in both orders, and that ps8's l sums the unquantized p. */
+static void test_attention_two_tiles(void **state)
+{
+    (void)state;
+    enum { D = 64, NK = 128, BN = 64 };
+    float b[D], k[NK * D], v[NK * D], qs, ks[NK], vs[D], out[D], lse;
+    int8_t q8[D], k8[NK * D], vt[D * NK];
+    intfa_ref_rng r;
+    intfa_ref_rng_seed(&r, 8);
+    fill_normal(&r, b, D, 1.0);
+    fill_normal(&r, v, NK * D, 1.0);
+    const float scale = 0.02f;
+    intfa_ref_quantize_rows(b, 1, D, D, q8, &qs);
+    intfa_ref_quantize_v(v, NK, D, D, INTFA_VS_CHANNEL, vt, vs);
+    for (int order = 0; order < 2; order++) {
+        for (int j = 0; j < NK; j++)
+            for (int t = 0; t < D; t++)
+                k[j * D + t] = ((j < BN) == (order == 0) ? 1.0f : 2.0f) * b[t];
+        intfa_ref_quantize_rows(k, NK, D, D, k8, ks);
+        int32_t s = 0;
+        for (int t = 0; t < D; t++)
+            s += q8[t] * k8[t];
+        assert_true(s > 0);
+        for (int j = 1; j < NK; j++)
+            assert_memory_equal(k8 + j * D, k8, D);
+        /* the two groups' scores in the log2 domain, the first tile's first */
+        float a = qs * (scale * 1.44269504088896340736f);
+        double x0 = (double)((float)s * ks[0] * a), x1 = (double)((float)s * ks[BN] * a);
+        double xmax = fmax(x0, x1), w0 = exp2(x0 - xmax), w1 = exp2(x1 - xmax);
+        for (int pq = 0; pq < 2; pq++) {
+            intfa_ref_attention_quant_head(q8, &qs, k8, ks, vt, vs, 1, NK, D, scale, 0,
+                                           (intfa_p_quant)pq, BN, out, &lse);
+            /* weights of the groups in o and in l */
+            double wo0 = w0, wo1 = w1, wl0 = w0, wl1 = w1;
+            if (pq == INTFA_PQ_S8_127 && x1 < x0) /* second tile below the running max */
+                wo1 = rint(127.0 * w1) / 127.0;
+            double l = BN * wl0 + BN * wl1;
+            for (int t = 0; t < D; t++) {
+                double g0 = 0, g1 = 0;
+                for (int j = 0; j < BN; j++) {
+                    g0 += vt[t * NK + intfa_ref_v_slot(j)];
+                    g1 += vt[t * NK + intfa_ref_v_slot(BN + j)];
+                }
+                double want = (g0 * wo0 + g1 * wo1) * vs[t] / l;
+                assert_true(fabs(out[t] - want) <= 1e-5 * 0.05 + 1e-5 * fabs(want));
+            }
+            double want_lse = (xmax + log2(l)) * log(2.0);
+            assert_true(fabs(lse - want_lse) <= 1e-5 * (1.0 + fabs(want_lse)));
+        }
+    }
+}
+
 /* N(0,1) data, V per channel: head_dim 64/128, causal or not, square and unequal lengths
  * (causal nq > nkv: the leading rows see no key), block_n 64/128, pu8 and ps8. */
 static void test_attention_vs_exact(void **state)
@@ -671,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_quantize_v),
         cmocka_unit_test(test_attention_one_key),
         cmocka_unit_test(test_attention_equal_scores),
+        cmocka_unit_test(test_attention_two_tiles),
         cmocka_unit_test(test_attention_vs_exact),
         cmocka_unit_test(test_attention_k_outliers),
         cmocka_unit_test(test_pu8_beats_ps8),

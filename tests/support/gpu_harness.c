@@ -71,13 +71,13 @@ static const char *layout_name(gpu_layout l)
 
 void attn_case_describe(const attn_case *c, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "B=%lld Hq=%lld Hkv=%lld Nq=%lld Nkv=%lld D=%d %s %s %s %s %s%s%s",
+    snprintf(buf, cap, "B=%lld Hq=%lld Hkv=%lld Nq=%lld Nkv=%lld D=%d %s %s %s %s %s%s%s%s",
              (long long)c->batch, (long long)c->heads_q, (long long)c->heads_kv,
              (long long)c->seq_q, (long long)c->seq_kv, c->head_dim, c->causal ? "causal" : "full",
              c->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16",
              c->p_quant == INTFA_PQ_U8_ROW ? "pu8" : "ps8",
              c->v_scale == INTFA_VS_CHANNEL ? "vch" : "vhead", layout_name(c->layout),
-             c->want_lse ? " lse" : "", c->drop_in ? " drop-in" : "");
+             c->want_lse ? " lse" : "", c->drop_in ? " drop-in" : "", c->plain ? " plain" : "");
 }
 
 /* Strides of a [B, N, H, D] tensor in a layout; returns the element count to allocate. */
@@ -95,12 +95,13 @@ static int64_t make_strides(gpu_layout l, int64_t B, int64_t N, int64_t H, int64
 }
 
 /* Random values, rounded through dtype, in dense [B][H][N][D]; a few large outliers. */
-static float *make_input(intfa_ref_rng *rng, int64_t B, int64_t H, int64_t N, int64_t D, intfa_dtype dt)
+static float *make_input(intfa_ref_rng *rng, int64_t B, int64_t H, int64_t N, int64_t D,
+                         intfa_dtype dt, int plain)
 {
     const int64_t n = B * H * N * D;
     float *x = malloc((size_t)(n ? n : 1) * sizeof *x);
     for (int64_t i = 0; i < n; ++i) x[i] = (float)intfa_ref_normal(rng);
-    for (int64_t bh = 0; bh < B * H && N > 0; ++bh)
+    for (int64_t bh = 0; bh < B * H && N > 0 && !plain; ++bh)
         for (int o = 0; o < 3; ++o) {
             const int64_t i = bh * N * D + (int64_t)(intfa_ref_uniform(rng) * (double)(N * D));
             x[i] = (intfa_ref_uniform(rng) < 0.5 ? -1.f : 1.f) * (float)(6.0 + 6.0 * intfa_ref_uniform(rng));
@@ -154,14 +155,15 @@ static void metrics_accumulate(double *acc, const float *x, const double *ref, i
 intfa_status attn_case_run(const attn_case *c, attn_result *r)
 {
     memset(r, 0, sizeof *r);
+    r->lse_excess_exact = -INFINITY;
     intfa_context *ctx = g_ctx;
     const int64_t B = c->batch, Hq = c->heads_q, Hk = c->heads_kv, Nq = c->seq_q, Nk = c->seq_kv;
     const int64_t D = c->head_dim, npad = intfa_v_padded_len(Nk);
     intfa_ref_rng rng;
     intfa_ref_rng_seed(&rng, c->seed);
-    float *qf = make_input(&rng, B, Hq, Nq, D, c->dtype);
-    float *kf = make_input(&rng, B, Hk, Nk, D, c->dtype);
-    float *vf = make_input(&rng, B, Hk, Nk, D, c->dtype);
+    float *qf = make_input(&rng, B, Hq, Nq, D, c->dtype, c->plain);
+    float *kf = make_input(&rng, B, Hk, Nk, D, c->dtype, c->plain);
+    float *vf = make_input(&rng, B, Hk, Nk, D, c->dtype, c->plain);
 
     intfa_tensor qt, kt, vt, ot;
     void *dq = upload_tensor(qf, B, Hq, Nq, D, c->dtype, c->layout, &qt);
@@ -266,6 +268,16 @@ intfa_status attn_case_run(const attn_case *c, attn_result *r)
                                            vf + bhk * Nk * D, D, Nq, Nk, (int)D,
                                            1.0 / sqrt((double)D), c->causal, ex, exlse);
             for (int64_t i = 0; i < Nq * D; ++i) rq[i] = intfa_ref_round_dtype(rout[i], c->dtype);
+            /* LSE is 1-Lipschitz in the scores: bound each row's error by the largest score
+             * error the Q/K quantization steps allow, plus 0.02 for P's rounding. */
+            double max_sk = 0, max_k1 = 0;
+            for (int64_t j = 0; j < Nk; ++j) {
+                const double sk = hks[bhk * Nk + j];
+                double k1 = 0;
+                for (int64_t d = 0; d < D; ++d) k1 += fabs(hk8[(bhk * Nk + j) * D + d] * sk);
+                if (sk > max_sk) max_sk = sk;
+                if (k1 > max_k1) max_k1 = k1;
+            }
             metrics_accumulate(acc_q, gout, rq, Nq * D);
             metrics_accumulate(acc_e, gout, ex, Nq * D);
             metrics_accumulate(acc_re, rout, ex, Nq * D);
@@ -282,6 +294,10 @@ intfa_status attn_case_run(const attn_case *c, attn_result *r)
                 const double lq = fabs(gl - rlse[n]), le = fabs(gl - exlse[n]);
                 if (lq > r->lse_max_diff_quant) r->lse_max_diff_quant = lq;
                 if (le > r->lse_max_diff_exact) r->lse_max_diff_exact = le;
+                double q1 = 0;
+                for (int64_t d = 0; d < D; ++d) q1 += fabs(qf[(bh * Nq + n) * D + d]);
+                const double bound = (max_sk / 2 * q1 + hqs[bh * Nq + n] / 2 * max_k1) / sqrt((double)D) + 0.02;
+                if (le - bound > r->lse_excess_exact) r->lse_excess_exact = le - bound;
             }
         }
     const double *accs[3] = {acc_q, acc_e, acc_re};

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, build twice (plain, and ASan+UBSan), run ctest
+# in both. GPU tests say "SKIP: ..." and count as skipped where no GPU is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+[ -f tests/lsan.supp ] && export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+for cfg in "build:-DINTFA_SANITIZE=OFF" "build-asan:-DINTFA_SANITIZE=ON"; do
+  dir=${cfg%%:*}; opt=${cfg#*:}
+  echo "== $dir ($opt)"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$opt" >/dev/null
+  cmake --build "$dir" -j"$(nproc)"
+  (cd "$dir" && ctest --output-on-failure -j"$(nproc)")
+done
+echo "intfa: all tests passed"
