@@ -8,6 +8,7 @@
 #elif defined(__GNUC__) && !defined(__STRICT_ANSI__)
 #error "compile the reference in ISO C mode (-std=c11): GNU mode contracts to fma"
 #endif
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,8 +120,9 @@ void intfa_ref_attention_quant_head(const int8_t *q8, const float *q_scale, cons
                                     float softmax_scale, int causal, intfa_p_quant pq,
                                     int block_n, float *out, float *lse)
 {
+    assert(d > 0 && block_n > 0 && nq >= 0 && nkv >= 0);
     if (softmax_scale == 0.0f)
-        softmax_scale = 1.0f / sqrtf((float)d);
+        softmax_scale = 1.0f / sqrtf((float)d); /* fp32, as the host computes it */
     float c = softmax_scale * LOG2E_F;
     int64_t n_pad = ref_v_padded_len(nkv);
     size_t bn = (size_t)block_n;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "error.h"
-#include "nvrtc.h"
+#include "nvrtc_compile.h"
 
 intfa_status intfa_variant_compile(const intfa_variant *v, void **cubin, size_t *cubin_size,
                                    double *compile_ms)

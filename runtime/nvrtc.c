@@ -10,27 +10,13 @@
 #include <time.h>
 
 #include "error.h"
-#include "nvrtc.h" /* ours (runtime/nvrtc.h) */
+#include "nvrtc_compile.h"
 
-/* The NVRTC C API, declared here because runtime/nvrtc.h shadows the toolkit's <nvrtc.h>
- * on the include path. These are the toolkit's stable C signatures (nvrtcResult is an enum,
- * passed as int). */
-typedef struct _nvrtcProgram *nvrtcProgram;
-typedef int nvrtc_result;
-#define NVRTC_OK 0
-#define NVRTC_OUT_OF_MEMORY 1
-#define NVRTC_COMPILATION 6
-nvrtc_result nvrtcVersion(int *major, int *minor);
-const char *nvrtcGetErrorString(nvrtc_result result);
-nvrtc_result nvrtcCreateProgram(nvrtcProgram *prog, const char *src, const char *name,
-                                int num_headers, const char *const *headers,
-                                const char *const *include_names);
-nvrtc_result nvrtcDestroyProgram(nvrtcProgram *prog);
-nvrtc_result nvrtcCompileProgram(nvrtcProgram prog, int num_options, const char *const *options);
-nvrtc_result nvrtcGetCUBINSize(nvrtcProgram prog, size_t *size);
-nvrtc_result nvrtcGetCUBIN(nvrtcProgram prog, char *cubin);
-nvrtc_result nvrtcGetProgramLogSize(nvrtcProgram prog, size_t *size);
-nvrtc_result nvrtcGetProgramLog(nvrtcProgram prog, char *log);
+#include <nvrtc.h>
+
+typedef nvrtcResult nvrtc_result;
+#define NVRTC_OK NVRTC_SUCCESS
+#define NVRTC_COMPILATION NVRTC_ERROR_COMPILATION
 
 /* The options besides -arch, in order; also joined into one string for cache keys. */
 #define OPT_STD "-std=c++17"
@@ -133,7 +119,7 @@ intfa_status intfa_nvrtc_compile(const char *source, const char *name, intfa_arc
     nvrtcProgram prog = NULL;
     nvrtc_result r = nvrtcCreateProgram(&prog, source, name, 0, NULL, NULL);
     if (r != NVRTC_OK)
-        return intfa_fail(r == NVRTC_OUT_OF_MEMORY ? INTFA_ERR_OUT_OF_MEMORY : INTFA_ERR_COMPILE,
+        return intfa_fail(r == NVRTC_ERROR_OUT_OF_MEMORY ? INTFA_ERR_OUT_OF_MEMORY : INTFA_ERR_COMPILE,
                           "%s: nvrtcCreateProgram failed: %s", name, nvrtcGetErrorString(r));
 
     intfa_status st = INTFA_OK;

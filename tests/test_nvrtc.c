@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "error.h"
-#include "nvrtc.h"
+#include "nvrtc_compile.h"
 #include "template.h"
 
 static const intfa_arch test_archs[] = {INTFA_ARCH_SM80, INTFA_ARCH_SM86, INTFA_ARCH_SM89,

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "intfa.h"
-#include "nvrtc.h"
+#include "nvrtc_compile.h"
 
 #define DEFAULT_ARCHS "sm_80,sm_86,sm_89,sm_90a"
 #define MAX_JOBS 16
