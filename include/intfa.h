@@ -63,6 +63,7 @@ typedef enum intfa_kind {
     INTFA_KIND_ATTN_FWD = 0, /* attention forward on quantized Q, K, V */
     INTFA_KIND_QUANT_QK,     /* fp16/bf16 -> int8 per token (Q and K) */
     INTFA_KIND_QUANT_V,      /* fp16/bf16 -> int8 per channel or per head, transposed */
+    INTFA_KIND_ATTN_FWD_FP16, /* FP16 FlashAttention forward of the same structure: the baseline */
     INTFA_KIND_COUNT
 } intfa_kind;
 
@@ -144,8 +145,26 @@ void intfa_free(void *p);
 
 typedef struct intfa_context intfa_context;
 
-/* Create a context on a CUDA device (its primary context). Needs the driver and the device. */
+/* When a context tunes kernel choices. */
+typedef enum intfa_tune_mode {
+    INTFA_TUNE_NEVER = 0,    /* tuned winners from the database when present, else defaults */
+    INTFA_TUNE_ON_FIRST_USE  /* a problem class with no winner is tuned on its first call */
+} intfa_tune_mode;
+
+typedef struct intfa_options {
+    intfa_tune_mode tune;
+    int disable_jit;        /* 1: use only precompiled or cached kernels; a miss fails with
+                               INTFA_ERR_JIT_DISABLED naming the variant (also INTFA_DISABLE_JIT=1) */
+    int verbose;            /* 1: log each JIT compile (variant, ms) to stderr (also INTFA_VERBOSE=1) */
+    const char *cache_dir;  /* NULL: $INTFA_CACHE_DIR, else $XDG_CACHE_HOME/intfa, else ~/.cache/intfa */
+    const char *tuning_db;  /* NULL: $INTFA_TUNING_DB, else <cache dir>/tuning.db */
+} intfa_options;
+
+/* Create a context on a CUDA device (its primary context). Needs the driver and the device.
+ * intfa_create uses the default options (all zero / NULL). */
 intfa_status intfa_create(intfa_context **ctx, int device_ordinal);
+intfa_status intfa_create_with_options(intfa_context **ctx, int device_ordinal,
+                                       const intfa_options *options);
 /* Release a context: its modules and its workspace. Synchronizes nothing; the caller makes
  * sure no work using it is pending. NULL is allowed. */
 intfa_status intfa_destroy(intfa_context *ctx);

@@ -6,6 +6,7 @@
 #include "launch.h"
 #include "launch_params.h"
 #include "quantize.h"
+#include "select.h"
 #include "validate.h"
 
 intfa_tensor intfa_tensor_bnhd(void *data, int64_t n, int64_t h, int64_t d)
@@ -60,8 +61,7 @@ static intfa_status attention_launch(intfa_context *ctx, const intfa_attn_proble
 {
     intfa_variant var;
     CUfunction fn;
-    intfa_status st = intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)pr->head_dim,
-                                            INTFA_FMT_INT8, pr->causal, pr->dtype, pr->p_quant, &var);
+    intfa_status st = intfa_select_attention(ctx, pr, &var);
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_attn_fwd", &fn);
     if (st != INTFA_OK) return st;
     intfa_attn_params p = {

@@ -4,6 +4,14 @@
 
 #include "context.h"
 #include "error.h"
+#include "kernel_store.h"
+
+static void context_free(intfa_context *ctx)
+{
+    free((char *)ctx->opts.cache_dir);
+    free((char *)ctx->opts.tuning_db);
+    free(ctx);
+}
 
 static intfa_status arch_of(int major, int minor, intfa_arch *arch)
 {
@@ -20,10 +28,30 @@ static intfa_status arch_of(int major, int minor, intfa_arch *arch)
     }
 }
 
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static int env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] && strcmp(v, "0") != 0;
+}
+
 intfa_status intfa_create(intfa_context **out, int device_ordinal)
+{
+    return intfa_create_with_options(out, device_ordinal, NULL);
+}
+
+intfa_status intfa_create_with_options(intfa_context **out, int device_ordinal,
+                                       const intfa_options *options)
 {
     intfa_clear_error();
     if (!out) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_create: ctx is NULL");
+    intfa_options opts = {0};
+    if (options) opts = *options;
+    if ((unsigned)opts.tune > INTFA_TUNE_ON_FIRST_USE)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "options.tune = %d is not an intfa_tune_mode", (int)opts.tune);
+    if (env_flag("INTFA_DISABLE_JIT")) opts.disable_jit = 1;
+    if (env_flag("INTFA_VERBOSE")) opts.verbose = 1;
     const intfa_cu *cu;
     intfa_status st = intfa_driver(&cu);
     if (st != INTFA_OK) return st;
@@ -39,6 +67,9 @@ intfa_status intfa_create(intfa_context **out, int device_ordinal)
     if (!ctx) return intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "intfa_create: out of host memory");
     ctx->cu = cu;
     ctx->ordinal = device_ordinal;
+    ctx->opts = opts;
+    ctx->opts.cache_dir = dup_or_null(opts.cache_dir);
+    ctx->opts.tuning_db = dup_or_null(opts.tuning_db);
     int major = 0, minor = 0;
     if ((r = cu->DeviceGet(&ctx->device, device_ordinal)) != CUDA_SUCCESS ||
         (r = cu->DeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ctx->device)) ||
@@ -47,15 +78,15 @@ intfa_status intfa_create(intfa_context **out, int device_ordinal)
         (r = cu->DeviceGetAttribute(&ctx->smem_optin,
                                     CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, ctx->device)) ||
         (r = cu->DeviceGetName(ctx->device_name, sizeof ctx->device_name, ctx->device))) {
-        free(ctx);
+        context_free(ctx);
         return intfa_cu_fail(r, "intfa_create: querying the device");
     }
     if ((st = arch_of(major, minor, &ctx->arch)) != INTFA_OK) {
-        free(ctx);
+        context_free(ctx);
         return st;
     }
     if ((r = cu->DevicePrimaryCtxRetain(&ctx->cuctx, ctx->device)) != CUDA_SUCCESS) {
-        free(ctx);
+        context_free(ctx);
         return intfa_cu_fail(r, "intfa_create: cuDevicePrimaryCtxRetain");
     }
     pthread_mutex_init(&ctx->lock, NULL);
@@ -80,7 +111,7 @@ intfa_status intfa_destroy(intfa_context *ctx)
     }
     cu->DevicePrimaryCtxRelease(ctx->device);
     pthread_mutex_destroy(&ctx->lock);
-    free(ctx);
+    context_free(ctx);
     return INTFA_OK;
 }
 
@@ -116,7 +147,7 @@ static intfa_status load_module(intfa_context *ctx, const intfa_variant *v, CUmo
 {
     void *cubin = NULL;
     size_t size = 0;
-    intfa_status st = intfa_variant_compile(v, &cubin, &size, NULL);
+    intfa_status st = intfa_kernel_binary(ctx, v, &cubin, &size);
     if (st != INTFA_OK) return st;
     CUresult r = ctx->cu->ModuleLoadData(mod, cubin);
     free(cubin);

@@ -13,6 +13,7 @@ typedef struct intfa_loaded_module {
 } intfa_loaded_module;
 
 struct intfa_context {
+    intfa_options opts;   /* as given, with env overrides applied; strings owned (copied) */
     const intfa_cu *cu;
     CUdevice device;
     CUcontext cuctx;

@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "gpu_harness.h"
+#include "select.h"
 
 static intfa_context *g_ctx;
 
@@ -243,9 +244,8 @@ intfa_status attn_case_run(const attn_case *c, attn_result *r)
     float *hlse = malloc((size_t)(B * Hq * Nq) * 4 + 4);
     gpu_download(ho, ot.data, (size_t)ocount * 2);
     if (dlse) gpu_download(hlse, dlse, (size_t)(B * Hq * Nq) * 4);
-    intfa_variant var;
-    intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)D, INTFA_FMT_INT8, c->causal,
-                          c->dtype, c->p_quant, &var);
+    intfa_variant var; /* the kernel's key tile size decides the reference's P rounding */
+    if ((st = intfa_select_attention(ctx, &pr, &var)) != INTFA_OK) goto done;
     float *gout = malloc((size_t)(Nq * D) * 4 + 4), *rout = malloc((size_t)(Nq * D) * 4 + 4);
     float *rlse = malloc((size_t)Nq * 4 + 4);
     double *rq = malloc((size_t)(Nq * D) * 8 + 8), *ex = malloc((size_t)(Nq * D) * 8 + 8);
