@@ -2,6 +2,7 @@
  * that quantizes into a workspace first. */
 #include <stdlib.h>
 
+#include "attention_launch.h"
 #include "error.h"
 #include "launch.h"
 #include "launch_params.h"
@@ -53,16 +54,14 @@ static intfa_status check_int8_args(const intfa_attn_problem *pr, const intfa_qk
     return INTFA_OK;
 }
 
-/* Launch the attention kernel; arguments checked, ctx entered. */
-static intfa_status attention_launch(intfa_context *ctx, const intfa_attn_problem *pr, float scale,
-                                     const intfa_qk_int8 *q, const intfa_qk_int8 *k,
-                                     const intfa_v_int8 *v, const intfa_tensor *out, float *lse,
-                                     void *stream)
+intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_variant *var,
+                                           const intfa_attn_problem *pr, float scale,
+                                           const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                           const intfa_v_int8 *v, const intfa_tensor *out,
+                                           float *lse, void *stream)
 {
-    intfa_variant var;
     CUfunction fn;
-    intfa_status st = intfa_select_attention(ctx, pr, &var);
-    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_attn_fwd", &fn);
+    intfa_status st = intfa_ctx_function(ctx, var, "intfa_attn_fwd", &fn);
     if (st != INTFA_OK) return st;
     intfa_attn_params p = {
         .q = q->values.data, .k = k->values.data, .v = v->values,
@@ -76,10 +75,22 @@ static intfa_status attention_launch(intfa_context *ctx, const intfa_attn_proble
         .seq_kv = (int32_t)pr->seq_kv, .n_pad = (int32_t)intfa_v_padded_len(pr->seq_kv),
         .scale_log2 = scale * 1.44269504088896340736f, .pad_ = 0};
     const int64_t D = pr->head_dim;
-    const unsigned smem = (unsigned)(var.block_m * D + var.stages * (2 * var.block_n * D + 4 * var.block_n));
-    const unsigned gx = (unsigned)((pr->seq_q + var.block_m - 1) / var.block_m);
+    const unsigned smem = (unsigned)(var->block_m * D + var->stages * (2 * var->block_n * D + 4 * var->block_n));
+    const unsigned gx = (unsigned)((pr->seq_q + var->block_m - 1) / var->block_m);
     return intfa_launch(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q, (unsigned)pr->batch,
-                        (unsigned)var.warps * 32, smem, stream, &p);
+                        (unsigned)var->warps * 32, smem, stream, &p);
+}
+
+/* Launch the selected attention kernel; arguments checked, ctx entered. */
+static intfa_status attention_launch(intfa_context *ctx, const intfa_attn_problem *pr, float scale,
+                                     const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                     const intfa_v_int8 *v, const intfa_tensor *out, float *lse,
+                                     void *stream)
+{
+    intfa_variant var;
+    intfa_status st = intfa_select_attention(ctx, pr, &var);
+    if (st != INTFA_OK) return st;
+    return intfa_attention_launch_variant(ctx, &var, pr, scale, q, k, v, out, lse, stream);
 }
 
 intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *problem,
