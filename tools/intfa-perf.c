@@ -1,0 +1,178 @@
+/* intfa-perf: kernel-only timing of attention variants, for kernel development (what
+ * intfa-bench is for users). For each shape of the issue-7 sweep (H = 32, B*N = 16k tokens)
+ * it quantizes random inputs once, then times each variant with CUDA events (warm-up, median
+ * of --reps launches) and checks its output against the first variant's (rel L2).
+ *
+ *   intfa-perf [--variant NAME]... [--hd 64|128] [--n N]... [--causal 0|1] [--reps R] [--heads H]
+ * Without --variant: the runtime's selection for each shape. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention_launch.h"
+#include "intfa_ref.h"
+#include "select.h"
+
+#define MAX_LIST 16
+#define FAIL(...) do { fprintf(stderr, "intfa-perf: " __VA_ARGS__); fputc('\n', stderr); exit(1); } while (0)
+#define CHECK(call) do { intfa_status s_ = (call); if (s_ != INTFA_OK) \
+    FAIL("%s: %s: %s", #call, intfa_status_string(s_), intfa_last_error()); } while (0)
+#define CU(call) do { if ((call) != CUDA_SUCCESS) FAIL("%s failed", #call); } while (0)
+
+typedef struct perf_opts {
+    const char *variants[MAX_LIST];
+    int nvariants;
+    int64_t ns[MAX_LIST];
+    int nns;
+    int hd, causal, reps, heads;
+} perf_opts;
+
+static void parse(int argc, char **argv, perf_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->hd = 128;
+    o->reps = 30;
+    o->heads = 32;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!val) FAIL("%s needs a value", a);
+        ++i;
+        if (!strcmp(a, "--variant") && o->nvariants < MAX_LIST) o->variants[o->nvariants++] = val;
+        else if (!strcmp(a, "--n") && o->nns < MAX_LIST) o->ns[o->nns++] = strtoll(val, NULL, 10);
+        else if (!strcmp(a, "--hd")) o->hd = atoi(val);
+        else if (!strcmp(a, "--causal")) o->causal = atoi(val);
+        else if (!strcmp(a, "--reps")) o->reps = atoi(val);
+        else if (!strcmp(a, "--heads")) o->heads = atoi(val);
+        else FAIL("unknown option %s", a);
+    }
+    if (!o->nns) {
+        const int64_t def[] = {1024, 4096, 16384};
+        for (int i = 0; i < 3; ++i) o->ns[o->nns++] = def[i];
+    }
+    if (o->reps < 1) o->reps = 1;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Random fp16 [B, N, H, D] on the device. */
+static void *random_fp16(intfa_ref_rng *rng, const intfa_cu *cu, int64_t n)
+{
+    uint16_t *h = malloc((size_t)n * 2);
+    for (int64_t i = 0; i < n; ++i) h[i] = intfa_ref_f32_to_f16((float)intfa_ref_normal(rng));
+    CUdeviceptr d;
+    CU(cu->MemAlloc(&d, (size_t)n * 2));
+    CU(cu->MemcpyHtoD(d, h, (size_t)n * 2));
+    free(h);
+    return (void *)(uintptr_t)d;
+}
+
+static double rel_l2_fp16(const uint16_t *a, const uint16_t *b, int64_t n)
+{
+    double se = 0, sr = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const double x = intfa_ref_f16_to_f32(a[i]), y = intfa_ref_f16_to_f32(b[i]);
+        se += (x - y) * (x - y);
+        sr += y * y;
+    }
+    return sr > 0 ? sqrt(se / sr) : sqrt(se);
+}
+
+int main(int argc, char **argv)
+{
+    perf_opts o;
+    parse(argc, argv, &o);
+    intfa_context *ctx;
+    intfa_status st = intfa_create(&ctx, 0);
+    if (st == INTFA_ERR_NO_DRIVER || st == INTFA_ERR_NO_DEVICE) {
+        printf("SKIP: intfa-perf needs a GPU (%s)\n", intfa_last_error());
+        return 77;
+    }
+    CHECK(st);
+    const intfa_cu *cu = ctx->cu;
+    CU(cu->CtxSetCurrent(ctx->cuctx));
+    printf("%s, %s; hd %d, %s, H %d, B*N = 16k, median of %d\n", ctx->device_name,
+           intfa_arch_name(ctx->arch), o.hd, o.causal ? "causal" : "non-causal", o.heads, o.reps);
+    printf("%-56s %7s %9s %8s %9s\n", "variant", "N", "ms", "TOPS", "relL2");
+    intfa_ref_rng rng;
+    intfa_ref_rng_seed(&rng, 77);
+    CUevent e0, e1;
+    CU(cu->EventCreate(&e0, 0));
+    CU(cu->EventCreate(&e1, 0));
+    for (int ni = 0; ni < o.nns; ++ni) {
+        const int64_t N = o.ns[ni], B = 16384 / N > 0 ? 16384 / N : 1, H = o.heads, D = o.hd;
+        const int64_t n = B * N * H * D, npad = intfa_v_padded_len(N);
+        intfa_attn_problem pr = {B, H, H, N, N, D, 0.0f, o.causal, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL};
+        intfa_tensor x[3];
+        for (int t = 0; t < 3; ++t) x[t] = intfa_tensor_bnhd(random_fp16(&rng, cu, n), N, H, D);
+        CUdeviceptr q8, k8, v8, qs, ks, vs, out;
+        CU(cu->MemAlloc(&q8, (size_t)n));
+        CU(cu->MemAlloc(&k8, (size_t)n));
+        CU(cu->MemAlloc(&v8, (size_t)(B * H * D * npad)));
+        CU(cu->MemAlloc(&qs, (size_t)(B * H * N) * 4));
+        CU(cu->MemAlloc(&ks, (size_t)(B * H * N) * 4));
+        CU(cu->MemAlloc(&vs, (size_t)(B * H * D) * 4));
+        CU(cu->MemAlloc(&out, (size_t)n * 2));
+        CHECK(intfa_quantize_qk(ctx, &x[0], INTFA_DTYPE_FP16, B, H, N, D, (int8_t *)(uintptr_t)q8, (float *)(uintptr_t)qs, NULL));
+        CHECK(intfa_quantize_qk(ctx, &x[1], INTFA_DTYPE_FP16, B, H, N, D, (int8_t *)(uintptr_t)k8, (float *)(uintptr_t)ks, NULL));
+        CHECK(intfa_quantize_v(ctx, &x[2], INTFA_DTYPE_FP16, B, H, N, D, INTFA_VS_CHANNEL, (int8_t *)(uintptr_t)v8, (float *)(uintptr_t)vs, NULL));
+        const intfa_qk_int8 qq = {intfa_tensor_bhnd((void *)(uintptr_t)q8, N, H, D), (float *)(uintptr_t)qs};
+        const intfa_qk_int8 kq = {intfa_tensor_bhnd((void *)(uintptr_t)k8, N, H, D), (float *)(uintptr_t)ks};
+        const intfa_v_int8 vq = {(int8_t *)(uintptr_t)v8, (float *)(uintptr_t)vs};
+        intfa_tensor ot = intfa_tensor_bnhd((void *)(uintptr_t)out, N, H, D);
+        uint16_t *first = malloc((size_t)n * 2), *cur = malloc((size_t)n * 2);
+        const int nv = o.nvariants ? o.nvariants : 1;
+        for (int vi = 0; vi < nv; ++vi) {
+            intfa_variant var;
+            if (o.nvariants) CHECK(intfa_variant_parse(o.variants[vi], &var));
+            else CHECK(intfa_select_attention(ctx, &pr, &var));
+            var.arch = ctx->arch;
+            var.causal = o.causal;
+            char name[INTFA_VARIANT_NAME_MAX];
+            CHECK(intfa_variant_name(&var, name, sizeof name));
+            if (intfa_variant_check(&var) != INTFA_OK) {
+                printf("%-56s %7lld  invalid: %s\n", name, (long long)N, intfa_last_error());
+                continue;
+            }
+            const float scale = 1.0f / sqrtf((float)D);
+            CU(cu->MemsetD8(out, 0xff, (size_t)n * 2));
+            CHECK(intfa_ctx_enter(ctx));
+            st = intfa_attention_launch_variant(ctx, &var, &pr, scale, &qq, &kq, &vq, &ot, NULL, NULL);
+            intfa_ctx_leave(ctx);
+            if (st != INTFA_OK) {
+                printf("%-56s %7lld  failed: %s\n", name, (long long)N, intfa_last_error());
+                continue;
+            }
+            CU(cu->CtxSynchronize());
+            CU(cu->MemcpyDtoH(vi == 0 ? first : cur, out, (size_t)n * 2));
+            const double err = vi == 0 ? 0.0 : rel_l2_fp16(cur, first, n);
+            float *t = malloc((size_t)o.reps * sizeof *t);
+            CHECK(intfa_ctx_enter(ctx));
+            for (int r = 0; r < o.reps + 3; ++r) {
+                CU(cu->EventRecord(e0, NULL));
+                CHECK(intfa_attention_launch_variant(ctx, &var, &pr, scale, &qq, &kq, &vq, &ot, NULL, NULL));
+                CU(cu->EventRecord(e1, NULL));
+                CU(cu->EventSynchronize(e1));
+                if (r >= 3) CU(cu->EventElapsedTime(&t[r - 3], e0, e1));
+            }
+            intfa_ctx_leave(ctx);
+            qsort(t, (size_t)o.reps, sizeof *t, cmp_float);
+            const double ms = t[o.reps / 2];
+            const double ops = 4.0 * B * H * N * N * D * (o.causal ? 0.5 : 1.0);
+            printf("%-56s %7lld %9.3f %8.1f %9.2e\n", name, (long long)N, ms, ops / ms * 1e-9, err);
+            fflush(stdout);
+            free(t);
+        }
+        free(first);
+        free(cur);
+        for (int t = 0; t < 3; ++t) CU(cu->MemFree((CUdeviceptr)(uintptr_t)x[t].data));
+        CU(cu->MemFree(q8)); CU(cu->MemFree(k8)); CU(cu->MemFree(v8));
+        CU(cu->MemFree(qs)); CU(cu->MemFree(ks)); CU(cu->MemFree(vs)); CU(cu->MemFree(out));
+    }
+    intfa_destroy(ctx);
+    return 0;
+}
