@@ -13,6 +13,7 @@ const char *intfa_variant_template_name(intfa_kind kind)
     case INTFA_KIND_ATTN_FWD: return "attn_fwd.cu";
     case INTFA_KIND_QUANT_QK: return "quant_qk.cu";
     case INTFA_KIND_QUANT_V: return "quant_v.cu";
+    case INTFA_KIND_ATTN_FWD_FP16: return "attn_fwd_fp16.cu";
     default: return NULL;
     }
 }
@@ -27,7 +28,9 @@ intfa_status intfa_variant_render(const intfa_variant *v, char **source)
     st = intfa_variant_name(v, name, sizeof name);
     if (st != INTFA_OK) return st;
 
-    int attn = v->kind == INTFA_KIND_ATTN_FWD;
+    /* Fields a kind does not have render as 0 / false / the first enum value. */
+    const int attn = v->kind == INTFA_KIND_ATTN_FWD || v->kind == INTFA_KIND_ATTN_FWD_FP16;
+    const int qk_format = v->kind == INTFA_KIND_ATTN_FWD || v->kind == INTFA_KIND_QUANT_QK;
     const intfa_tvar vars[] = {
         {"kind", INTFA_TV_STRING, intfa_kind_name(v->kind), 0},
         {"name", INTFA_TV_STRING, name, 0},
@@ -38,12 +41,11 @@ intfa_status intfa_variant_render(const intfa_variant *v, char **source)
         {"block_n", INTFA_TV_INT, NULL, attn ? v->block_n : 0},
         {"warps", INTFA_TV_INT, NULL, v->warps},
         {"stages", INTFA_TV_INT, NULL, attn ? v->stages : 0},
-        {"int4", INTFA_TV_BOOL, NULL,
-         v->kind != INTFA_KIND_QUANT_V && v->qk_format == INTFA_FMT_INT4},
+        {"int4", INTFA_TV_BOOL, NULL, qk_format && v->qk_format == INTFA_FMT_INT4},
         {"causal", INTFA_TV_BOOL, NULL, attn && v->causal},
         {"dtype", INTFA_TV_STRING, v->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16", 0},
-        {"p_quant", INTFA_TV_STRING, attn && v->p_quant == INTFA_PQ_S8_127 ? "s8_127" : "u8row",
-         0},
+        {"p_quant", INTFA_TV_STRING,
+         v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_S8_127 ? "s8_127" : "u8row", 0},
         {"smem_bytes", INTFA_TV_INT, NULL, intfa_variant_smem_bytes(v)},
     };
 

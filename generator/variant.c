@@ -5,6 +5,7 @@
  *   attn_fwd-<arch>-d<head_dim>-<int8|int4>-<fp16|bf16>-<causal|full>-<pu8|ps8>-m<M>n<N>w<W>s<S>
  *   quant_qk-<arch>-d<head_dim>-<int8|int4>-<fp16|bf16>-w<W>
  *   quant_v-<arch>-d<head_dim>-<fp16|bf16>-w<W>
+ *   attn_fp16-<arch>-d<head_dim>-<fp16|bf16>-<causal|full>-m<M>n<N>w<W>s<S>
  * with <arch> one of sm80 sm86 sm89 sm90 sm90a. Fields a kind does not have are zero in a
  * parsed variant, so parse(name(v)) equals v once those fields of v are zeroed.
  */
@@ -15,7 +16,8 @@
 #include "error.h"
 #include "render.h"
 
-static const char *const kind_names[INTFA_KIND_COUNT] = {"attn_fwd", "quant_qk", "quant_v"};
+static const char *const kind_names[INTFA_KIND_COUNT] = {"attn_fwd", "quant_qk", "quant_v",
+                                                          "attn_fp16"};
 static const char *const arch_names[INTFA_ARCH_COUNT] = {"sm_80", "sm_86", "sm_89", "sm_90",
                                                          "sm_90a"};
 static const char *const arch_short[INTFA_ARCH_COUNT] = {"sm80", "sm86", "sm89", "sm90",
@@ -26,10 +28,22 @@ static const long long arch_smem[INTFA_ARCH_COUNT] = {166912, 101376, 101376, 23
 
 #define REG_LIMIT 255
 
+/* Kinds with a tile (block_m, block_n, warps, stages) and a mask: the attention kernels. */
+static int is_attention(intfa_kind kind)
+{
+    return kind == INTFA_KIND_ATTN_FWD || kind == INTFA_KIND_ATTN_FWD_FP16;
+}
+
+/* Kinds whose name and variant carry a Q/K format (int8 or int4). */
+static int has_qk_format(intfa_kind kind)
+{
+    return kind == INTFA_KIND_ATTN_FWD || kind == INTFA_KIND_QUANT_QK;
+}
+
 /* The one place INT4 Q/K is turned away; lift it here once the INT4 kernels exist. */
 static intfa_status int4_check(const intfa_variant *v)
 {
-    if (v->kind != INTFA_KIND_QUANT_V && v->qk_format == INTFA_FMT_INT4)
+    if (has_qk_format(v->kind) && v->qk_format == INTFA_FMT_INT4)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "qk_format = int4: INT4 Q/K kernels are not generated yet (planned: "
                           "native m16n8k64 on sm_80/86/89, unpack to INT8 on sm_90)");
@@ -55,15 +69,22 @@ long long intfa_arch_smem_limit(intfa_arch arch)
 
 long long intfa_variant_smem_bytes(const intfa_variant *v)
 {
-    if (v->kind != INTFA_KIND_ATTN_FWD) return 0;
     long long d = v->head_dim, n = v->block_n;
+    if (v->kind == INTFA_KIND_ATTN_FWD_FP16) /* fp16 Q tile, K and V tiles per stage */
+        return 2 * ((long long)v->block_m * d + (long long)v->stages * 2 * n * d);
+    if (v->kind != INTFA_KIND_ATTN_FWD) return 0;
     return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n);
 }
 
 long long intfa_variant_reg_estimate(const intfa_variant *v)
 {
+    if (v->kind == INTFA_KIND_ATTN_FWD_FP16) /* Q fragments are fp16: head_dim / 4 registers */
+        return (long long)v->block_n / 2 + v->head_dim / 2 + v->head_dim / 4 + 16 + 48;
     if (v->kind != INTFA_KIND_ATTN_FWD) return 0;
-    return (long long)v->block_n / 2 + v->head_dim / 2 + v->head_dim / 8 + 16 + 48;
+    /* per m16 row tile a warp owns: S (block_n / 2) and O (head_dim / 2); Q fragments stay in
+     * registers only with one tile (head_dim / 8); P.V chunk and addresses/softmax state 48 */
+    const long long mt = v->warps > 0 ? v->block_m / (16 * v->warps) : 1;
+    return mt * (v->block_n / 2 + v->head_dim / 2) + (mt == 1 ? v->head_dim / 8 + 16 : 0) + 48;
 }
 
 /* Accepts "sm_90a", "sm90a" and "90a" (and likewise for every arch). */
@@ -105,10 +126,10 @@ static intfa_status check_fields(const intfa_variant *v)
     if ((unsigned)v->dtype > INTFA_DTYPE_BF16)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "dtype = %d: not an intfa_dtype (0..1)",
                           (int)v->dtype);
-    if (v->kind != INTFA_KIND_QUANT_V && (unsigned)v->qk_format > INTFA_FMT_INT4)
+    if (has_qk_format(v->kind) && (unsigned)v->qk_format > INTFA_FMT_INT4)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
                           "qk_format = %d: not an intfa_format (0..1)", (int)v->qk_format);
-    if (v->kind != INTFA_KIND_ATTN_FWD) return INTFA_OK;
+    if (!is_attention(v->kind)) return INTFA_OK;
     if (v->block_m < 0)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "block_m = %d: negative", v->block_m);
     if (v->block_n < 0)
@@ -117,7 +138,7 @@ static intfa_status check_fields(const intfa_variant *v)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "stages = %d: negative", v->stages);
     if (v->causal != 0 && v->causal != 1)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "causal = %d: must be 0 or 1", v->causal);
-    if ((unsigned)v->p_quant > INTFA_PQ_S8_127)
+    if (v->kind == INTFA_KIND_ATTN_FWD && (unsigned)v->p_quant > INTFA_PQ_S8_127)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
                           "p_quant = %d: not an intfa_p_quant (0..1)", (int)v->p_quant);
     return INTFA_OK;
@@ -134,7 +155,7 @@ intfa_status intfa_variant_check(const intfa_variant *v)
     st = int4_check(v);
     if (st != INTFA_OK) return st;
 
-    if (v->kind != INTFA_KIND_ATTN_FWD) {
+    if (!is_attention(v->kind)) {
         if (v->warps != 1 && v->warps != 2 && v->warps != 4 && v->warps != 8)
             return intfa_fail(INTFA_ERR_UNSUPPORTED,
                               "warps = %d: %s kernels take 1, 2, 4 or 8 warps", v->warps,
@@ -142,14 +163,19 @@ intfa_status intfa_variant_check(const intfa_variant *v)
         return INTFA_OK;
     }
 
+    if (v->kind == INTFA_KIND_ATTN_FWD_FP16 && v->dtype != INTFA_DTYPE_FP16)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "dtype = bf16: the FP16 attention baseline (attn_fp16) is fp16 only");
     if (v->warps != 4 && v->warps != 8)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "warps = %d: attention takes 4 or 8 warps",
                           v->warps);
-    if (v->block_m != 16 * v->warps)
+    if (v->kind == INTFA_KIND_ATTN_FWD ? v->block_m != 16 * v->warps && v->block_m != 32 * v->warps
+                                       : v->block_m != 16 * v->warps)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
-                          "block_m = %d with warps = %d: each warp owns 16 query rows, so "
-                          "block_m must be %d",
-                          v->block_m, v->warps, 16 * v->warps);
+                          "block_m = %d with warps = %d: each warp owns 16 query rows%s, so "
+                          "block_m must be %d%s",
+                          v->block_m, v->warps, v->kind == INTFA_KIND_ATTN_FWD ? " (or 32)" : "",
+                          16 * v->warps, v->kind == INTFA_KIND_ATTN_FWD ? " or twice that" : "");
     if (v->block_n != 32 && v->block_n != 64 && v->block_n != 128)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "block_n = %d: supported are 32, 64 and 128",
                           v->block_n);
@@ -190,6 +216,11 @@ intfa_status intfa_variant_name(const intfa_variant *v, char *buf, size_t cap)
                      v->head_dim, fmt, dt, v->causal ? "causal" : "full",
                      v->p_quant == INTFA_PQ_S8_127 ? "ps8" : "pu8", v->block_m, v->block_n,
                      v->warps, v->stages);
+        break;
+    case INTFA_KIND_ATTN_FWD_FP16:
+        n = snprintf(tmp, sizeof tmp, "attn_fp16-%s-d%d-%s-%s-m%dn%dw%ds%d", arch, v->head_dim,
+                     dt, v->causal ? "causal" : "full", v->block_m, v->block_n, v->warps,
+                     v->stages);
         break;
     case INTFA_KIND_QUANT_QK:
         n = snprintf(tmp, sizeof tmp, "quant_qk-%s-d%d-%s-%s-w%d", arch, v->head_dim, fmt, dt,
@@ -296,10 +327,13 @@ intfa_status intfa_variant_parse(const char *name, intfa_variant *out)
     } else if (tok_is(tok[0], "quant_v")) {
         v.kind = INTFA_KIND_QUANT_V;
         want = 5;
+    } else if (tok_is(tok[0], "attn_fp16")) {
+        v.kind = INTFA_KIND_ATTN_FWD_FP16;
+        want = 6;
     } else {
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
                           "variant name \"%s\": unknown kind \"%.*s\" (attn_fwd, quant_qk, "
-                          "quant_v)",
+                          "quant_v, attn_fp16)",
                           name, (int)tok[0].n, tok[0].s);
     }
     if (ntok > want) {
@@ -325,7 +359,7 @@ intfa_status intfa_variant_parse(const char *name, intfa_variant *out)
     if (parse_pairs(tok[i], "d", &v.head_dim) != 0) return bad_field(name, "head_dim", tok[i]);
     i++;
 
-    if (v.kind != INTFA_KIND_QUANT_V) {
+    if (has_qk_format(v.kind)) {
         if (tok_is(tok[i], "int8"))
             v.qk_format = INTFA_FMT_INT8;
         else if (tok_is(tok[i], "int4"))
@@ -343,7 +377,7 @@ intfa_status intfa_variant_parse(const char *name, intfa_variant *out)
         return bad_field(name, "dtype (fp16 bf16)", tok[i]);
     i++;
 
-    if (v.kind == INTFA_KIND_ATTN_FWD) {
+    if (is_attention(v.kind)) {
         if (tok_is(tok[i], "causal"))
             v.causal = 1;
         else if (tok_is(tok[i], "full"))
@@ -351,6 +385,8 @@ intfa_status intfa_variant_parse(const char *name, intfa_variant *out)
         else
             return bad_field(name, "mask (causal full)", tok[i]);
         i++;
+    }
+    if (v.kind == INTFA_KIND_ATTN_FWD) {
         if (tok_is(tok[i], "pu8"))
             v.p_quant = INTFA_PQ_U8_ROW;
         else if (tok_is(tok[i], "ps8"))
@@ -358,6 +394,8 @@ intfa_status intfa_variant_parse(const char *name, intfa_variant *out)
         else
             return bad_field(name, "p_quant (pu8 ps8)", tok[i]);
         i++;
+    }
+    if (is_attention(v.kind)) {
         int t[4];
         if (parse_pairs(tok[i], "mnws", t) != 0)
             return bad_field(name, "tile (m<block_m>n<block_n>w<warps>s<stages>)", tok[i]);
@@ -385,11 +423,14 @@ intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_di
     v.arch = arch;
     v.head_dim = head_dim;
     v.dtype = dtype;
-    if (kind == INTFA_KIND_ATTN_FWD) {
-        v.qk_format = fmt;
+    if (is_attention(kind)) {
+        if (kind == INTFA_KIND_ATTN_FWD) {
+            v.qk_format = fmt;
+            v.p_quant = pq;
+        }
         v.causal = causal;
-        v.p_quant = pq;
-        /* 99 KB parts (sm_86, sm_89) take half the query rows. */
+        /* The FP16 baseline takes the INT8 kernel's tiles: the same structure, compared as is.
+         * 99 KB parts (sm_86, sm_89) take half the query rows. */
         int small = arch == INTFA_ARCH_SM86 || arch == INTFA_ARCH_SM89;
         v.warps = small ? 4 : 8;
         v.block_m = 16 * v.warps;
@@ -431,6 +472,11 @@ intfa_status intfa_variant_default_set(intfa_arch arch, intfa_variant *out, size
         for (int c = 0; c < 2 && st == INTFA_OK; c++)
             st = intfa_variant_default(INTFA_KIND_ATTN_FWD, arch, dims[d], INTFA_FMT_INT8, c,
                                        INTFA_DTYPE_FP16, INTFA_PQ_S8_127, &set[n++]);
+    /* the FP16 baseline (intfa-bench): head_dim x causal */
+    for (int d = 0; d < 2; d++)
+        for (int c = 0; c < 2 && st == INTFA_OK; c++)
+            st = intfa_variant_default(INTFA_KIND_ATTN_FWD_FP16, arch, dims[d], INTFA_FMT_INT8, c,
+                                       INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &set[n++]);
     /* quantization: head_dim x dtype */
     for (int k = INTFA_KIND_QUANT_QK; k <= INTFA_KIND_QUANT_V; k++)
         for (int d = 0; d < 2; d++)

@@ -65,4 +65,35 @@ void intfa_ref_rng_seed(intfa_ref_rng *r, uint64_t seed);
 double intfa_ref_uniform(intfa_ref_rng *r);
 double intfa_ref_normal(intfa_ref_rng *r);
 
+/* ------------------------------------------------------------------ FP8 E4M3 (ref_fp8.c) */
+
+/* OCP FP8 E4M3 (NVIDIA's __nv_fp8_e4m3): 1 sign, 4 exponent (bias 7) and 3 mantissa bits, no
+ * infinities; largest finite 448, smallest normal 2^-6, smallest subnormal 2^-9; 0x7f and
+ * 0xff are NaN. The conversion rounds to nearest even and saturates (|x| >= 448, infinities
+ * included, gives +-448, as cvt.satfinite); NaN gives 0x7f. */
+#define INTFA_REF_E4M3_MAX 448.0f
+uint8_t intfa_ref_f32_to_e4m3(float x);
+float intfa_ref_e4m3_to_f32(uint8_t b);
+float intfa_ref_round_e4m3(float x);
+
+/* Per-tensor scale: max |x| / 448 over n values (1 when all are 0); x / scale fits e4m3. */
+float intfa_ref_e4m3_scale(const float *x, int64_t n);
+
+/* out[i] = e4m3(x[i] / scale), held as floats (n values; out may be x). */
+void intfa_ref_quantize_e4m3(const float *x, int64_t n, float scale, float *out);
+
+/* Simulated FP8 attention for one head, as an FP8 FlashAttention computes it: q8[nq][d],
+ * k8[nkv][d], v8[nkv][d] are e4m3 values held as floats (intfa_ref_quantize_e4m3; row strides
+ * ldq/ldk/ldv) with their per-tensor scales. S = q8 . k8 accumulated in fp32; online softmax
+ * in fp32 over key tiles of block_n (1..INTFA_REF_FP8_MAX_BLOCK; others: the maximum):
+ * p = exp2(x - m_running) in [0, 1] is scaled by 448 (P's per-tensor scale) and rounded to
+ * e4m3, O += P8 V8 in fp32, l sums the unrounded p; out[nq][d] = O v_scale / (448 l) in fp32
+ * (0 for rows that see no key). softmax_scale 0 means 1/sqrt(d); the causal rule is the
+ * kernel's (bottom-right). No allocation. */
+#define INTFA_REF_FP8_MAX_BLOCK 256
+void intfa_ref_attention_fp8_head(const float *q8, int64_t ldq, float q_scale, const float *k8,
+                                  int64_t ldk, float k_scale, const float *v8, int64_t ldv,
+                                  float v_scale, int64_t nq, int64_t nkv, int d,
+                                  float softmax_scale, int causal, int block_n, float *out);
+
 #endif

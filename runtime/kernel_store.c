@@ -1,20 +1,20 @@
-/* kernel_store.c - a variant's binary: NVRTC for now (cache and AOT table: issues 4 and 5). */
-#include <stdio.h>
-
+/* kernel_store.c - a context's kernel binaries: the context's options (cache directory,
+ * no-JIT mode, verbose logging) applied to the cache's lookup order (cache.c: AOT table,
+ * memory, disk, NVRTC). Loaded modules are kept per context by context.c, so a variant
+ * reaches this point once per context. */
+#include "cache.h"
 #include "error.h"
 #include "kernel_store.h"
 
 intfa_status intfa_kernel_binary(intfa_context *ctx, const intfa_variant *v, void **cubin,
                                  size_t *size)
 {
-    char name[INTFA_VARIANT_NAME_MAX];
-    intfa_status st = intfa_variant_name(v, name, sizeof name);
-    if (st != INTFA_OK) return st;
-    if (ctx->opts.disable_jit)
-        return intfa_fail(INTFA_ERR_JIT_DISABLED,
-                          "JIT is disabled and %s is neither precompiled nor cached", name);
-    double ms = 0;
-    st = intfa_variant_compile(v, cubin, size, &ms);
-    if (st == INTFA_OK && ctx->opts.verbose) fprintf(stderr, "intfa: compiled %s in %.0f ms\n", name, ms);
-    return st;
+    if (!ctx)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_kernel_binary: ctx is NULL");
+    intfa_cache_config cfg = {
+        .dir = ctx->opts.cache_dir,
+        .max_bytes = 0, /* $INTFA_CACHE_MAX_BYTES or the default */
+        .verbose = ctx->opts.verbose,
+    };
+    return intfa_cache_get_or_build(&cfg, v, !ctx->opts.disable_jit, cubin, size, NULL);
 }

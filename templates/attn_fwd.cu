@@ -1,8 +1,9 @@
 // INT8 FlashAttention forward (INT-FlashAttention), mma.sync path for sm_80 and later.
 // Variant: ${v.name}
 //
-// One block computes BM query rows of one (batch, head_q); each of its WARPS warps owns 16
-// rows. Key tiles of BN keys stream through a STAGES-deep cp.async pipeline:
+// One block computes BM query rows of one (batch, head_q); each of its WARPS warps owns 16 or
+// 32 rows (MT = 1 or 2 m16 tiles: with 2, every K and V fragment read from shared memory
+// serves twice the rows, halving shared-memory traffic per score). Key tiles of BN keys stream through a STAGES-deep cp.async pipeline:
 //   S  = Q_i8 K_i8^T          mma.m16n8k32 s8.s8 -> s32
 //   x  = S * k_scale           fp32, masked (tails, causal) only on tiles that need it
 //   online softmax in the log2 domain, P re-quantized to 8 bits in registers
@@ -17,6 +18,10 @@
 #define WARPS ${v.warps}
 #define STAGES ${v.stages}
 #define NT (WARPS * 32)
+#define MT (BM / (16 * WARPS)) // m16 row tiles per warp: 1 or 2
+#define RW (16 * MT)           // query rows per warp
+#define NR (2 * MT)            // query rows per thread
+#define QREG (MT == 1)         // Q fragments kept in registers
 #define CAUSAL ${v.causal and 1 or 0}
 //% local pu8 = (v.p_quant == "u8row")
 #define P_U8 ${pu8 and 1 or 0}
@@ -40,6 +45,10 @@ struct intfa_attn_params {
 };
 
 #define NEG_INF (__int_as_float(0xff800000u))
+
+template <bool B> struct Flag {
+    static constexpr bool value = B;
+};
 
 __device__ __forceinline__ u32 smem_addr(const void *p)
 {
@@ -217,30 +226,38 @@ intfa_attn_fwd(const intfa_attn_params p)
 #endif
     __syncthreads();
 
-    // Q fragments stay in registers for the whole loop.
-    u32 qf[HD / 32][4];
+    // Q fragments: in registers for the whole loop when a warp owns one m16 tile, else
+    // re-read from shared memory per key tile (the registers go to the second tile's O).
+#if QREG
+    u32 qf[MT][HD / 32][4];
 #pragma unroll
-    for (int kc = 0; kc < HD / 32; ++kc) {
-        const int row = warp * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
-        const int c = 2 * kc + (lane >> 4);
-        ldmatrix_x4(qf[kc], sQ + row * HD + swz<QC>(row, c) * 16);
-    }
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int kc = 0; kc < HD / 32; ++kc) {
+            const int row = warp * RW + mt * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
+            const int c = 2 * kc + (lane >> 4);
+            ldmatrix_x4(qf[mt][kc], sQ + row * HD + swz<QC>(row, c) * 16);
+        }
+#endif
 
-    int rows[2];
-    float a[2], m[2], l[2];
+    // Each thread holds NR = 2 * MT rows: rows[2 * mt + h] = tile mt, row g + 8 h.
+    int rows[NR];
+    float a[NR], m[NR], l[NR];
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        rows[h] = m0 + warp * 16 + g + 8 * h;
-        const float qs = rows[h] < p.seq_q ? p.q_scale[((i64)b * p.heads_q + hq) * p.seq_q + rows[h]] : 0.f;
-        a[h] = qs * p.scale_log2;
-        m[h] = NEG_INF;
-        l[h] = 0.f;
+    for (int r = 0; r < NR; ++r) {
+        rows[r] = m0 + warp * RW + (r >> 1) * 16 + g + 8 * (r & 1);
+        const float qs = rows[r] < p.seq_q ? p.q_scale[((i64)b * p.heads_q + hq) * p.seq_q + rows[r]] : 0.f;
+        a[r] = qs * p.scale_log2;
+        m[r] = NEG_INF;
+        l[r] = 0.f;
     }
-    float o[HD / 8][4];
+    float o[MT][HD / 8][4];
 #pragma unroll
-    for (int e = 0; e < HD / 8; ++e)
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) o[e][i] = 0.f;
+        for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) o[mt][e][i] = 0.f;
 
     for (int kt = 0; kt < n_tiles; ++kt) {
         const int st = kt % STAGES;
@@ -263,160 +280,208 @@ intfa_attn_fwd(const intfa_attn_params p)
         const unsigned char *tV = sV + st * TILE_V_BYTES;
         const float *tKs = sKs + st * BN;
         const int key0 = kt * BN;
+        // The tile's work, compiled twice: with masking (key tails, the causal diagonal) and
+        // without (every other tile), so unmasked tiles carry no selects.
+        auto step = [&](auto mask_tag) {
+            constexpr bool MASK = decltype(mask_tag)::value;
 
-        // ---- S = Q K^T (int32)
-        int s[BN / 8][4];
-#pragma unroll
-        for (int j = 0; j < BN / 8; ++j) {
-            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0;
-#pragma unroll
-            for (int kc2 = 0; kc2 < HD / 64; ++kc2) {
-                u32 kb[4];
-                const int row = 8 * j + (lane & 7);
-                const int c = 4 * kc2 + (lane >> 3);
-                ldmatrix_x4(kb, tK + row * HD + swz<QC>(row, c) * 16);
-                mma_s8s8(s[j], qf[2 * kc2], kb[0], kb[1]);
-                mma_s8s8(s[j], qf[2 * kc2 + 1], kb[2], kb[3]);
+            // ---- S = Q K^T (int32); each K fragment serves all MT row tiles
+            int s[MT][BN / 8][4];
+    #pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+    #pragma unroll
+                for (int j = 0; j < BN / 8; ++j) s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = 0;
+    #pragma unroll
+            for (int kc = 0; kc < HD / 32; ++kc) {
+    #if QREG
+    #define QA(mt) qf[mt][kc]
+    #else
+                u32 qa[MT][4];
+    #pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    const int row = warp * RW + mt * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
+                    const int c = 2 * kc + (lane >> 4);
+                    ldmatrix_x4(qa[mt], sQ + row * HD + swz<QC>(row, c) * 16);
+                }
+    #define QA(mt) qa[mt]
+    #endif
+    #pragma unroll
+                for (int jp = 0; jp < BN / 16; ++jp) {
+                    u32 kb[4];
+                    const int row = 16 * jp + (lane >> 4) * 8 + (lane & 7);
+                    const int c = 2 * kc + ((lane >> 3) & 1);
+                    ldmatrix_x4(kb, tK + row * HD + swz<QC>(row, c) * 16);
+    #pragma unroll
+                    for (int mt = 0; mt < MT; ++mt) {
+                        mma_s8s8(s[mt][2 * jp], QA(mt), kb[0], kb[1]);
+                        mma_s8s8(s[mt][2 * jp + 1], QA(mt), kb[2], kb[3]);
+                    }
+                }
+    #undef QA
             }
-        }
 
-        // ---- dequantize with the key scales; mask only where the tile needs it
-        float x[BN / 8][4];
-#pragma unroll
-        for (int j = 0; j < BN / 8; ++j) {
-            const float2 ks = *(const float2 *)(tKs + 8 * j + 2 * t);
-            x[j][0] = (float)s[j][0] * ks.x;
-            x[j][1] = (float)s[j][1] * ks.y;
-            x[j][2] = (float)s[j][2] * ks.x;
-            x[j][3] = (float)s[j][3] * ks.y;
-        }
+            // ---- dequantize with the key scales; mask only where the tile needs it
+            float x[MT][BN / 8][4];
+    #pragma unroll
+            for (int j = 0; j < BN / 8; ++j) {
+                const float2 ks = *(const float2 *)(tKs + 8 * j + 2 * t);
+    #pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    x[mt][j][0] = (float)s[mt][j][0] * ks.x;
+                    x[mt][j][1] = (float)s[mt][j][1] * ks.y;
+                    x[mt][j][2] = (float)s[mt][j][2] * ks.x;
+                    x[mt][j][3] = (float)s[mt][j][3] * ks.y;
+                }
+            }
+            if (MASK) {
+    #pragma unroll
+                for (int mt = 0; mt < MT; ++mt)
+    #pragma unroll
+                    for (int j = 0; j < BN / 8; ++j)
+    #pragma unroll
+                        for (int i = 0; i < 4; ++i) {
+                            const int key = key0 + 8 * j + 2 * t + (i & 1);
+                            bool vis = key < p.seq_kv;
+    #if CAUSAL
+                            vis = vis && key <= rows[2 * mt + (i >> 1)] + diag;
+    #endif
+                            if (!vis) x[mt][j][i] = NEG_INF;
+                        }
+            }
+
+            // ---- online softmax (log2 domain) and P quantization
+            float alpha[NR], beta[NR];
+            u32 q8[MT][BN / 8][4];
+    #pragma unroll
+            for (int r = 0; r < NR; ++r) {
+                const int mt = r >> 1, h = r & 1;
+                float mx = NEG_INF;
+    #pragma unroll
+                for (int j = 0; j < BN / 8; ++j) mx = fmaxf(mx, fmaxf(x[mt][j][2 * h], x[mt][j][2 * h + 1]));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                const float mt_ = mx == NEG_INF ? NEG_INF : mx * a[r];
+                const float m_new = fmaxf(m[r], mt_);
+                const float m_use = m_new == NEG_INF ? 0.f : m_new;
+                alpha[r] = ex2(m[r] - m_use);
+    #if P_U8
+                const float mt_use = mt_ == NEG_INF ? 0.f : mt_;
+                beta[r] = ex2(mt_ - m_use) * (1.0f / 255.0f);
+                u32 bits_sum = 0;
+    #pragma unroll
+                for (int j = 0; j < BN / 8; ++j)
+    #pragma unroll
+                    for (int e = 0; e < 2; ++e) {
+                        const float xv = x[mt][j][2 * h + e];
+                        float pr = ex2(__fmaf_rn(xv, a[r], -mt_use));
+                        if (MASK) pr = xv == NEG_INF ? 0.f : pr;
+                        const u32 bits = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));
+                        q8[mt][j][2 * h + e] = bits; // low byte is round(255 p)
+                        bits_sum += bits;
+                    }
+                int rs = (int)(bits_sum - (u32)(BN / 4) * 0x4B400000u);
+                rs += __shfl_xor_sync(0xffffffffu, rs, 1);
+                rs += __shfl_xor_sync(0xffffffffu, rs, 2);
+                l[r] = __fmaf_rn((float)rs, beta[r], l[r] * alpha[r]);
+    #else
+                beta[r] = 1.0f / 127.0f;
+                float psum = 0.f;
+    #pragma unroll
+                for (int j = 0; j < BN / 8; ++j)
+    #pragma unroll
+                    for (int e = 0; e < 2; ++e) {
+                        const float xv = x[mt][j][2 * h + e];
+                        float pr = ex2(__fmaf_rn(xv, a[r], -m_use));
+                        if (MASK) pr = xv == NEG_INF ? 0.f : pr;
+                        psum += pr;
+                        q8[mt][j][2 * h + e] = __float_as_uint(__fmaf_rn(pr, 127.0f, 12582912.0f));
+                    }
+                psum += __shfl_xor_sync(0xffffffffu, psum, 1);
+                psum += __shfl_xor_sync(0xffffffffu, psum, 2);
+                l[r] = __fmaf_rn(l[r], alpha[r], psum);
+    #endif
+                m[r] = m_new;
+            }
+
+            // P as the A operand of m16n8k32: thread (g, t) holds keys 8j+2t, 8j+2t+1 of rows g
+            // and g+8, which is exactly the permuted key order of V's slots.
+            u32 pf[MT][BN / 32][4];
+    #pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+    #pragma unroll
+                for (int kc = 0; kc < BN / 32; ++kc) {
+                    const u32(*q)[4] = q8[mt] + 4 * kc;
+                    pf[mt][kc][0] = pack_low_bytes(q[0][0], q[0][1], q[1][0], q[1][1]);
+                    pf[mt][kc][1] = pack_low_bytes(q[0][2], q[0][3], q[1][2], q[1][3]);
+                    pf[mt][kc][2] = pack_low_bytes(q[2][0], q[2][1], q[3][0], q[3][1]);
+                    pf[mt][kc][3] = pack_low_bytes(q[2][2], q[2][3], q[3][2], q[3][3]);
+                }
+
+            // When no row's maximum moved (alpha == 1 everywhere in the warp, the common case
+            // once a row has seen its largest scores), O needs no rescale: skip the multiply.
+            bool rescale = false;
+    #pragma unroll
+            for (int r = 0; r < NR; ++r) rescale = rescale || alpha[r] != 1.0f;
+            rescale = __any_sync(0xffffffffu, rescale);
+
+            // ---- O = O * alpha + (P V) * beta, 16 output columns at a time
+    #pragma unroll
+            for (int e2 = 0; e2 < HD / 16; ++e2) {
+                int pv[MT][2][4];
+    #pragma unroll
+                for (int mt = 0; mt < MT; ++mt)
+    #pragma unroll
+                    for (int i = 0; i < 2; ++i) pv[mt][i][0] = pv[mt][i][1] = pv[mt][i][2] = pv[mt][i][3] = 0;
+    #pragma unroll
+                for (int kc = 0; kc < BN / 32; ++kc) {
+                    u32 vb[4];
+                    const int row = 16 * e2 + (lane >> 4) * 8 + (lane & 7);
+                    const int c = 2 * kc + ((lane >> 3) & 1);
+                    ldmatrix_x4(vb, tV + row * BN + swz<VC>(row, c) * 16);
+    #pragma unroll
+                    for (int mt = 0; mt < MT; ++mt) {
+                        mma_pv(pv[mt][0], pf[mt][kc], vb[0], vb[1]);
+                        mma_pv(pv[mt][1], pf[mt][kc], vb[2], vb[3]);
+                    }
+                }
+    #pragma unroll
+                for (int mt = 0; mt < MT; ++mt)
+    #pragma unroll
+                    for (int i = 0; i < 2; ++i)
+    #pragma unroll
+                        for (int r = 0; r < 4; ++r) {
+                            float &ov = o[mt][2 * e2 + i][r];
+                            const int rr = 2 * mt + (r >> 1);
+                            ov = __fmaf_rn((float)pv[mt][i][r], beta[rr], rescale ? ov * alpha[rr] : ov);
+                        }
+            }
+        };
         bool need_mask = key0 + BN > p.seq_kv;
 #if CAUSAL
         need_mask = need_mask || (key0 + BN - 1 > m0 + diag);
 #endif
-        if (need_mask) {
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const int key = key0 + 8 * j + 2 * t + (i & 1);
-                    bool vis = key < p.seq_kv;
-#if CAUSAL
-                    vis = vis && key <= rows[i >> 1] + diag;
-#endif
-                    if (!vis) x[j][i] = NEG_INF;
-                }
-        }
-
-        // ---- online softmax (log2 domain) and P quantization
-        float alpha[2], beta[2];
-        u32 q8[BN / 8][4];
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            float mx = NEG_INF;
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j) mx = fmaxf(mx, fmaxf(x[j][2 * h], x[j][2 * h + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float mt = mx == NEG_INF ? NEG_INF : mx * a[h];
-            const float m_new = fmaxf(m[h], mt);
-            const float m_use = m_new == NEG_INF ? 0.f : m_new;
-            alpha[h] = ex2(m[h] - m_use);
-#if P_U8
-            const float mt_use = mt == NEG_INF ? 0.f : mt;
-            beta[h] = ex2(mt - m_use) * (1.0f / 255.0f);
-            u32 bits_sum = 0;
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const float xv = x[j][2 * h + e];
-                    float pr = ex2(__fmaf_rn(xv, a[h], -mt_use));
-                    if (need_mask) pr = xv == NEG_INF ? 0.f : pr;
-                    const u32 bits = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));
-                    q8[j][2 * h + e] = bits; // low byte is round(255 p)
-                    bits_sum += bits;
-                }
-            int rs = (int)(bits_sum - (u32)(BN / 4) * 0x4B400000u);
-            rs += __shfl_xor_sync(0xffffffffu, rs, 1);
-            rs += __shfl_xor_sync(0xffffffffu, rs, 2);
-            l[h] = __fmaf_rn((float)rs, beta[h], l[h] * alpha[h]);
-#else
-            beta[h] = 1.0f / 127.0f;
-            float psum = 0.f;
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const float xv = x[j][2 * h + e];
-                    float pr = ex2(__fmaf_rn(xv, a[h], -m_use));
-                    if (need_mask) pr = xv == NEG_INF ? 0.f : pr;
-                    psum += pr;
-                    q8[j][2 * h + e] = __float_as_uint(__fmaf_rn(pr, 127.0f, 12582912.0f));
-                }
-            psum += __shfl_xor_sync(0xffffffffu, psum, 1);
-            psum += __shfl_xor_sync(0xffffffffu, psum, 2);
-            l[h] = __fmaf_rn(l[h], alpha[h], psum);
-#endif
-            m[h] = m_new;
-        }
-
-        // P as the A operand of m16n8k32: thread (g, t) holds keys 8j+2t, 8j+2t+1 of rows g
-        // and g+8, which is exactly the permuted key order of V's slots.
-        u32 pf[BN / 32][4];
-#pragma unroll
-        for (int kc = 0; kc < BN / 32; ++kc) {
-            pf[kc][0] = pack_low_bytes(q8[4 * kc][0], q8[4 * kc][1], q8[4 * kc + 1][0], q8[4 * kc + 1][1]);
-            pf[kc][1] = pack_low_bytes(q8[4 * kc][2], q8[4 * kc][3], q8[4 * kc + 1][2], q8[4 * kc + 1][3]);
-            pf[kc][2] = pack_low_bytes(q8[4 * kc + 2][0], q8[4 * kc + 2][1], q8[4 * kc + 3][0], q8[4 * kc + 3][1]);
-            pf[kc][3] = pack_low_bytes(q8[4 * kc + 2][2], q8[4 * kc + 2][3], q8[4 * kc + 3][2], q8[4 * kc + 3][3]);
-        }
-
-        // ---- O = O * alpha + (P V) * beta, 32 output columns at a time
-#pragma unroll
-        for (int eg = 0; eg < HD / 32; ++eg) {
-            int pv[4][4];
-#pragma unroll
-            for (int i = 0; i < 4; ++i) pv[i][0] = pv[i][1] = pv[i][2] = pv[i][3] = 0;
-#pragma unroll
-            for (int kc = 0; kc < BN / 32; ++kc)
-#pragma unroll
-                for (int ep = 0; ep < 2; ++ep) {
-                    u32 vb[4];
-                    const int row = 8 * (4 * eg + 2 * ep) + (lane >> 4) * 8 + (lane & 7);
-                    const int c = 2 * kc + ((lane >> 3) & 1);
-                    ldmatrix_x4(vb, tV + row * BN + swz<VC>(row, c) * 16);
-                    mma_pv(pv[2 * ep], pf[kc], vb[0], vb[1]);
-                    mma_pv(pv[2 * ep + 1], pf[kc], vb[2], vb[3]);
-                }
-#pragma unroll
-            for (int i = 0; i < 4; ++i)
-#pragma unroll
-                for (int r = 0; r < 4; ++r) {
-                    float &ov = o[4 * eg + i][r];
-                    ov = __fmaf_rn((float)pv[i][r], beta[r >> 1], ov * alpha[r >> 1]);
-                }
-        }
+        if (need_mask) step(Flag<true>{});
+        else step(Flag<false>{});
     }
 
     // ---- epilogue: out = o * v_scale / l, LSE
     const float *vs = p.v_scale + bh_kv * HD;
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        const int row = rows[h];
+    for (int r = 0; r < NR; ++r) {
+        const int row = rows[r], mt = r >> 1, h = r & 1;
         if (row >= p.seq_q) continue;
         unsigned short *orow = (unsigned short *)p.o + b * p.o_sb + hq * p.o_sh + (i64)row * p.o_sn;
-        const float lv = l[h];
+        const float lv = l[r];
 #pragma unroll
         for (int e = 0; e < HD / 8; ++e) {
             const int d = 8 * e + 2 * t;
             const float2 sc = lv > 0.f ? *(const float2 *)(vs + d) : make_float2(0.f, 0.f);
-            const float o0 = lv > 0.f ? (o[e][2 * h] * sc.x) / lv : 0.f;
-            const float o1 = lv > 0.f ? (o[e][2 * h + 1] * sc.y) / lv : 0.f;
+            const float o0 = lv > 0.f ? (o[mt][e][2 * h] * sc.x) / lv : 0.f;
+            const float o1 = lv > 0.f ? (o[mt][e][2 * h + 1] * sc.y) / lv : 0.f;
             *(u32 *)(orow + d) = pack_out(o0, o1);
         }
         if (p.lse && t == 0)
             p.lse[((i64)b * p.heads_q + hq) * p.seq_q + row] =
-                lv > 0.f ? (m[h] + log2f(lv)) * 0.693147180559945309f : NEG_INF;
+                lv > 0.f ? (m[r] + log2f(lv)) * 0.693147180559945309f : NEG_INF;
     }
 }

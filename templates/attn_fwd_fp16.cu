@@ -1,0 +1,326 @@
+// FP16 FlashAttention forward: the baseline the INT8 kernel (attn_fwd.cu) is measured against.
+// Variant: ${v.name}
+//
+// The same structure as attn_fwd.cu, on FP16 tensor cores and without any quantization. One
+// block computes BM query rows of one (batch, head_q); each of its WARPS warps owns 16 rows.
+// Key tiles of BN keys (K and V, both [keys][HD] fp16 rows) stream through a STAGES-deep
+// cp.async pipeline:
+//   S  = Q K^T                 mma.m16n8k16 f16.f16 -> f32, K fragments by ldmatrix
+//   online softmax in the log2 domain (ex2), masked only on tiles that need it
+//   P  = exp2(S c - m) -> fp16 in registers: the S accumulator is already P.V's A operand
+//   O  = O alpha + P V         mma.m16n8k16, V fragments by ldmatrix.trans (V is [keys][d])
+//   out = O / l (fp16), lse = (m + log2 l) ln 2
+// Rows that see no key (causal with seq_q > seq_kv) output 0 and lse = -inf, as attn_fwd.cu.
+
+#define HD ${v.head_dim}
+#define BM ${v.block_m}
+#define BN ${v.block_n}
+#define WARPS ${v.warps}
+#define STAGES ${v.stages}
+#define NT (WARPS * 32)
+#define CAUSAL ${v.causal and 1 or 0}
+
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef long long i64;
+
+// Kernel parameters; the host mirror is intfa_attn_fp16_params in runtime/baseline.c.
+struct intfa_attn_fp16_params {
+    const u16 *q, *k, *v;
+    u16 *o;
+    float *lse;
+    i64 q_sb, q_sh, q_sn;
+    i64 k_sb, k_sh, k_sn;
+    i64 v_sb, v_sh, v_sn;
+    i64 o_sb, o_sh, o_sn;
+    int batch, heads_q, heads_kv, seq_q, seq_kv;
+    float scale_log2; // softmax_scale * log2(e)
+};
+
+#define NEG_INF (__int_as_float(0xff800000u))
+
+__device__ __forceinline__ u32 smem_addr(const void *p)
+{
+    u32 r;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
+    return r;
+}
+
+// 16-byte async copy; src_bytes 0 zero-fills the destination.
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_bytes)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)),
+                 "l"(src), "r"(src_bytes));
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+template <int N> __device__ __forceinline__ void cp_async_wait()
+{
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+// Four 8x8 matrices of 16-bit values; lane i gives the address of row i % 8 of matrix i / 8.
+__device__ __forceinline__ void ldsm_x4(u32 (&r)[4], const void *p)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_addr(p)));
+}
+
+// The same, transposed: thread (g, t) receives rows 2t and 2t+1 of column g.
+__device__ __forceinline__ void ldsm_x4_trans(u32 (&r)[4], const void *p)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_addr(p)));
+}
+
+// c += a b: a 16x16 (row), b 16x8 (col), fp16 inputs, fp32 accumulator.
+__device__ __forceinline__ void mma_f16(float (&c)[4], const u32 (&a)[4], u32 b0, u32 b1)
+{
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+        "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ float ex2(float x)
+{
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+// Two floats -> fp16x2 (round to nearest even), lo in the low half.
+__device__ __forceinline__ u32 half2_bits(float lo, float hi)
+{
+    u32 r;
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+// Shared-memory tiles are rows of RC 16-byte chunks (8 halves each); chunk c of row r is
+// stored at c ^ (r % 8), so that the 8 rows one ldmatrix matrix reads hit 8 bank groups.
+#define RC (HD / 8)
+#define TILE_BYTES (BN * HD * 2)
+
+__device__ __forceinline__ int chunk_at(int row, int c) { return (row * RC + (c ^ (row & 7))) * 16; }
+
+extern "C" __global__ void __launch_bounds__(NT)
+intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
+{
+    extern __shared__ __align__(128) unsigned char smem[];
+    unsigned char *sQ = smem;
+    unsigned char *sK = sQ + BM * HD * 2;
+    unsigned char *sV = sK + STAGES * TILE_BYTES;
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t = lane & 3;
+#if CAUSAL
+    const int mb = gridDim.x - 1 - blockIdx.x; // longest rows first
+#else
+    const int mb = blockIdx.x;
+#endif
+    const int hq = blockIdx.y, b = blockIdx.z;
+    const int hkv = hq / (p.heads_q / p.heads_kv);
+    const int m0 = mb * BM;
+    const int diag = p.seq_kv - p.seq_q; // key j is visible to row i iff j <= i + diag
+
+    const u16 *qg = p.q + b * p.q_sb + hq * p.q_sh;
+    const u16 *kg = p.k + b * p.k_sb + hkv * p.k_sh;
+    const u16 *vg = p.v + b * p.v_sb + hkv * p.v_sh;
+
+    int n_tiles = (p.seq_kv + BN - 1) / BN;
+#if CAUSAL
+    {
+        const int jmax = min(m0 + BM, p.seq_q) - 1 + diag;
+        n_tiles = jmax < 0 ? 0 : min(n_tiles, jmax / BN + 1);
+    }
+#endif
+
+    // ---- async loads; rows past the end are zero-filled (never NaN: P there is 0)
+    for (int idx = tid; idx < BM * RC; idx += NT) {
+        const int row = idx / RC, c = idx % RC;
+        const bool ok = m0 + row < p.seq_q;
+        const u16 *src = ok ? qg + (i64)(m0 + row) * p.q_sn + c * 8 : p.q;
+        cp_async16(sQ + chunk_at(row, c), src, ok ? 16 : 0);
+    }
+    auto load_kv = [&](int kt, int st) {
+        unsigned char *dk = sK + st * TILE_BYTES, *dv = sV + st * TILE_BYTES;
+        const int key0 = kt * BN;
+        for (int idx = tid; idx < BN * RC; idx += NT) {
+            const int row = idx / RC, c = idx % RC;
+            const bool ok = key0 + row < p.seq_kv;
+            const i64 n = key0 + row;
+            cp_async16(dk + chunk_at(row, c), ok ? kg + n * p.k_sn + c * 8 : p.k, ok ? 16 : 0);
+            cp_async16(dv + chunk_at(row, c), ok ? vg + n * p.v_sn + c * 8 : p.v, ok ? 16 : 0);
+        }
+    };
+
+    // Prologue: Q and the first STAGES-1 tiles (group s holds tile s; group 0 also Q).
+#if STAGES > 1
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if (s < n_tiles) load_kv(s, s);
+        cp_async_commit();
+    }
+    cp_async_wait<STAGES - 2>();
+#else
+    cp_async_commit();
+    cp_async_wait<0>();
+#endif
+    __syncthreads();
+
+    // Q fragments (A operand, 16 rows x 16 dims per k-step) stay in registers.
+    u32 qf[HD / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < HD / 16; ++kk) {
+        const int row = warp * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
+        ldsm_x4(qf[kk], sQ + chunk_at(row, 2 * kk + (lane >> 4)));
+    }
+
+    const float c = p.scale_log2;
+    int rows[2];
+    float m[2], l[2]; // running max (log2 domain) and this thread's part of the row sum
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        rows[h] = m0 + warp * 16 + g + 8 * h;
+        m[h] = NEG_INF;
+        l[h] = 0.f;
+    }
+    float o[HD / 8][4];
+#pragma unroll
+    for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) o[e][i] = 0.f;
+
+    for (int kt = 0; kt < n_tiles; ++kt) {
+        const int st = kt % STAGES;
+#if STAGES > 1
+        if (kt > 0) {
+            cp_async_wait<STAGES - 2>();
+            __syncthreads();
+        }
+        // Refill the stage consumed in the previous iteration (all warps passed the barrier).
+        if (kt + STAGES - 1 < n_tiles) load_kv(kt + STAGES - 1, (kt + STAGES - 1) % STAGES);
+        cp_async_commit();
+#else
+        if (kt > 0) __syncthreads();
+        load_kv(kt, 0);
+        cp_async_commit();
+        cp_async_wait<0>();
+        __syncthreads();
+#endif
+        const unsigned char *tK = sK + st * TILE_BYTES;
+        const unsigned char *tV = sV + st * TILE_BYTES;
+        const int key0 = kt * BN;
+
+        // ---- S = Q K^T (fp32); thread (g, t) holds keys 8j+2t, 8j+2t+1 of rows g and g+8
+        float s[BN / 8][4];
+#pragma unroll
+        for (int j = 0; j < BN / 8; ++j) {
+            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+#pragma unroll
+            for (int kc = 0; kc < HD / 32; ++kc) {
+                u32 kb[4]; // dims 32kc .. 32kc+31 of keys 8j .. 8j+7
+                ldsm_x4(kb, tK + chunk_at(8 * j + (lane & 7), 4 * kc + (lane >> 3)));
+                mma_f16(s[j], qf[2 * kc], kb[0], kb[1]);
+                mma_f16(s[j], qf[2 * kc + 1], kb[2], kb[3]);
+            }
+        }
+
+        bool need_mask = key0 + BN > p.seq_kv;
+#if CAUSAL
+        need_mask = need_mask || (key0 + BN - 1 > m0 + diag);
+#endif
+        if (need_mask) {
+#pragma unroll
+            for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const int key = key0 + 8 * j + 2 * t + (i & 1);
+                    bool vis = key < p.seq_kv;
+#if CAUSAL
+                    vis = vis && key <= rows[i >> 1] + diag;
+#endif
+                    if (!vis) s[j][i] = NEG_INF;
+                }
+        }
+
+        // ---- online softmax in the log2 domain; s becomes P (in [0, 1])
+        float alpha[2];
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            float mx = NEG_INF;
+#pragma unroll
+            for (int j = 0; j < BN / 8; ++j) mx = fmaxf(mx, fmaxf(s[j][2 * h], s[j][2 * h + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            const float m_new = fmaxf(m[h], mx == NEG_INF ? NEG_INF : mx * c);
+            const float m_use = m_new == NEG_INF ? 0.f : m_new;
+            alpha[h] = ex2(m[h] - m_use);
+            float rs = 0.f;
+#pragma unroll
+            for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const float pr = ex2(__fmaf_rn(s[j][2 * h + e], c, -m_use)); // -inf -> 0
+                    s[j][2 * h + e] = pr;
+                    rs += pr;
+                }
+            l[h] = __fmaf_rn(l[h], alpha[h], rs);
+            m[h] = m_new;
+        }
+
+        // P as the A operand of m16n8k16 (keys 16kk .. 16kk+15): the accumulators of key
+        // groups 2kk and 2kk+1, rounded to fp16.
+        u32 pf[BN / 16][4];
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+            pf[kk][0] = half2_bits(s[2 * kk][0], s[2 * kk][1]);
+            pf[kk][1] = half2_bits(s[2 * kk][2], s[2 * kk][3]);
+            pf[kk][2] = half2_bits(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+            pf[kk][3] = half2_bits(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+        }
+
+        // ---- O = O * alpha + P V
+#pragma unroll
+        for (int e = 0; e < HD / 8; ++e) {
+            o[e][0] *= alpha[0];
+            o[e][1] *= alpha[0];
+            o[e][2] *= alpha[1];
+            o[e][3] *= alpha[1];
+        }
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk)
+#pragma unroll
+            for (int ep = 0; ep < HD / 16; ++ep) {
+                u32 vb[4]; // keys 16kk .. 16kk+15 of dims 16ep .. 16ep+15, transposed
+                const int row = 16 * kk + ((lane >> 3) & 1) * 8 + (lane & 7);
+                ldsm_x4_trans(vb, tV + chunk_at(row, 2 * ep + (lane >> 4)));
+                mma_f16(o[2 * ep], pf[kk], vb[0], vb[1]);
+                mma_f16(o[2 * ep + 1], pf[kk], vb[2], vb[3]);
+            }
+    }
+
+    // ---- epilogue: the row sums over the 4 threads of a row, out = o / l, LSE
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
+        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int row = rows[h];
+        if (row >= p.seq_q) continue;
+        u16 *orow = p.o + b * p.o_sb + hq * p.o_sh + (i64)row * p.o_sn;
+        const float inv = l[h] > 0.f ? 1.0f / l[h] : 0.f;
+#pragma unroll
+        for (int e = 0; e < HD / 8; ++e)
+            *(u32 *)(orow + 8 * e + 2 * t) = half2_bits(o[e][2 * h] * inv, o[e][2 * h + 1] * inv);
+        if (p.lse && t == 0)
+            p.lse[((i64)b * p.heads_q + hq) * p.seq_q + row] =
+                l[h] > 0.f ? (m[h] + log2f(l[h])) * 0.693147180559945309f : NEG_INF;
+    }
+}
