@@ -5,9 +5,11 @@
 #include "context.h"
 #include "error.h"
 #include "kernel_store.h"
+#include "tune_state.h"
 
 static void context_free(intfa_context *ctx)
 {
+    intfa_tune_state_destroy(ctx->tune);
     free((char *)ctx->opts.cache_dir);
     free((char *)ctx->opts.tuning_db);
     free(ctx);
@@ -88,6 +90,11 @@ intfa_status intfa_create_with_options(intfa_context **out, int device_ordinal,
     if ((r = cu->DevicePrimaryCtxRetain(&ctx->cuctx, ctx->device)) != CUDA_SUCCESS) {
         context_free(ctx);
         return intfa_cu_fail(r, "intfa_create: cuDevicePrimaryCtxRetain");
+    }
+    if ((st = intfa_tune_state_create(&ctx->tune)) != INTFA_OK) {
+        cu->DevicePrimaryCtxRelease(ctx->device);
+        context_free(ctx);
+        return st;
     }
     pthread_mutex_init(&ctx->lock, NULL);
     *out = ctx;

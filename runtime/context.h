@@ -26,6 +26,7 @@ struct intfa_context {
     intfa_loaded_module *modules;
     CUdeviceptr workspace;
     size_t workspace_bytes;
+    struct intfa_tune_state *tune; /* the tuning database as this context sees it (tuning/) */
 };
 
 /* Make ctx current on this thread (push) and restore (pop). */

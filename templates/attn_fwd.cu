@@ -58,15 +58,17 @@ __device__ __forceinline__ u32 smem_addr(const void *p)
 }
 
 // 16-byte async copy; src_bytes 0 zero-fills the destination.
-__device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_bytes)
+// Shared-memory operands are 32-bit shared-window addresses (u32), never generic pointers:
+// that keeps all tile address arithmetic in single 32-bit registers.
+__device__ __forceinline__ void cp_async16(u32 dst, const void *src, int src_bytes)
 {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)),
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst),
                  "l"(src), "r"(src_bytes));
 }
 
-__device__ __forceinline__ void cp_async4(void *dst, const void *src, int src_bytes)
+__device__ __forceinline__ void cp_async4(u32 dst, const void *src, int src_bytes)
 {
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)),
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst),
                  "l"(src), "r"(src_bytes));
 }
 
@@ -77,11 +79,18 @@ template <int N> __device__ __forceinline__ void cp_async_wait()
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
-__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void *p)
+__device__ __forceinline__ float2 lds_f2(u32 a)
+{
+    float2 v;
+    asm volatile("ld.shared.v2.f32 {%0,%1}, [%2];\n" : "=f"(v.x), "=f"(v.y) : "r"(a));
+    return v;
+}
+
+__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], u32 a)
 {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_addr(p)));
+                 : "r"(a));
 }
 
 __device__ __forceinline__ void mma_s8s8(int (&c)[4], const u32 (&a)[4], u32 b0, u32 b1)
@@ -152,10 +161,10 @@ extern "C" __global__ void __launch_bounds__(NT)
 intfa_attn_fwd(const intfa_attn_params p)
 {
     extern __shared__ __align__(128) unsigned char smem[];
-    unsigned char *sQ = smem;
-    unsigned char *sK = sQ + BM * HD;
-    unsigned char *sV = sK + STAGES * TILE_K_BYTES;
-    float *sKs = (float *)(sV + STAGES * TILE_V_BYTES);
+    const u32 sQ = smem_addr(smem);
+    const u32 sK = sQ + BM * HD;
+    const u32 sV = sK + STAGES * TILE_K_BYTES;
+    const u32 sKs = sV + STAGES * TILE_V_BYTES; // fp32 key scales
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
@@ -183,33 +192,49 @@ intfa_attn_fwd(const intfa_attn_params p)
     }
 #endif
 
-    // ---- async loads
-    for (int idx = tid; idx < BM * QC; idx += NT) {
-        const int row = idx / QC, c = idx % QC;
-        const bool ok = m0 + row < p.seq_q;
-        const signed char *src = ok ? qg + (i64)(m0 + row) * p.q_sn + c * 16 : p.q;
-        cp_async16(sQ + row * HD + swz<QC>(row, c) * 16, src, ok ? 16 : 0);
-    }
-    auto load_kv = [&](int kt, int st) {
-        unsigned char *dk = sK + st * TILE_K_BYTES;
-        unsigned char *dv = sV + st * TILE_V_BYTES;
-        const int key0 = kt * BN;
-        for (int idx = tid; idx < BN * QC; idx += NT) {
-            const int row = idx / QC, c = idx % QC;
-            const bool ok = key0 + row < p.seq_kv;
-            const signed char *src = ok ? kg + (i64)(key0 + row) * p.k_sn + c * 16 : p.k;
-            cp_async16(dk + row * HD + swz<QC>(row, c) * 16, src, ok ? 16 : 0);
+    // ---- async loads. Chunk i of thread tid is tid + i * NT; NT is a multiple of every
+    // row's chunk count, so a thread keeps one chunk column, its rows step by a constant, the
+    // swizzle of its chunks is fixed, and only base pointers move from tile to tile.
+    static_assert(NT % QC == 0 && NT % VC == 0 && (NT / QC) % 8 == 0 && (NT / VC) % 8 == 0,
+                  "chunk columns must be fixed per thread");
+#define FOR_CHUNKS(i, COUNT)                                                                   \
+    _Pragma("unroll") for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)                         \
+        if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
+    {
+        const int row0 = tid / QC, c = tid % QC;
+        const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
+        const u32 dst = sQ + row0 * HD + swz<QC>(row0, c) * 16;
+        FOR_CHUNKS(i, BM * QC) {
+            const bool ok = m0 + row0 + i * (NT / QC) < p.seq_q;
+            cp_async16(dst + i * (NT / QC) * HD, ok ? src + i * (NT / QC) * p.q_sn : p.q, ok ? 16 : 0);
         }
-        for (int idx = tid; idx < HD * VC; idx += NT) {
-            const int row = idx / VC, c = idx % VC;
-            const bool ok = key0 + c * 16 < p.n_pad;
-            const signed char *src = ok ? vg + (i64)row * p.n_pad + key0 + c * 16 : p.v;
-            cp_async16(dv + row * BN + swz<VC>(row, c) * 16, src, ok ? 16 : 0);
+    }
+    const int k_row0 = tid / QC, v_row0 = tid / VC, v_c = tid % VC;
+    const int k_dst0 = k_row0 * HD + swz<QC>(k_row0, tid % QC) * 16;
+    const int v_dst0 = v_row0 * BN + swz<VC>(v_row0, v_c) * 16;
+    const i64 k_step = (i64)(NT / QC) * p.k_sn, v_step = (i64)(NT / VC) * p.n_pad;
+    const signed char *k_src = kg + (i64)k_row0 * p.k_sn + (tid % QC) * 16; // at tile 0
+    const signed char *v_src = vg + (i64)v_row0 * p.n_pad + v_c * 16;
+    const i64 k_tile_step = (i64)BN * p.k_sn;
+    // load_kv is called for kt = 0, 1, 2, ... in order: k_src and v_src point at tile kt.
+    auto load_kv = [&](int kt, int st) {
+        const int key0 = kt * BN;
+        const u32 dk = sK + st * TILE_K_BYTES + k_dst0;
+        const u32 dv = sV + st * TILE_V_BYTES + v_dst0;
+        FOR_CHUNKS(i, BN * QC) {
+            const bool ok = key0 + k_row0 + i * (NT / QC) < p.seq_kv;
+            cp_async16(dk + i * (NT / QC) * HD, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
+        }
+        const bool v_ok = key0 + v_c * 16 < p.n_pad;
+        FOR_CHUNKS(i, HD * VC) {
+            cp_async16(dv + i * (NT / VC) * BN, v_ok ? v_src + i * v_step : p.v, v_ok ? 16 : 0);
         }
         if (tid < BN) {
             const bool ok = key0 + tid < p.seq_kv;
-            cp_async4(sKs + st * BN + tid, ok ? ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
+            cp_async4(sKs + (st * BN + tid) * 4, ok ? ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
         }
+        k_src += k_tile_step;
+        v_src += BN;
     };
 
     // Prologue: Q and the first STAGES-1 tiles (group s holds tile s; group 0 also Q).
@@ -240,6 +265,19 @@ intfa_attn_fwd(const intfa_attn_params p)
         }
 #endif
 
+    // ldmatrix addresses: a row's swizzle depends on the row modulo 8 only, and every
+    // fragment row is a lane row plus a multiple of 16, so per-lane offsets are computed once
+    // and the tile loops add compile-time immediates.
+    const int lrow_b = (lane >> 4) * 8 + (lane & 7);       // K and V fragments (B operands)
+    const int lrow_a = ((lane >> 3) & 1) * 8 + (lane & 7); // Q fragments (A operand)
+    int k_ofs[HD / 32], v_ofs[BN / 32];
+#pragma unroll
+    for (int kc = 0; kc < HD / 32; ++kc)
+        k_ofs[kc] = lrow_b * HD + swz<QC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
+#pragma unroll
+    for (int kc = 0; kc < BN / 32; ++kc)
+        v_ofs[kc] = lrow_b * BN + swz<VC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
+
     // Each thread holds NR = 2 * MT rows: rows[2 * mt + h] = tile mt, row g + 8 h.
     int rows[NR];
     float a[NR], m[NR], l[NR];
@@ -259,15 +297,14 @@ intfa_attn_fwd(const intfa_attn_params p)
 #pragma unroll
             for (int i = 0; i < 4; ++i) o[mt][e][i] = 0.f;
 
-    for (int kt = 0; kt < n_tiles; ++kt) {
-        const int st = kt % STAGES;
+    for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
 #if STAGES > 1
         if (kt > 0) {
             cp_async_wait<STAGES - 2>();
             __syncthreads();
         }
         // Refill the stage consumed in the previous iteration (all warps passed the barrier).
-        if (kt + STAGES - 1 < n_tiles) load_kv(kt + STAGES - 1, (kt + STAGES - 1) % STAGES);
+        if (kt + STAGES - 1 < n_tiles) load_kv(kt + STAGES - 1, st == 0 ? STAGES - 1 : st - 1);
         cp_async_commit();
 #else
         if (kt > 0) __syncthreads();
@@ -276,9 +313,9 @@ intfa_attn_fwd(const intfa_attn_params p)
         cp_async_wait<0>();
         __syncthreads();
 #endif
-        const unsigned char *tK = sK + st * TILE_K_BYTES;
-        const unsigned char *tV = sV + st * TILE_V_BYTES;
-        const float *tKs = sKs + st * BN;
+        const u32 tK = sK + st * TILE_K_BYTES;
+        const u32 tV = sV + st * TILE_V_BYTES;
+        const u32 tKs = sKs + st * BN * 4;
         const int key0 = kt * BN;
         // The tile's work, compiled twice: with masking (key tails, the causal diagonal) and
         // without (every other tile), so unmasked tiles carry no selects.
@@ -287,45 +324,41 @@ intfa_attn_fwd(const intfa_attn_params p)
 
             // ---- S = Q K^T (int32); each K fragment serves all MT row tiles
             int s[MT][BN / 8][4];
-    #pragma unroll
+#pragma unroll
             for (int mt = 0; mt < MT; ++mt)
-    #pragma unroll
+#pragma unroll
                 for (int j = 0; j < BN / 8; ++j) s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = 0;
-    #pragma unroll
+#pragma unroll
             for (int kc = 0; kc < HD / 32; ++kc) {
-    #if QREG
-    #define QA(mt) qf[mt][kc]
-    #else
+#if QREG
+#define QA(mt) qf[mt][kc]
+#else
                 u32 qa[MT][4];
-    #pragma unroll
-                for (int mt = 0; mt < MT; ++mt) {
-                    const int row = warp * RW + mt * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
-                    const int c = 2 * kc + (lane >> 4);
-                    ldmatrix_x4(qa[mt], sQ + row * HD + swz<QC>(row, c) * 16);
-                }
-    #define QA(mt) qa[mt]
-    #endif
-    #pragma unroll
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt)
+                                ldmatrix_x4(qa[mt], sQ + (warp * RW + mt * 16 + lrow_a) * HD +
+                                                        swz<QC>(lrow_a, 2 * kc + (lane >> 4)) * 16);
+#define QA(mt) qa[mt]
+#endif
+#pragma unroll
                 for (int jp = 0; jp < BN / 16; ++jp) {
                     u32 kb[4];
-                    const int row = 16 * jp + (lane >> 4) * 8 + (lane & 7);
-                    const int c = 2 * kc + ((lane >> 3) & 1);
-                    ldmatrix_x4(kb, tK + row * HD + swz<QC>(row, c) * 16);
-    #pragma unroll
+                                    ldmatrix_x4(kb, tK + k_ofs[kc] + 16 * jp * HD);
+#pragma unroll
                     for (int mt = 0; mt < MT; ++mt) {
                         mma_s8s8(s[mt][2 * jp], QA(mt), kb[0], kb[1]);
                         mma_s8s8(s[mt][2 * jp + 1], QA(mt), kb[2], kb[3]);
                     }
                 }
-    #undef QA
+#undef QA
             }
 
             // ---- dequantize with the key scales; mask only where the tile needs it
             float x[MT][BN / 8][4];
-    #pragma unroll
+#pragma unroll
             for (int j = 0; j < BN / 8; ++j) {
-                const float2 ks = *(const float2 *)(tKs + 8 * j + 2 * t);
-    #pragma unroll
+                const float2 ks = lds_f2(tKs + (8 * j + 2 * t) * 4);
+#pragma unroll
                 for (int mt = 0; mt < MT; ++mt) {
                     x[mt][j][0] = (float)s[mt][j][0] * ks.x;
                     x[mt][j][1] = (float)s[mt][j][1] * ks.y;
@@ -334,17 +367,17 @@ intfa_attn_fwd(const intfa_attn_params p)
                 }
             }
             if (MASK) {
-    #pragma unroll
+#pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
-    #pragma unroll
+#pragma unroll
                     for (int j = 0; j < BN / 8; ++j)
-    #pragma unroll
+#pragma unroll
                         for (int i = 0; i < 4; ++i) {
                             const int key = key0 + 8 * j + 2 * t + (i & 1);
                             bool vis = key < p.seq_kv;
-    #if CAUSAL
+#if CAUSAL
                             vis = vis && key <= rows[2 * mt + (i >> 1)] + diag;
-    #endif
+#endif
                             if (!vis) x[mt][j][i] = NEG_INF;
                         }
             }
@@ -352,11 +385,11 @@ intfa_attn_fwd(const intfa_attn_params p)
             // ---- online softmax (log2 domain) and P quantization
             float alpha[NR], beta[NR];
             u32 q8[MT][BN / 8][4];
-    #pragma unroll
+#pragma unroll
             for (int r = 0; r < NR; ++r) {
                 const int mt = r >> 1, h = r & 1;
                 float mx = NEG_INF;
-    #pragma unroll
+#pragma unroll
                 for (int j = 0; j < BN / 8; ++j) mx = fmaxf(mx, fmaxf(x[mt][j][2 * h], x[mt][j][2 * h + 1]));
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
@@ -364,31 +397,27 @@ intfa_attn_fwd(const intfa_attn_params p)
                 const float m_new = fmaxf(m[r], mt_);
                 const float m_use = m_new == NEG_INF ? 0.f : m_new;
                 alpha[r] = ex2(m[r] - m_use);
-    #if P_U8
+#if P_U8
                 const float mt_use = mt_ == NEG_INF ? 0.f : mt_;
                 beta[r] = ex2(mt_ - m_use) * (1.0f / 255.0f);
-                u32 bits_sum = 0;
-    #pragma unroll
+
+#pragma unroll
                 for (int j = 0; j < BN / 8; ++j)
-    #pragma unroll
+#pragma unroll
                     for (int e = 0; e < 2; ++e) {
                         const float xv = x[mt][j][2 * h + e];
                         float pr = ex2(__fmaf_rn(xv, a[r], -mt_use));
                         if (MASK) pr = xv == NEG_INF ? 0.f : pr;
                         const u32 bits = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));
                         q8[mt][j][2 * h + e] = bits; // low byte is round(255 p)
-                        bits_sum += bits;
                     }
-                int rs = (int)(bits_sum - (u32)(BN / 4) * 0x4B400000u);
-                rs += __shfl_xor_sync(0xffffffffu, rs, 1);
-                rs += __shfl_xor_sync(0xffffffffu, rs, 2);
-                l[r] = __fmaf_rn((float)rs, beta[r], l[r] * alpha[r]);
-    #else
+
+#else
                 beta[r] = 1.0f / 127.0f;
                 float psum = 0.f;
-    #pragma unroll
+#pragma unroll
                 for (int j = 0; j < BN / 8; ++j)
-    #pragma unroll
+#pragma unroll
                     for (int e = 0; e < 2; ++e) {
                         const float xv = x[mt][j][2 * h + e];
                         float pr = ex2(__fmaf_rn(xv, a[r], -m_use));
@@ -399,16 +428,16 @@ intfa_attn_fwd(const intfa_attn_params p)
                 psum += __shfl_xor_sync(0xffffffffu, psum, 1);
                 psum += __shfl_xor_sync(0xffffffffu, psum, 2);
                 l[r] = __fmaf_rn(l[r], alpha[r], psum);
-    #endif
+#endif
                 m[r] = m_new;
             }
 
             // P as the A operand of m16n8k32: thread (g, t) holds keys 8j+2t, 8j+2t+1 of rows g
             // and g+8, which is exactly the permuted key order of V's slots.
             u32 pf[MT][BN / 32][4];
-    #pragma unroll
+#pragma unroll
             for (int mt = 0; mt < MT; ++mt)
-    #pragma unroll
+#pragma unroll
                 for (int kc = 0; kc < BN / 32; ++kc) {
                     const u32(*q)[4] = q8[mt] + 4 * kc;
                     pf[mt][kc][0] = pack_low_bytes(q[0][0], q[0][1], q[1][0], q[1][1]);
@@ -417,42 +446,63 @@ intfa_attn_fwd(const intfa_attn_params p)
                     pf[mt][kc][3] = pack_low_bytes(q[2][2], q[2][3], q[3][2], q[3][3]);
                 }
 
-            // When no row's maximum moved (alpha == 1 everywhere in the warp, the common case
+            // Row sums of the quantized P, four bytes at a time with dp4a on the packed words
+                        // (words 0 and 2 of a k-chunk hold row g, words 1 and 3 row g + 8).
+#if P_U8
+#pragma unroll
+                        for (int r = 0; r < NR; ++r) {
+                            const int mt = r >> 1, h = r & 1;
+                            unsigned rs = 0;
+#pragma unroll
+                            for (int kc = 0; kc < BN / 32; ++kc)
+                                rs = __dp4a(pf[mt][kc][2 + h], 0x01010101u, __dp4a(pf[mt][kc][h], 0x01010101u, rs));
+                            rs += __shfl_xor_sync(0xffffffffu, rs, 1);
+                            rs += __shfl_xor_sync(0xffffffffu, rs, 2);
+                            l[r] = __fmaf_rn((float)rs, beta[r], l[r] * alpha[r]);
+                        }
+#endif
+
+                        // When no row's maximum moved (alpha == 1 everywhere in the warp, the common case
             // once a row has seen its largest scores), O needs no rescale: skip the multiply.
             bool rescale = false;
-    #pragma unroll
+#pragma unroll
             for (int r = 0; r < NR; ++r) rescale = rescale || alpha[r] != 1.0f;
             rescale = __any_sync(0xffffffffu, rescale);
+                        if (rescale) {
+#pragma unroll
+                            for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                                for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+                                    for (int r = 0; r < 4; ++r) o[mt][e][r] *= alpha[2 * mt + (r >> 1)];
+                        }
 
             // ---- O = O * alpha + (P V) * beta, 16 output columns at a time
-    #pragma unroll
+#pragma unroll
             for (int e2 = 0; e2 < HD / 16; ++e2) {
                 int pv[MT][2][4];
-    #pragma unroll
+#pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
-    #pragma unroll
+#pragma unroll
                     for (int i = 0; i < 2; ++i) pv[mt][i][0] = pv[mt][i][1] = pv[mt][i][2] = pv[mt][i][3] = 0;
-    #pragma unroll
+#pragma unroll
                 for (int kc = 0; kc < BN / 32; ++kc) {
                     u32 vb[4];
-                    const int row = 16 * e2 + (lane >> 4) * 8 + (lane & 7);
-                    const int c = 2 * kc + ((lane >> 3) & 1);
-                    ldmatrix_x4(vb, tV + row * BN + swz<VC>(row, c) * 16);
-    #pragma unroll
+                                    ldmatrix_x4(vb, tV + v_ofs[kc] + 16 * e2 * BN);
+#pragma unroll
                     for (int mt = 0; mt < MT; ++mt) {
                         mma_pv(pv[mt][0], pf[mt][kc], vb[0], vb[1]);
                         mma_pv(pv[mt][1], pf[mt][kc], vb[2], vb[3]);
                     }
                 }
-    #pragma unroll
+#pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
-    #pragma unroll
+#pragma unroll
                     for (int i = 0; i < 2; ++i)
-    #pragma unroll
+#pragma unroll
                         for (int r = 0; r < 4; ++r) {
                             float &ov = o[mt][2 * e2 + i][r];
-                            const int rr = 2 * mt + (r >> 1);
-                            ov = __fmaf_rn((float)pv[mt][i][r], beta[rr], rescale ? ov * alpha[rr] : ov);
+                                                        ov = __fmaf_rn((float)pv[mt][i][r], beta[2 * mt + (r >> 1)], ov);
                         }
             }
         };

@@ -34,14 +34,25 @@ static intfa_variant attn(intfa_arch arch, int d, int m, int n, int w, int s)
     return v;
 }
 
+static int is_attention(intfa_kind k)
+{
+    return k == INTFA_KIND_ATTN_FWD || k == INTFA_KIND_ATTN_FWD_FP16;
+}
+
 /* Zero the fields a kind does not have, as parse leaves them. */
 static intfa_variant normalized(intfa_variant v)
 {
-    if (v.kind != INTFA_KIND_ATTN_FWD) {
-        v.block_m = v.block_n = v.stages = v.causal = 0;
-        v.p_quant = INTFA_PQ_U8_ROW;
-    }
-    if (v.kind == INTFA_KIND_QUANT_V) v.qk_format = INTFA_FMT_INT8;
+    if (!is_attention(v.kind)) v.block_m = v.block_n = v.stages = v.causal = 0;
+    if (v.kind != INTFA_KIND_ATTN_FWD) v.p_quant = INTFA_PQ_U8_ROW;
+    if (v.kind == INTFA_KIND_QUANT_V || v.kind == INTFA_KIND_ATTN_FWD_FP16)
+        v.qk_format = INTFA_FMT_INT8;
+    return v;
+}
+
+static intfa_variant fp16(intfa_arch arch, int d, int m, int n, int w, int s)
+{
+    intfa_variant v = attn(arch, d, m, n, w, s);
+    v.kind = INTFA_KIND_ATTN_FWD_FP16;
     return v;
 }
 
@@ -135,8 +146,28 @@ static void test_exact_names(void **state)
     assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
     assert_string_equal(name, "quant_v-sm89-d128-fp16-w4");
 
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD_FP16, INTFA_ARCH_SM90A, 128,
+                                           INTFA_FMT_INT4, 1, INTFA_DTYPE_FP16, INTFA_PQ_S8_127,
+                                           &v),
+                     INTFA_OK);
+    assert_int_equal(v.qk_format, INTFA_FMT_INT8); /* no Q/K format, no P quantization */
+    assert_int_equal(v.p_quant, INTFA_PQ_U8_ROW);
+    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+    assert_string_equal(name, "attn_fp16-sm90a-d128-fp16-causal-m128n64w8s2");
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD_FP16, INTFA_ARCH_SM89, 64,
+                                           INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
+                                           &v),
+                     INTFA_OK);
+    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+    assert_string_equal(name, "attn_fp16-sm89-d64-fp16-full-m64n128w4s2");
+    assert_string_equal(intfa_kind_name(INTFA_KIND_ATTN_FWD_FP16), "attn_fp16");
+    assert_null(intfa_kind_name(INTFA_KIND_COUNT));
+
     /* The parse of a name is exactly the variant. */
     intfa_variant p;
+    assert_int_equal(intfa_variant_parse("attn_fp16-sm86-d64-fp16-full-m64n32w4s3", &p), INTFA_OK);
+    intfa_variant want16 = fp16(INTFA_ARCH_SM86, 64, 64, 32, 4, 3);
+    assert_memory_equal(&p, &want16, sizeof p);
     assert_int_equal(intfa_variant_parse("attn_fwd-sm90-d64-int8-bf16-full-ps8-m64n32w4s3", &p),
                      INTFA_OK);
     intfa_variant want = attn(INTFA_ARCH_SM90, 64, 64, 32, 4, 3);
@@ -165,13 +196,13 @@ static void test_name_cap_and_args(void **state)
     /* Out-of-range enums and negative numbers do not print. */
     intfa_variant bad[6];
     for (int i = 0; i < 6; i++) bad[i] = v;
-    bad[0].kind = (intfa_kind)3;
+    bad[0].kind = INTFA_KIND_COUNT;
     bad[1].arch = (intfa_arch)5;
     bad[2].dtype = (intfa_dtype)2;
     bad[3].p_quant = (intfa_p_quant)7;
     bad[4].head_dim = -128;
     bad[5].causal = 2;
-    const char *words[6] = {"kind = 3", "arch = 5", "dtype = 2", "p_quant = 7",
+    const char *words[6] = {"kind = 4", "arch = 5", "dtype = 2", "p_quant = 7",
                             "head_dim = -128", "causal = 2"};
     for (int i = 0; i < 6; i++) {
         memset(buf, 'Z', sizeof buf);
@@ -228,6 +259,15 @@ static void test_parse_rejects(void **state)
         {"quant_v-sm80-d64-bf16-w", "\"w\""},
         {"quant_v-sm80-d64-bf16", "fields"},
         {"quant_v-sm80-d64-bf16-w4\n", "w4\n"},
+        {"attn_fp16-sm90a-d128-int8-fp16-causal-m128n64w8s2", "unexpected \"m128n64w8s2\""},
+        {"attn_fp16-sm90a-d128-int8-causal-m128n64w8s2", "dtype (fp16 bf16) field \"int8\""},
+        {"attn_fp16-sm90a-d128-fp16-causal-pu8-m128n64w8s2", "unexpected \"m128n64w8s2\""},
+        {"attn_fp16-sm90a-d128-fp16-pu8-m128n64w8s2", "mask (causal full) field \"pu8\""},
+        {"attn_fp16-sm90a-d128-fp16-m128n64w8s2", "fields"},
+        {"attn_fp16-sm90a-d128-fp16-full-m128n64w8", "m128n64w8"},
+        {"attn_fp16-sm90a-d128-fp16-full-m128n64w8s2-", "empty field"},
+        {"attn_fp16-sm90a-d128-fp16-full-m128n64w8s2-x", "\"x\""},
+        {"attn_fp32-sm90a-d128-fp16-full-m128n64w8s2", "attn_fp32"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         intfa_variant out, poison;
@@ -286,8 +326,8 @@ static void test_check_messages(void **state)
     v = attn(INTFA_ARCH_SM80, 128, 64, 64, 8, 2);
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
     assert_string_equal(intfa_last_error(),
-                        "block_m = 64 with warps = 8: each warp owns 16 query rows, so block_m "
-                        "must be 128");
+                        "block_m = 64 with warps = 8: each warp owns 16 query rows (or 32), so "
+                        "block_m must be 128 or twice that");
     v = attn(INTFA_ARCH_SM80, 128, 32, 64, 2, 2);
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
     assert_string_equal(intfa_last_error(), "warps = 2: attention takes 4 or 8 warps");
@@ -323,6 +363,41 @@ static void test_check_messages(void **state)
     assert_int_equal(intfa_variant_reg_estimate(&v), 16 + 32 + 8 + 16 + 48);
     assert_int_equal(intfa_variant_smem_bytes(&v), 64 * 64 + 1 * (2 * 32 * 64 + 4 * 32));
 
+    /* The FP16 baseline: the attention tile rules, fp16 only, shared memory in fp16. */
+    v = fp16(INTFA_ARCH_SM80, 128, 128, 64, 8, 2);
+    v.qk_format = INTFA_FMT_INT4; /* not a field of this kind: ignored */
+    v.p_quant = INTFA_PQ_S8_127;
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    assert_int_equal(intfa_variant_smem_bytes(&v), 2 * (128 * 128 + 2 * 2 * 64 * 128));
+    assert_int_equal(intfa_variant_reg_estimate(&v), 32 + 64 + 32 + 16 + 48);
+    v.dtype = INTFA_DTYPE_BF16;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(),
+                        "dtype = bf16: the FP16 attention baseline (attn_fp16) is fp16 only");
+    v = fp16(INTFA_ARCH_SM80, 128, 64, 64, 8, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(),
+                        "block_m = 64 with warps = 8: each warp owns 16 query rows, so block_m "
+                        "must be 128");
+    v = fp16(INTFA_ARCH_SM80, 128, 256, 64, 8, 1); /* two row tiles per warp: INT8 only */
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("block_m = 256 with warps = 8");
+    /* 2 * (128*128 + 3*2*64*128) = 131072: fits sm_80, not sm_86; 4 stages of 128 keys fit
+     * neither. */
+    v = fp16(INTFA_ARCH_SM80, 128, 128, 64, 8, 3);
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    v.arch = INTFA_ARCH_SM86;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(),
+                        "shared memory: 131072 bytes (block_m 128, block_n 64, head_dim 128, "
+                        "stages 3) exceed the sm_86 limit of 101376 bytes per block");
+    v = fp16(INTFA_ARCH_SM80, 128, 128, 128, 8, 4);
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("sm_80 limit of 166912");
+    v.arch = INTFA_ARCH_SM90A;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("294912 bytes");
+
     /* Quantization kinds: warps 1, 2, 4, 8; other fields ignored. */
     memset(&v, 0x7F, sizeof v);
     v.kind = INTFA_KIND_QUANT_V;
@@ -344,21 +419,31 @@ static int oracle(const intfa_variant *v, const char **reasons)
 {
     int n = 0;
     if (v->head_dim != 64 && v->head_dim != 128) reasons[n++] = "head_dim";
-    if (v->kind != INTFA_KIND_QUANT_V && v->qk_format == INTFA_FMT_INT4) reasons[n++] = "INT4";
-    if (v->kind != INTFA_KIND_ATTN_FWD) {
+    const int fp16 = v->kind == INTFA_KIND_ATTN_FWD_FP16;
+    if ((v->kind == INTFA_KIND_ATTN_FWD || v->kind == INTFA_KIND_QUANT_QK) &&
+        v->qk_format == INTFA_FMT_INT4)
+        reasons[n++] = "INT4";
+    if (!is_attention(v->kind)) {
         if (v->warps != 1 && v->warps != 2 && v->warps != 4 && v->warps != 8)
             reasons[n++] = "warps";
         return n;
     }
+    if (fp16 && v->dtype != INTFA_DTYPE_FP16) reasons[n++] = "fp16 only";
     if (v->warps != 4 && v->warps != 8) reasons[n++] = "warps";
-    if (v->block_m != 16 * v->warps) reasons[n++] = "block_m";
+    if (v->block_m != 16 * v->warps && (fp16 || v->block_m != 32 * v->warps))
+        reasons[n++] = "block_m";
     if (v->block_n != 32 && v->block_n != 64 && v->block_n != 128) reasons[n++] = "block_n";
     if (v->stages < 1 || v->stages > 4) reasons[n++] = "stages";
     static const long long limit[] = {166912, 101376, 101376, 232448, 232448};
-    long long smem = (long long)v->block_m * v->head_dim +
-                     (long long)v->stages * (2LL * v->block_n * v->head_dim + 4LL * v->block_n);
+    long long smem = fp16 ? 2LL * v->block_m * v->head_dim + 4LL * v->stages * v->block_n * v->head_dim
+                          : (long long)v->block_m * v->head_dim +
+                                (long long)v->stages * (2LL * v->block_n * v->head_dim + 4LL * v->block_n);
     if (smem > limit[v->arch]) reasons[n++] = "shared memory";
-    if (v->block_n / 2 + v->head_dim / 2 + v->head_dim / 8 + 64 > 255) reasons[n++] = "register";
+    const int tiles = v->warps > 0 ? v->block_m / (16 * v->warps) : 1; /* row tiles per warp */
+    const long long regs = fp16 ? v->block_n / 2 + v->head_dim / 2 + v->head_dim / 4 + 64
+                                : tiles * (v->block_n / 2 + v->head_dim / 2) +
+                                      (tiles == 1 ? v->head_dim / 8 + 16 : 0) + 48;
+    if (regs > 255) reasons[n++] = "register";
     return n;
 }
 
@@ -430,14 +515,14 @@ static void test_default_sets(void **state)
     for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
         size_t count = 0;
         assert_int_equal(intfa_variant_default_set((intfa_arch)a, NULL, 0, &count), INTFA_OK);
-        assert_int_equal(count, 20);
+        assert_int_equal(count, 24);
         intfa_variant set[32];
         memset(set, 0xAB, sizeof set);
         size_t count2 = 0;
         assert_int_equal(intfa_variant_default_set((intfa_arch)a, set, 32, &count2), INTFA_OK);
-        assert_int_equal(count2, 20);
+        assert_int_equal(count2, 24);
         int kinds[INTFA_KIND_COUNT] = {0}, ps8 = 0;
-        char names[20][INTFA_VARIANT_NAME_MAX];
+        char names[24][INTFA_VARIANT_NAME_MAX];
         for (size_t i = 0; i < count2; i++) {
             assert_int_equal(set[i].arch, a);
             assert_int_equal(intfa_variant_check(&set[i]), INTFA_OK);
@@ -450,26 +535,27 @@ static void test_default_sets(void **state)
         assert_int_equal(kinds[INTFA_KIND_ATTN_FWD], 12);
         assert_int_equal(kinds[INTFA_KIND_QUANT_QK], 4);
         assert_int_equal(kinds[INTFA_KIND_QUANT_V], 4);
+        assert_int_equal(kinds[INTFA_KIND_ATTN_FWD_FP16], 4);
         assert_int_equal(ps8, 4);
         /* Entries past the set stay untouched. */
         unsigned char poison[sizeof(intfa_variant)];
         memset(poison, 0xAB, sizeof poison);
-        assert_memory_equal(&set[20], poison, sizeof poison);
+        assert_memory_equal(&set[24], poison, sizeof poison);
 
         /* A smaller cap writes a prefix of the same order. */
         intfa_variant few[5];
         memset(few, 0xAB, sizeof few);
         size_t count3 = 0;
         assert_int_equal(intfa_variant_default_set((intfa_arch)a, few, 3, &count3), INTFA_OK);
-        assert_int_equal(count3, 20);
+        assert_int_equal(count3, 24);
         assert_memory_equal(few, set, 3 * sizeof few[0]);
         assert_memory_equal(&few[3], poison, sizeof poison);
     }
     /* Fixed order, pinned on sm_86. */
-    intfa_variant set[20];
+    intfa_variant set[24];
     size_t count;
-    assert_int_equal(intfa_variant_default_set(INTFA_ARCH_SM86, set, 20, &count), INTFA_OK);
-    static const char *const want[20] = {
+    assert_int_equal(intfa_variant_default_set(INTFA_ARCH_SM86, set, 24, &count), INTFA_OK);
+    static const char *const want[24] = {
         "attn_fwd-sm86-d64-int8-fp16-full-pu8-m64n128w4s2",
         "attn_fwd-sm86-d64-int8-bf16-full-pu8-m64n128w4s2",
         "attn_fwd-sm86-d64-int8-fp16-causal-pu8-m64n128w4s2",
@@ -482,6 +568,10 @@ static void test_default_sets(void **state)
         "attn_fwd-sm86-d64-int8-fp16-causal-ps8-m64n128w4s2",
         "attn_fwd-sm86-d128-int8-fp16-full-ps8-m64n64w4s2",
         "attn_fwd-sm86-d128-int8-fp16-causal-ps8-m64n64w4s2",
+        "attn_fp16-sm86-d64-fp16-full-m64n128w4s2",
+        "attn_fp16-sm86-d64-fp16-causal-m64n128w4s2",
+        "attn_fp16-sm86-d128-fp16-full-m64n64w4s2",
+        "attn_fp16-sm86-d128-fp16-causal-m64n64w4s2",
         "quant_qk-sm86-d64-int8-fp16-w4",
         "quant_qk-sm86-d64-int8-bf16-w4",
         "quant_qk-sm86-d128-int8-fp16-w4",
@@ -491,7 +581,7 @@ static void test_default_sets(void **state)
         "quant_v-sm86-d128-fp16-w4",
         "quant_v-sm86-d128-bf16-w4",
     };
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 24; i++) {
         char name[INTFA_VARIANT_NAME_MAX];
         assert_int_equal(intfa_variant_name(&set[i], name, sizeof name), INTFA_OK);
         assert_string_equal(name, want[i]);
