@@ -168,8 +168,8 @@ static intfa_status build(request *r, void **bin, size_t *size)
     char program[INTFA_VARIANT_NAME_MAX + 8];
     snprintf(program, sizeof program, "%s.cu", r->name);
     intfa_jit_progress progress;
-    intfa_jit_progress_start(&progress, r->name, r->target,
-                             r->cfg->verbose ? 0 : INTFA_JIT_PROGRESS_DELAY_MS);
+    int delay_ms = r->cfg->verbose ? 0 : r->cfg->quiet ? -1 : INTFA_JIT_PROGRESS_DELAY_MS;
+    intfa_jit_progress_start(&progress, r->name, r->target, delay_ms);
     double t0 = intfa_jit_now_ms();
     intfa_status st = intfa_nvrtc_compile(r->source, program, r->v->arch, bin, size, NULL);
     intfa_jit_progress_stop(&progress, st == INTFA_OK, intfa_jit_now_ms() - t0);

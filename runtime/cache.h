@@ -46,6 +46,8 @@ typedef struct intfa_cache_config {
                            INTFA_CACHE_DEFAULT_MAX_BYTES */
     int verbose;        /* 1: log each binary (variant, source, ms) and say "compiling ..."
                            before NVRTC starts (else only when a compile passes 1 s) */
+    int quiet;          /* 1 (and verbose 0): no notice for long compiles either, for callers
+                           with a progress display of their own (the tuner) */
 } intfa_cache_config;
 
 /* The cubin of v (a checked variant) from the first place that has it: the AOT table, the
@@ -92,16 +94,18 @@ intfa_status intfa_cache_key_compute(const intfa_cache_key_inputs *in, intfa_cac
 
 /* ------------------------------------------------------------------ entry format (cache_entry.c)
  *
- * A 256-byte header, little-endian, then the cubin:
- *     0  8  magic "INTFAKC\0"            96 128  variant name, NUL-padded
- *     8  4  format version (1)          224  32  SHA-256 of bytes 0..223 and the payload
- *    12  4  header size (256)
- *    16  8  payload size
- *    24 32  key
- *    56  4  NVRTC version
- *    60  4  zero
- *    64 16  target, NUL-padded ("sm_90a")
- *    80 16  library version, NUL-padded
+ * A 256-byte header, little-endian, then the cubin (offset, bytes, field):
+ *     0   8  magic "INTFAKC\0"
+ *     8   4  format version (INTFA_CACHE_FORMAT_VERSION)
+ *    12   4  header size (256)
+ *    16   8  payload size
+ *    24  32  key
+ *    56   4  NVRTC version
+ *    60   4  zero
+ *    64  16  target, NUL-padded ("sm_90a")
+ *    80  16  library version, NUL-padded
+ *    96 128  variant name, NUL-padded
+ *   224  32  SHA-256 of header bytes 0..223 followed by the payload
  */
 #define INTFA_CACHE_FORMAT_VERSION 1
 #define INTFA_CACHE_HEADER_BYTES 256

@@ -43,7 +43,9 @@ void intfa_jit_progress_start(intfa_jit_progress *p, const char *name, const cha
     snprintf(p->target, sizeof p->target, "%s", target);
     p->delay_ms = delay_ms;
     p->watching = p->done = p->printed = 0;
-    if (delay_ms <= 0) {
+    if (delay_ms < 0)
+        return;
+    if (delay_ms == 0) {
         fprintf(stderr, "intfa: compiling %s for %s ...\n", p->name, p->target);
         return;
     }

@@ -25,8 +25,9 @@ typedef struct intfa_jit_progress {
 } intfa_jit_progress;
 
 /* Starts the notice for compiling name for target: prints "intfa: compiling <name> for
- * <target> ..." at once when delay_ms is 0, else from a watcher thread after delay_ms unless
- * the compile finished first. Never fails: without a thread there is no delayed notice. */
+ * <target> ..." at once when delay_ms is 0, nothing when it is negative, else from a watcher
+ * thread after delay_ms unless the compile finished first. Never fails: without a thread
+ * there is no delayed notice. */
 void intfa_jit_progress_start(intfa_jit_progress *p, const char *name, const char *target,
                               int delay_ms);
 

@@ -683,6 +683,14 @@ static void test_progress_notice_after_delay(void **state)
     assert_string_equal(err, "");
     assert_true(waited < 1000);
     free(err);
+
+    fixture_stderr_begin(); /* negative delay: quiet, however long it takes */
+    intfa_jit_progress_start(&p, "quiet-variant", "sm_80", -1);
+    usleep(50 * 1000);
+    intfa_jit_progress_stop(&p, 1, 50);
+    err = fixture_stderr_end();
+    assert_string_equal(err, "");
+    free(err);
 }
 
 /* ------------------------------------------------------------------ smaller parts */

@@ -73,6 +73,7 @@ static int wait_bounded(pid_t pid)
 typedef struct child_result {
     unsigned char digest[INTFA_SHA256_BYTES];
     unsigned char from;
+    unsigned char corrupt_seen; /* entries this child rejected so far (must stay 0) */
 } child_result;
 
 /* A child: waits for the start signal (its end of start_fd closing), gets every variant of
@@ -95,6 +96,9 @@ static void compile_child(const char *dir, int start_fd, int out_fd)
         child_result r;
         intfa_sha256_buffer(bin, size, r.digest);
         r.from = (unsigned char)from;
+        intfa_cache_stats stats;
+        intfa_cache_stats_get(&stats);
+        r.corrupt_seen = (unsigned char)(stats.corrupt > 255 ? 255 : stats.corrupt);
         free(bin);
         if (write(out_fd, &r, sizeof r) != (ssize_t)sizeof r)
             _exit(1);
@@ -133,6 +137,9 @@ static void test_concurrent_processes_get_identical_cubins(void **state)
             child_result r;
             assert_int_equal(read(out[p][0], &r, sizeof r), (ssize_t)sizeof r);
             assert_true(r.from == INTFA_BINARY_NVRTC || r.from == INTFA_BINARY_DISK);
+            if (r.corrupt_seen)
+                fail_msg("child %d saw %d corrupt entries (a partial publish?)", p,
+                         r.corrupt_seen);
             compiled[i] += r.from == INTFA_BINARY_NVRTC;
             if (p == 0)
                 first[i] = r;

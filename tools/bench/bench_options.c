@@ -107,6 +107,7 @@ int bench_parse_options(int argc, char **argv, bench_options *o, char *err, size
     if (bench_sweep_named(o->sweep_name, &o->sweep))
         return bad(err, cap, "--sweep %s: expected default or tiny", o->sweep_name);
     bench_sweep *s = &o->sweep;
+    long long x;
     if (hd) {
         if (!strcmp(hd, "64") || !strcmp(hd, "128")) {
             s->head_dims[0] = atoi(hd);

@@ -163,10 +163,16 @@ void bench_acc_csv_write(FILE *f, const bench_acc_row *rows, int n)
     fprintf(f, "%s\n", BENCH_ACC_CSV_HEADER);
     for (int i = 0; i < n; ++i) {
         const bench_acc_row *r = &rows[i];
-        fprintf(f, "%s,%s,%lld,%lld,%lld,%lld,%d,%lld,%.6e,%.8f,%.6e,%.6e,%.6e,%.6e\n", r->inputs,
-                r->method, (long long)r->cfg.batch, (long long)r->cfg.heads,
-                (long long)r->cfg.seq, (long long)r->cfg.head_dim, r->cfg.causal, r->rows,
-                r->m.rel_l2, r->m.cosine, r->m.rel_l1, r->m.rmse, r->m.mean_rel, r->m.max_abs);
+        fprintf(f, "%s,%s,%lld,%lld,%lld,%lld,%d,%lld", r->inputs, r->method, (long long)r->cfg.batch,
+                (long long)r->cfg.heads, (long long)r->cfg.seq, (long long)r->cfg.head_dim,
+                r->cfg.causal, r->rows);
+        const double m[6] = {r->m.rel_l2, r->m.cosine, r->m.rel_l1, r->m.rmse, r->m.mean_rel,
+                             r->m.max_abs};
+        for (int k = 0; k < 6; ++k) {
+            fputc(',', f);
+            csv_num(f, k == 1 ? "%.8f" : "%.6e", m[k]);
+        }
+        fputc('\n', f);
     }
 }
 
@@ -176,9 +182,14 @@ void bench_acc_table_print(FILE *f, const bench_acc_row *rows, int n)
             "hd", "mask", "rows", "rel L2", "cosine", "rel L1", "RMSE", "MRE");
     for (int i = 0; i < n; ++i) {
         const bench_acc_row *r = &rows[i];
-        fprintf(f, "%-10s %-10s %6lld %3lld %6s %5lld | %9.3e %10.7f %9.3e %9.3e %9.3e\n",
-                r->inputs, r->method, (long long)r->cfg.seq, (long long)r->cfg.head_dim,
-                r->cfg.causal ? "causal" : "full", r->rows, r->m.rel_l2, r->m.cosine,
-                r->m.rel_l1, r->m.rmse, r->m.mean_rel);
+        fprintf(f, "%-10s %-10s %6lld %3lld %6s %5lld |", r->inputs, r->method,
+                (long long)r->cfg.seq, (long long)r->cfg.head_dim, r->cfg.causal ? "causal" : "full",
+                r->rows);
+        cell(f, 9, "%.3e", r->m.rel_l2);
+        cell(f, 10, "%.7f", r->m.cosine);
+        cell(f, 9, "%.3e", r->m.rel_l1);
+        cell(f, 9, "%.3e", r->m.rmse);
+        cell(f, 9, "%.3e", r->m.mean_rel);
+        fputc('\n', f);
     }
 }
