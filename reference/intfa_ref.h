@@ -17,6 +17,10 @@ float intfa_ref_bf16_to_f32(uint16_t h);
 /* Round fp32 through dtype and back (what storing in dtype does). */
 float intfa_ref_round_dtype(float x, intfa_dtype dtype);
 
+/* pu8's lazy reference maximum: it moves only when a tile's maximum exceeds it by more than
+ * this (log2 units), docs/ALGORITHM.md. Must equal LAZY_TAU in templates/attn_fwd.cu. */
+#define INTFA_LAZY_TAU 8.0f
+
 /* Key slot of key n in the permuted V layout, and its inverse. */
 int64_t intfa_ref_v_slot(int64_t n);
 int64_t intfa_ref_v_key(int64_t slot);

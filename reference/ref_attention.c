@@ -78,9 +78,11 @@ static void quant_row(const int8_t *q8, float q_scale, const int8_t *k8, const f
             xmax = fmaxf(xmax, x[jj]);
         }
         float mt = xmax == -INFINITY ? -INFINITY : xmax * a;
-        float m_new = fmaxf(m, mt);
+        /* pu8: the reference maximum moves lazily (only when the tile's maximum exceeds it
+         * by more than INTFA_LAZY_TAU); ps8 quantizes P against it, so it is exact there. */
+        float m_new = pqmode == INTFA_PQ_U8_ROW ? (mt > m + INTFA_LAZY_TAU ? mt : m) : fmaxf(m, mt);
         float m_use = m_new == -INFINITY ? 0.0f : m_new;
-        float alpha = exp2f(m - m_use);
+        float alpha = m_new == m ? 1.0f : exp2f(m - m_use);
         if (pqmode == INTFA_PQ_U8_ROW) {
             float mt_use = mt == -INFINITY ? 0.0f : mt;
             int32_t psum = 0;

@@ -25,6 +25,7 @@
 #define CAUSAL ${v.causal and 1 or 0}
 //% local pu8 = (v.p_quant == "u8row")
 #define P_U8 ${pu8 and 1 or 0}
+#define LAZY_TAU 8.0f // see docs/ALGORITHM.md
 //% local bf16 = (v.dtype == "bf16")
 
 typedef unsigned int u32;
@@ -388,15 +389,29 @@ intfa_attn_fwd(const intfa_attn_params p)
 #pragma unroll
             for (int r = 0; r < NR; ++r) {
                 const int mt = r >> 1, h = r & 1;
-                float mx = NEG_INF;
+                // row maximum as a tree (depth log2(BN / 4) instead of a BN / 4 long chain)
+                float mv[BN / 8];
 #pragma unroll
-                for (int j = 0; j < BN / 8; ++j) mx = fmaxf(mx, fmaxf(x[mt][j][2 * h], x[mt][j][2 * h + 1]));
+                for (int j = 0; j < BN / 8; ++j) mv[j] = fmaxf(x[mt][j][2 * h], x[mt][j][2 * h + 1]);
+#pragma unroll
+                for (int w = BN / 16; w > 0; w >>= 1)
+#pragma unroll
+                    for (int j = 0; j < w; ++j) mv[j] = fmaxf(mv[j], mv[j + w]);
+                float mx = mv[0];
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
                 const float mt_ = mx == NEG_INF ? NEG_INF : mx * a[r];
+#if P_U8
+                // The reference maximum m moves only when a tile's maximum exceeds it by more
+                // than LAZY_TAU (log2 units): P is scaled by the tile's own maximum anyway, so
+                // beta = 2^(mt - m) / 255 absorbs the difference (at most 2^LAZY_TAU) and O
+                // and l need no rescale on most tiles.
+                const float m_new = mt_ > m[r] + LAZY_TAU ? mt_ : m[r];
+#else
                 const float m_new = fmaxf(m[r], mt_);
+#endif
                 const float m_use = m_new == NEG_INF ? 0.f : m_new;
-                alpha[r] = ex2(m[r] - m_use);
+                alpha[r] = m_new == m[r] ? 1.0f : ex2(m[r] - m_use);
 #if P_U8
                 const float mt_use = mt_ == NEG_INF ? 0.f : mt_;
                 beta[r] = ex2(mt_ - m_use) * (1.0f / 255.0f);

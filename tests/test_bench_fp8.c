@@ -74,7 +74,7 @@ static uint8_t nearest(float x)
     for (int b = 0; b < 256; ++b) {
         if ((b & 0x7f) == 0x7f) continue;
         const double d = fabs((double)intfa_ref_e4m3_to_f32((uint8_t)b) - x);
-        if (signbit(intfa_ref_e4m3_to_f32((uint8_t)b)) != signbit(x)) continue;
+        if (!!signbit(intfa_ref_e4m3_to_f32((uint8_t)b)) != !!signbit(x)) continue;
         if (d < best_d || (d == best_d && !(b & 1))) {
             best = b;
             best_d = d;

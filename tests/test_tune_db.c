@@ -56,24 +56,15 @@ static intfa_tune_entry entry_of(int d, int causal, intfa_dtype dt, intfa_tune_b
     intfa_tune_entry e;
     memset(&e, 0, sizeof e);
     e.cls = (intfa_tune_class){d, INTFA_FMT_INT8, dt, causal, INTFA_PQ_U8_ROW, b};
-    intfa_variant v;
-    memset(&v, 0, sizeof v);
-    v.kind = INTFA_KIND_ATTN_FWD;
-    v.arch = INTFA_ARCH_SM90A;
-    v.head_dim = d;
-    v.dtype = dt;
-    v.causal = causal;
-    v.block_m = 128;
-    v.warps = 8;
-    v.block_n = bn;
-    v.stages = stages;
-    e.winner = v;
+    const char *dts = dt == INTFA_DTYPE_BF16 ? "bf16" : "fp16", *mask = causal ? "causal" : "full";
+    char name[INTFA_VARIANT_NAME_MAX];
+    snprintf(name, sizeof name, "attn_fwd-sm90a-d%d-int8-%s-%s-pu8-m128n%dw8s%d", d, dts, mask, bn, stages);
+    assert_int_equal(intfa_variant_parse(name, &e.winner), INTFA_OK);
     e.ms = ms;
     if (runner) {
+        snprintf(name, sizeof name, "attn_fwd-sm90a-d%d-int8-%s-%s-pu8-m64n%dw4s%d", d, dts, mask, bn, stages);
+        assert_int_equal(intfa_variant_parse(name, &e.runner_up), INTFA_OK);
         e.has_runner_up = 1;
-        e.runner_up = v;
-        e.runner_up.block_m = 64;
-        e.runner_up.warps = 4;
         e.runner_ms = ms * 1.01;
     }
     return e;

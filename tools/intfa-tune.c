@@ -150,9 +150,11 @@ static intfa_context *open_device(const tune_opts *o, intfa_tune_key *key, int q
         intfa_destroy(ctx);
         ctx = NULL;
     }
-    if (!ctx)
-        fprintf(quiet ? stdout : stderr, "%s: no GPU %d: %s: %s\n", quiet ? "note" : "intfa-tune",
-                o->device, intfa_status_string(st), intfa_last_error());
+    if (!ctx && quiet)
+        printf("note: no GPU %d (%s: %s); no section is marked\n", o->device, intfa_status_string(st),
+               intfa_last_error());
+    else if (!ctx)
+        fprintf(stderr, "intfa-tune: no GPU %d: %s: %s\n", o->device, intfa_status_string(st), intfa_last_error());
     return ctx;
 }
 

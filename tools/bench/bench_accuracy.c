@@ -168,9 +168,14 @@ int bench_accuracy_run(intfa_context *ctx, const int64_t *seqs, int nseqs, const
                     intfa_status st = methods[m].kind == M_FP8
                                           ? (fp8_rows(&p, got) ? INTFA_ERR_OUT_OF_MEMORY : INTFA_OK)
                                           : gpu_rows(ctx, &p, m, got);
-                    if (st == INTFA_OK) {
-                        intfa_ref_compare(got, ref, vals, &r->m);
-                    } else {
+                    if (st == INTFA_OK) intfa_ref_compare(got, ref, vals, &r->m);
+                    if (st == INTFA_OK && r->m.nonfinite) {
+                        ++*failures;
+                        fprintf(stderr, "intfa-bench: accuracy %s %s N=%lld hd=%lld: %lld outputs "
+                                "not written or not finite\n", r->inputs, r->method,
+                                (long long)p.cfg.seq, (long long)p.cfg.head_dim,
+                                (long long)r->m.nonfinite);
+                    } else if (st != INTFA_OK) {
                         r->m.rel_l2 = r->m.cosine = r->m.rel_l1 = r->m.rmse = NAN;
                         r->m.mean_rel = r->m.max_abs = NAN;
                         ++*failures;

@@ -9,6 +9,7 @@
 
 #define POOL_VALUES (1u << 22) /* random fp16 values the device inputs are copied from */
 #define CHECK_STRIDE 61        /* every 61st output element is compared with the fp16 kernel's */
+#define CHECK_MAX 0.1          /* an int8 output further from the fp16 one counts as a failure */
 
 /* One input set: fp16 Q, K, V [B, N, H, D] and their quantized forms. */
 typedef struct speed_set {
@@ -123,7 +124,8 @@ static intfa_status time_kernel(speed_state *s, launch_fn fn, int reps, int warm
 }
 
 /* Runs fn once on set 0 and returns the rel L2 of the sampled output against s->reference
- * (which it fills instead when fill_reference). NaN on failure. */
+ * (which it fills instead when fill_reference, returning 0). NaN on failure or when the
+ * sampled output holds a NaN (the output is poisoned with NaN first). */
 static double check_output(speed_state *s, launch_fn fn, int fill_reference)
 {
     const int64_t n = s->pr.batch * s->pr.seq_q * s->pr.heads_q * s->pr.head_dim;
@@ -134,6 +136,7 @@ static double check_output(speed_state *s, launch_fn fn, int fill_reference)
     double se = 0, sr = 0;
     for (int64_t i = 0, j = 0; i < n; i += CHECK_STRIDE, ++j) {
         const float x = intfa_ref_f16_to_f32(s->host[i]);
+        if (isnan(x)) return NAN;
         if (fill_reference) {
             s->reference[j] = x;
             continue;
@@ -261,6 +264,12 @@ int bench_speed_run(intfa_context *ctx, const bench_config *cfgs, int ncfg, int 
                 have_reference = !isnan(err);
             else if (have_reference)
                 r->check = err;
+            if (st == INTFA_OK && k < 3 && !(err < CHECK_MAX) && (k == 0 || have_reference)) {
+                ++*failures;
+                fprintf(stderr, "intfa-bench: %s, N=%lld hd=%lld %s: output %s\n", names[k],
+                        (long long)c->seq, (long long)c->head_dim, c->causal ? "causal" : "full",
+                        isnan(err) ? "not written or not finite" : "far from the fp16 kernel's");
+            }
             intfa_status kst = st == INTFA_OK ? time_kernel(&s, fns[k], reps, warmup, &r->ms) : st;
             if (kst != INTFA_OK) {
                 r->ms = NAN;
