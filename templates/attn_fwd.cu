@@ -383,83 +383,88 @@ intfa_attn_fwd(const intfa_attn_params p)
                         }
             }
 
-            // ---- online softmax (log2 domain) and P quantization
+            // ---- online softmax (log2 domain) and P quantization, one row tile at a time:
+            // both rows' statistics first, then P is quantized and packed k-chunk by k-chunk
+            // so that the 32-bit intermediates die right away.
             float alpha[NR], beta[NR];
-            u32 q8[MT][BN / 8][4];
-#pragma unroll
-            for (int r = 0; r < NR; ++r) {
-                const int mt = r >> 1, h = r & 1;
-                // row maximum as a tree (depth log2(BN / 4) instead of a BN / 4 long chain)
-                float mv[BN / 8];
-#pragma unroll
-                for (int j = 0; j < BN / 8; ++j) mv[j] = fmaxf(x[mt][j][2 * h], x[mt][j][2 * h + 1]);
-#pragma unroll
-                for (int w = BN / 16; w > 0; w >>= 1)
-#pragma unroll
-                    for (int j = 0; j < w; ++j) mv[j] = fmaxf(mv[j], mv[j + w]);
-                float mx = mv[0];
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                const float mt_ = mx == NEG_INF ? NEG_INF : mx * a[r];
-#if P_U8
-                // The reference maximum m moves only when a tile's maximum exceeds it by more
-                // than LAZY_TAU (log2 units): P is scaled by the tile's own maximum anyway, so
-                // beta = 2^(mt - m) / 255 absorbs the difference (at most 2^LAZY_TAU) and O
-                // and l need no rescale on most tiles.
-                const float m_new = mt_ > m[r] + LAZY_TAU ? mt_ : m[r];
-#else
-                const float m_new = fmaxf(m[r], mt_);
-#endif
-                const float m_use = m_new == NEG_INF ? 0.f : m_new;
-                alpha[r] = m_new == m[r] ? 1.0f : ex2(m[r] - m_use);
-#if P_U8
-                const float mt_use = mt_ == NEG_INF ? 0.f : mt_;
-                beta[r] = ex2(mt_ - m_use) * (1.0f / 255.0f);
-
-#pragma unroll
-                for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                    for (int e = 0; e < 2; ++e) {
-                        const float xv = x[mt][j][2 * h + e];
-                        float pr = ex2(__fmaf_rn(xv, a[r], -mt_use));
-                        if (MASK) pr = xv == NEG_INF ? 0.f : pr;
-                        const u32 bits = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));
-                        q8[mt][j][2 * h + e] = bits; // low byte is round(255 p)
-                    }
-
-#else
-                beta[r] = 1.0f / 127.0f;
-                float psum = 0.f;
-#pragma unroll
-                for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                    for (int e = 0; e < 2; ++e) {
-                        const float xv = x[mt][j][2 * h + e];
-                        float pr = ex2(__fmaf_rn(xv, a[r], -m_use));
-                        if (MASK) pr = xv == NEG_INF ? 0.f : pr;
-                        psum += pr;
-                        q8[mt][j][2 * h + e] = __float_as_uint(__fmaf_rn(pr, 127.0f, 12582912.0f));
-                    }
-                psum += __shfl_xor_sync(0xffffffffu, psum, 1);
-                psum += __shfl_xor_sync(0xffffffffu, psum, 2);
-                l[r] = __fmaf_rn(l[r], alpha[r], psum);
-#endif
-                m[r] = m_new;
-            }
-
-            // P as the A operand of m16n8k32: thread (g, t) holds keys 8j+2t, 8j+2t+1 of rows g
-            // and g+8, which is exactly the permuted key order of V's slots.
             u32 pf[MT][BN / 32][4];
 #pragma unroll
-            for (int mt = 0; mt < MT; ++mt)
+            for (int mt = 0; mt < MT; ++mt) {
+                float shift[2]; // what each row subtracts before ex2
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int r = 2 * mt + h;
+                    // row maximum as a tree (depth log2(BN / 4), not a chain of BN / 4)
+                    float mv[BN / 8];
+#pragma unroll
+                    for (int j = 0; j < BN / 8; ++j) mv[j] = fmaxf(x[mt][j][2 * h], x[mt][j][2 * h + 1]);
+#pragma unroll
+                    for (int j = 0; j < 8; ++j)
+                        if (BN / 8 >= 16) mv[j] = fmaxf(mv[j], mv[(j + 8) % (BN / 8)]);
+#pragma unroll
+                    for (int j = 0; j < 4; ++j)
+                        if (BN / 8 >= 8) mv[j] = fmaxf(mv[j], mv[(j + 4) % (BN / 8)]);
+                    float mx = fmaxf(fmaxf(mv[0], mv[2]), fmaxf(mv[1], mv[3]));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float mt_ = mx == NEG_INF ? NEG_INF : mx * a[r];
+#if P_U8
+                    // The reference maximum m moves only when a tile's maximum exceeds it by
+                    // more than LAZY_TAU (log2 units): P is scaled by the tile's own maximum
+                    // anyway, so beta = 2^(mt - m) / 255 absorbs the difference (at most
+                    // 2^LAZY_TAU) and O and l need no rescale on most tiles.
+                    const float m_new = mt_ > m[r] + LAZY_TAU ? mt_ : m[r];
+                    const float m_use = m_new == NEG_INF ? 0.f : m_new;
+                    shift[h] = mt_ == NEG_INF ? 0.f : mt_;
+                    beta[r] = ex2(mt_ - m_use) * (1.0f / 255.0f);
+#else
+                    const float m_new = fmaxf(m[r], mt_);
+                    const float m_use = m_new == NEG_INF ? 0.f : m_new;
+                    shift[h] = m_use;
+                    beta[r] = 1.0f / 127.0f;
+#endif
+                    alpha[r] = m_new == m[r] ? 1.0f : ex2(m[r] - m_use);
+                    m[r] = m_new;
+                }
+#if !P_U8
+                float psum[2] = {0.f, 0.f};
+#endif
 #pragma unroll
                 for (int kc = 0; kc < BN / 32; ++kc) {
-                    const u32(*q)[4] = q8[mt] + 4 * kc;
+                    u32 q[4][4]; // q[jj][i]: key chunk 4 kc + jj, accumulator element i
+#pragma unroll
+                    for (int jj = 0; jj < 4; ++jj)
+#pragma unroll
+                        for (int i = 0; i < 4; ++i) {
+                            const int h = i >> 1;
+                            const float xv = x[mt][4 * kc + jj][i];
+                            float pr = ex2(__fmaf_rn(xv, a[2 * mt + h], -shift[h]));
+                            if (MASK) pr = xv == NEG_INF ? 0.f : pr;
+#if P_U8
+                            q[jj][i] = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));
+#else
+                            psum[h] += pr;
+                            q[jj][i] = __float_as_uint(__fmaf_rn(pr, 127.0f, 12582912.0f));
+#endif
+                        }
+                    // P as the A operand of m16n8k32: thread (g, t) holds keys 8j+2t, 8j+2t+1 of
+                    // rows g and g+8, exactly the permuted key order of V's slots. The low byte
+                    // of each magic-rounded float is the quantized value.
                     pf[mt][kc][0] = pack_low_bytes(q[0][0], q[0][1], q[1][0], q[1][1]);
                     pf[mt][kc][1] = pack_low_bytes(q[0][2], q[0][3], q[1][2], q[1][3]);
                     pf[mt][kc][2] = pack_low_bytes(q[2][0], q[2][1], q[3][0], q[3][1]);
                     pf[mt][kc][3] = pack_low_bytes(q[2][2], q[2][3], q[3][2], q[3][3]);
                 }
+#if !P_U8
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    float ps = psum[h];
+                    ps += __shfl_xor_sync(0xffffffffu, ps, 1);
+                    ps += __shfl_xor_sync(0xffffffffu, ps, 2);
+                    l[2 * mt + h] = __fmaf_rn(l[2 * mt + h], alpha[2 * mt + h], ps);
+                }
+#endif
+            }
 
             // Row sums of the quantized P, four bytes at a time with dp4a on the packed words
                         // (words 0 and 2 of a k-chunk hold row g, words 1 and 3 row g + 8).
