@@ -46,8 +46,6 @@ struct intfa_attn_params {
 };
 
 #define NEG_INF (__int_as_float(0xff800000u))
-#define MAGIC 12582912.0f     // 1.5 * 2^23: float(MAGIC + i) has the bits MAGIC_BITS + i
-#define MAGIC_BITS 0x4B400000u
 
 template <bool B> struct Flag {
     static constexpr bool value = B;
@@ -330,8 +328,7 @@ intfa_attn_fwd(const intfa_attn_params p)
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                for (int j = 0; j < BN / 8; ++j) // S accumulates on top of the bits of 1.5 * 2^23
-                    s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = (int)MAGIC_BITS;
+                for (int j = 0; j < BN / 8; ++j) s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = 0;
 #pragma unroll
             for (int kc = 0; kc < HD / 32; ++kc) {
 #if QREG
@@ -357,21 +354,17 @@ intfa_attn_fwd(const intfa_attn_params p)
 #undef QA
             }
 
-            // ---- dequantize with the key scales; mask only where the tile needs it.
-            // The accumulator started at the bits of M = 1.5 * 2^23, so its bits are the float
-            // M + S exactly (|S| < 2^22), and x = (M + S) * ks - M * ks is one FFMA per score
-            // instead of I2F + FMUL; it differs from S * ks by under 0.75 * ks (ALGORITHM.md).
+            // ---- dequantize with the key scales; mask only where the tile needs it
             float x[MT][BN / 8][4];
 #pragma unroll
             for (int j = 0; j < BN / 8; ++j) {
                 const float2 ks = lds_f2(tKs + (8 * j + 2 * t) * 4);
-                const float nx = -MAGIC * ks.x, ny = -MAGIC * ks.y;
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt) {
-                    x[mt][j][0] = __fmaf_rn(__int_as_float(s[mt][j][0]), ks.x, nx);
-                    x[mt][j][1] = __fmaf_rn(__int_as_float(s[mt][j][1]), ks.y, ny);
-                    x[mt][j][2] = __fmaf_rn(__int_as_float(s[mt][j][2]), ks.x, nx);
-                    x[mt][j][3] = __fmaf_rn(__int_as_float(s[mt][j][3]), ks.y, ny);
+                    x[mt][j][0] = (float)s[mt][j][0] * ks.x;
+                    x[mt][j][1] = (float)s[mt][j][1] * ks.y;
+                    x[mt][j][2] = (float)s[mt][j][2] * ks.x;
+                    x[mt][j][3] = (float)s[mt][j][3] * ks.y;
                 }
             }
             if (MASK) {
@@ -448,10 +441,10 @@ intfa_attn_fwd(const intfa_attn_params p)
                             float pr = ex2(__fmaf_rn(xv, a[2 * mt + h], -shift[h]));
                             if (MASK) pr = xv == NEG_INF ? 0.f : pr;
 #if P_U8
-                            q[jj][i] = __float_as_uint(__fmaf_rn(pr, 255.0f, MAGIC));
+                            q[jj][i] = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));
 #else
                             psum[h] += pr;
-                            q[jj][i] = __float_as_uint(__fmaf_rn(pr, 127.0f, MAGIC));
+                            q[jj][i] = __float_as_uint(__fmaf_rn(pr, 127.0f, 12582912.0f));
 #endif
                         }
                     // P as the A operand of m16n8k32: thread (g, t) holds keys 8j+2t, 8j+2t+1 of
