@@ -436,6 +436,14 @@ intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_di
         v.block_m = 16 * v.warps;
         v.block_n = head_dim == 64 ? 128 : 64;
         v.stages = 2;
+        if (kind == INTFA_KIND_ATTN_FWD) {
+            /* The INT8 kernel's measured best on an H200 (docs/PERF_NOTES.md), which also fit
+             * the 99 KB parts: hd128 gives each of 4 warps two m16 row tiles (m128n64w4);
+             * hd64 one tile and 128 keys per tile (m64n128w4). */
+            v.warps = 4;
+            v.block_m = head_dim == 128 ? 128 : 64;
+            v.block_n = head_dim == 128 ? 64 : 128;
+        }
     } else {
         if (kind == INTFA_KIND_QUANT_QK) v.qk_format = fmt;
         v.warps = 4;

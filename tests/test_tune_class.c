@@ -160,7 +160,7 @@ static void test_candidates(void **state)
             assert_int_equal(intfa_tune_candidates(&c, (intfa_arch)arch, again, INTFA_TUNE_MAX_CANDIDATES, &n2, &pruned2), INTFA_OK);
             assert_int_equal(n, n2);
             assert_int_equal(pruned, pruned2);
-            assert_int_equal(n + pruned, 18); /* the default lies in the grid */
+            assert_int_equal(n + pruned, 27); /* the default lies in the grid */
             assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, (intfa_arch)arch, d, INTFA_FMT_INT8, 1,
                                                    INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &def), INTFA_OK);
             assert_true(same_variant(&v[0], &def));
@@ -171,7 +171,8 @@ static void test_candidates(void **state)
                 assert_true(intfa_variant_smem_bytes(&v[i]) <= intfa_arch_smem_limit((intfa_arch)arch));
                 for (size_t j = 0; j < i; j++) assert_false(same_variant(&v[i], &v[j]));
             }
-            if (arch == INTFA_ARCH_SM90A) assert_int_equal(pruned, 0);
+            /* on sm_90a only two-tile warps with hd128 and 128-key tiles exceed the registers */
+            if (arch == INTFA_ARCH_SM90A) assert_int_equal(pruned, d == 128 ? 3 : 0);
             /* 99 KB parts cannot hold hd128 with 128-row blocks, 128-key tiles and 3 stages */
             if ((arch == INTFA_ARCH_SM86 || arch == INTFA_ARCH_SM89) && d == 128) assert_true(pruned > 0);
         }

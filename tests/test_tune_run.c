@@ -122,7 +122,7 @@ static void test_near_ties_go_to_the_first(void **state)
     (void)state;
     fake f;
     fake_init(&f, INTFA_ARCH_SM90A);
-    assert_int_equal(f.ncand, 18);
+    assert_int_equal(f.ncand, 24);
     /* all within 2% of the fastest (index 9), scattered */
     for (size_t i = 0; i < f.ncand; i++) f.ms[i] = 1.0 + 0.001 * (double)((i * 7) % 11);
     f.ms[9] = 0.995;
@@ -133,9 +133,9 @@ static void test_near_ties_go_to_the_first(void **state)
     assert_true(fabs(r.entry.ms - f.ms[0]) < 1e-12);
     assert_true(fabs(r.default_ms - f.ms[0]) < 1e-12); /* candidate 0 is the default */
     assert_int_equal(r.entry.has_runner_up, 1);
-    assert_int_equal(r.candidates, 18);
-    assert_int_equal(f.compiles, 18);
-    assert_int_equal(f.times, 18);
+    assert_int_equal(r.candidates, 24);
+    assert_int_equal(f.compiles, 24);
+    assert_int_equal(f.times, 24);
     assert_int_equal(f.verifies, 1);
 
     /* when the band excludes the first candidate: the earliest inside it. 0.90 ties with the
@@ -188,7 +188,7 @@ static void test_failures_are_infinitely_slow(void **state)
     assert_winner(&r, &f, 8);
     assert_int_equal(r.failed, 3);
     assert_true(isinf(r.default_ms));
-    assert_int_equal(f.times, 17); /* the one that did not compile is never timed */
+    assert_int_equal(f.times, 23); /* the one that did not compile is never timed */
     /* each failure is reported, naming the class and the candidate */
     assert_non_null(strstr(log, "scripted launch failure of 4"));
     assert_non_null(strstr(log, "scripted compile failure"));
@@ -241,7 +241,7 @@ static void test_pruned_before_compile(void **state)
     intfa_tune_result r;
     assert_int_equal(intfa_tune_run(&b, INTFA_ARCH_SM86, &cls, 1, NULL, &r, NULL), INTFA_OK);
     assert_true(r.pruned > 0);
-    assert_int_equal(r.pruned + r.candidates, 18);
+    assert_int_equal(r.pruned + r.candidates, 27);
     assert_int_equal(f.compiles, (int)r.candidates);
     assert_int_equal(f.invalid_compiles, 0);
     for (size_t i = 0; i < f.ncand; i++) assert_int_equal(f.compiles_of[i], 1);
@@ -286,14 +286,14 @@ static void test_compiled_once_for_all_buckets(void **state)
     intfa_tune_result r[3];
     intfa_tune_stats stats;
     assert_int_equal(intfa_tune_run(&b, INTFA_ARCH_SM90A, classes, 3, &o, r, &stats), INTFA_OK);
-    assert_int_equal(f.compiles, 18);
-    assert_int_equal(stats.compiles, 18);
+    assert_int_equal(f.compiles, 24);
+    assert_int_equal(stats.compiles, 24);
     assert_int_equal(stats.compile_failures, 0);
     assert_int_equal(stats.jobs, 8);
     assert_int_equal(f.prepares, 3);
-    assert_int_equal(f.times, 3 * 18);
-    assert_int_equal(s.compiled_calls, 18);
-    assert_int_equal(s.last_total, 18);
+    assert_int_equal(f.times, 3 * 24);
+    assert_int_equal(s.compiled_calls, 24);
+    assert_int_equal(s.last_total, 24);
     assert_int_equal(s.classes, 3);
     for (int i = 0; i < 3; i++) {
         assert_winner(&r[i], &f, 7);

@@ -29,9 +29,10 @@ intfa_status intfa_tune_candidates(const intfa_tune_class *c, intfa_arch arch, i
     int have_default = intfa_variant_default(INTFA_KIND_ATTN_FWD, arch, c->head_dim, c->qk_format,
                                              c->causal, c->dtype, c->p_quant, &def) == INTFA_OK;
     if (have_default) list[n++] = def;
-    static const int mw[2][2] = {{64, 4}, {128, 8}};
+    /* (block_m, warps): one m16 row tile per warp with 4 or 8 warps, or two with 4 warps */
+    static const int mw[3][2] = {{64, 4}, {128, 4}, {128, 8}};
     static const int block_n[3] = {32, 64, 128};
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             for (int stages = 1; stages <= 3; stages++) {
                 intfa_variant v;

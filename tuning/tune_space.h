@@ -10,7 +10,7 @@
 #include "tune_class.h"
 
 /* The grid has 18 points; the default may lie outside it. */
-#define INTFA_TUNE_MAX_CANDIDATES 19
+#define INTFA_TUNE_MAX_CANDIDATES 28 /* the default + 3 x 3 x 3 grid */
 
 /* Writes the candidates of class c on arch to out (cap >= INTFA_TUNE_MAX_CANDIDATES), their
  * number to *count and the number of grid points rejected by the resource checks to *pruned
