@@ -158,7 +158,17 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
 #define TILE_K_BYTES (BN * HD)
 #define TILE_V_BYTES (HD * BN)
 
-extern "C" __global__ void __launch_bounds__(NT)
+// Blocks per SM the register allocation must allow (ptxas caps registers accordingly). Only
+// the small head_dim 64, one-row-tile configurations fit more than the default without
+// spilling; more resident warps hide the fixed-latency chains (tensor core -> convert -> FMA)
+// that dominate the stalls (docs/PERF_NOTES.md).
+//% local mt = v.block_m // (16 * v.warps)
+//% local minb = 1
+//% if v.head_dim == 64 and mt == 1 and v.warps == 4 then minb = (v.block_n == 128) and 3 or 4 end
+//% if v.head_dim == 64 and mt == 1 and v.warps == 8 then minb = 2 end
+#define MIN_BLOCKS ${minb}
+
+extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
 intfa_attn_fwd(const intfa_attn_params p)
 {
     extern __shared__ __align__(128) unsigned char smem[];
@@ -497,10 +507,10 @@ intfa_attn_fwd(const intfa_attn_params p)
                                     for (int r = 0; r < 4; ++r) o[mt][e][r] *= alpha[2 * mt + (r >> 1)];
                         }
 
-            // ---- O = O * alpha + (P V) * beta, 16 output columns at a time
-#pragma unroll
-            for (int e2 = 0; e2 < HD / 16; ++e2) {
-                int pv[MT][2][4];
+            // ---- O = O * alpha + (P V) * beta, 16 output columns at a time, software
+            // pipelined: the products of group e2 + 1 are issued before group e2 is converted
+            // and accumulated, so the conversions do not wait on the tensor-core latency.
+            auto pv_group = [&](int e2, int (&pv)[MT][2][4]) {
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -508,13 +518,15 @@ intfa_attn_fwd(const intfa_attn_params p)
 #pragma unroll
                 for (int kc = 0; kc < BN / 32; ++kc) {
                     u32 vb[4];
-                                    ldmatrix_x4(vb, tV + v_ofs[kc] + 16 * e2 * BN);
+                    ldmatrix_x4(vb, tV + v_ofs[kc] + 16 * e2 * BN);
 #pragma unroll
                     for (int mt = 0; mt < MT; ++mt) {
                         mma_pv(pv[mt][0], pf[mt][kc], vb[0], vb[1]);
                         mma_pv(pv[mt][1], pf[mt][kc], vb[2], vb[3]);
                     }
                 }
+            };
+            auto pv_accumulate = [&](int e2, const int (&pv)[MT][2][4]) {
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -522,8 +534,17 @@ intfa_attn_fwd(const intfa_attn_params p)
 #pragma unroll
                         for (int r = 0; r < 4; ++r) {
                             float &ov = o[mt][2 * e2 + i][r];
-                                                        ov = __fmaf_rn((float)pv[mt][i][r], beta[2 * mt + (r >> 1)], ov);
+                            ov = __fmaf_rn((float)pv[mt][i][r], beta[2 * mt + (r >> 1)], ov);
                         }
+            };
+            int pv_a[MT][2][4], pv_b[MT][2][4];
+            pv_group(0, pv_a);
+#pragma unroll
+            for (int e2 = 0; e2 < HD / 16; e2 += 2) {
+                pv_group(e2 + 1, pv_b); // HD / 16 is even
+                pv_accumulate(e2, pv_a);
+                if (e2 + 2 < HD / 16) pv_group(e2 + 2, pv_a);
+                pv_accumulate(e2 + 1, pv_b);
             }
         };
         bool need_mask = key0 + BN > p.seq_kv;
