@@ -22,13 +22,6 @@
 #define RW (16 * MT)           // query rows per warp
 #define NR (2 * MT)            // query rows per thread
 #define QREG (MT == 1)         // Q fragments kept in registers
-// Ping-pong (8 warps): warps 0-3 and 4-7 are two groups that take turns on the tensor cores,
-// so that one group's softmax runs while the other's matrix products do. Each SM sub-partition
-// hosts one warp of each group. Order per key tile: G0.S, G1.S, G0.PV, G1.PV, with each
-// group's softmax between its S and its P.V (named barriers 1 and 2; 0 is __syncthreads).
-#define PINGPONG (WARPS == 8)
-#define BAR_TURN_G0 1
-#define BAR_TURN_G1 2
 #define CAUSAL ${v.causal and 1 or 0}
 //% local pu8 = (v.p_quant == "u8row")
 #define P_U8 ${pu8 and 1 or 0}
@@ -122,17 +115,6 @@ __device__ __forceinline__ void mma_pv(int (&c)[4], const u32 (&a)[4], u32 b0, u
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// Named barriers by immediate id (a register id makes ptxas reserve all 16 barriers).
-template <int ID> __device__ __forceinline__ void named_sync()
-{
-    asm volatile("bar.sync %0, %1;\n" ::"n"(ID), "n"(NT) : "memory");
-}
-
-template <int ID> __device__ __forceinline__ void named_arrive()
-{
-    asm volatile("bar.arrive %0, %1;\n" ::"n"(ID), "n"(NT) : "memory");
-}
-
 __device__ __forceinline__ float ex2(float x)
 {
     float y;
@@ -183,6 +165,7 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
 //% local mt = v.block_m // (16 * v.warps)
 //% local minb = 1
 //% if v.head_dim == 64 and mt == 1 and v.warps == 4 then minb = (v.block_n == 128) and 3 or 4 end
+//% if v.head_dim == 64 and mt == 1 and v.warps == 8 then minb = 2 end
 #define MIN_BLOCKS ${minb}
 
 extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
@@ -196,9 +179,6 @@ intfa_attn_fwd(const intfa_attn_params p)
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
-#if PINGPONG
-    const int group = warp >> 2;
-#endif
 #if CAUSAL
     const int mb = gridDim.x - 1 - blockIdx.x; // longest rows first
 #else
@@ -352,9 +332,6 @@ intfa_attn_fwd(const intfa_attn_params p)
         // without (every other tile), so unmasked tiles carry no selects.
         auto step = [&](auto mask_tag) {
             constexpr bool MASK = decltype(mask_tag)::value;
-#if PINGPONG
-            if (group == 1) named_sync<BAR_TURN_G1>(); // group 0 computes its S first
-#endif
 
             // ---- S = Q K^T (int32); each K fragment serves all MT row tiles
             int s[MT][BN / 8][4];
@@ -387,10 +364,6 @@ intfa_attn_fwd(const intfa_attn_params p)
 #undef QA
             }
 
-#if PINGPONG
-            if (group == 0) named_arrive<BAR_TURN_G1>(); // the other group's matrix turn
-            else named_arrive<BAR_TURN_G0>();
-#endif
             // ---- dequantize with the key scales; mask only where the tile needs it
             float x[MT][BN / 8][4];
 #pragma unroll
@@ -534,10 +507,6 @@ intfa_attn_fwd(const intfa_attn_params p)
                                     for (int r = 0; r < 4; ++r) o[mt][e][r] *= alpha[2 * mt + (r >> 1)];
                         }
 
-#if PINGPONG
-            if (group == 0) named_sync<BAR_TURN_G0>(); // wait for this group's turn
-            else named_sync<BAR_TURN_G1>();
-#endif
             // ---- O = O * alpha + (P V) * beta, 16 output columns at a time, software
             // pipelined: the products of group e2 + 1 are issued before group e2 is converted
             // and accumulated, so the conversions do not wait on the tensor-core latency.
@@ -577,9 +546,6 @@ intfa_attn_fwd(const intfa_attn_params p)
                 if (e2 + 2 < HD / 16) pv_group(e2 + 2, pv_a);
                 pv_accumulate(e2 + 1, pv_b);
             }
-#if PINGPONG
-            if (group == 0) named_arrive<BAR_TURN_G1>(); // group 1's P.V next
-#endif
         };
         bool need_mask = key0 + BN > p.seq_kv;
 #if CAUSAL
