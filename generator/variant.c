@@ -78,13 +78,16 @@ long long intfa_variant_smem_bytes(const intfa_variant *v)
 
 long long intfa_variant_reg_estimate(const intfa_variant *v)
 {
-    if (v->kind == INTFA_KIND_ATTN_FWD_FP16) /* Q fragments are fp16: head_dim / 4 registers */
-        return (long long)v->block_n / 2 + v->head_dim / 2 + v->head_dim / 4 + 16 + 48;
-    if (v->kind != INTFA_KIND_ATTN_FWD) return 0;
+    if (v->kind != INTFA_KIND_ATTN_FWD && v->kind != INTFA_KIND_ATTN_FWD_FP16) return 0;
     /* per m16 row tile a warp owns: S (block_n / 2) and O (head_dim / 2); Q fragments stay in
-     * registers only with one tile (head_dim / 8); P.V chunk and addresses/softmax state 48 */
+     * registers only with one tile (head_dim / 8, fp16: head_dim / 4) with the P.V chunk (16);
+     * with two tiles the fp16 kernel holds two k-steps of Q per tile and its P.V chunk (16:
+     * calibrated on ptxas, which spills fp16 m128n64w4 at hd128 and m128n128w4 at hd64);
+     * addresses and softmax state 48 */
+    const int fp16 = v->kind == INTFA_KIND_ATTN_FWD_FP16;
     const long long mt = v->warps > 0 ? v->block_m / (16 * v->warps) : 1;
-    return mt * (v->block_n / 2 + v->head_dim / 2) + (mt == 1 ? v->head_dim / 8 + 16 : 0) + 48;
+    const long long q = mt == 1 ? v->head_dim / (fp16 ? 4 : 8) + 16 : fp16 ? 16 : 0;
+    return mt * (v->block_n / 2 + v->head_dim / 2) + q + 48;
 }
 
 /* Accepts "sm_90a", "sm90a" and "90a" (and likewise for every arch). */
@@ -169,13 +172,11 @@ intfa_status intfa_variant_check(const intfa_variant *v)
     if (v->warps != 4 && v->warps != 8)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "warps = %d: attention takes 4 or 8 warps",
                           v->warps);
-    if (v->kind == INTFA_KIND_ATTN_FWD ? v->block_m != 16 * v->warps && v->block_m != 32 * v->warps
-                                       : v->block_m != 16 * v->warps)
+    if (v->block_m != 16 * v->warps && v->block_m != 32 * v->warps)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
-                          "block_m = %d with warps = %d: each warp owns 16 query rows%s, so "
-                          "block_m must be %d%s",
-                          v->block_m, v->warps, v->kind == INTFA_KIND_ATTN_FWD ? " (or 32)" : "",
-                          16 * v->warps, v->kind == INTFA_KIND_ATTN_FWD ? " or twice that" : "");
+                          "block_m = %d with warps = %d: each warp owns 16 query rows (or 32), so "
+                          "block_m must be %d or twice that",
+                          v->block_m, v->warps, 16 * v->warps);
     if (v->block_n != 32 && v->block_n != 64 && v->block_n != 128)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "block_n = %d: supported are 32, 64 and 128",
                           v->block_n);
@@ -429,21 +430,15 @@ intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_di
             v.p_quant = pq;
         }
         v.causal = causal;
-        /* The FP16 baseline takes the INT8 kernel's tiles: the same structure, compared as is.
-         * 99 KB parts (sm_86, sm_89) take half the query rows. */
-        int small = arch == INTFA_ARCH_SM86 || arch == INTFA_ARCH_SM89;
-        v.warps = small ? 4 : 8;
-        v.block_m = 16 * v.warps;
-        v.block_n = head_dim == 64 ? 128 : 64;
+        /* The INT8 kernel's measured best on an H200 (docs/PERF_NOTES.md), which also fit
+         * the 99 KB parts: hd128 gives each of 4 warps two m16 row tiles (m128n64w4); hd64
+         * one tile and 128 keys per tile (m64n128w4). The FP16 baseline takes the same block
+         * tiles; at hd128 it splits the 128 rows over 8 warps, because two fp16 row tiles per
+         * warp exceed 255 registers (spills). */
+        v.warps = kind == INTFA_KIND_ATTN_FWD_FP16 && head_dim == 128 ? 8 : 4;
+        v.block_m = head_dim == 128 ? 128 : 64;
+        v.block_n = head_dim == 128 ? 64 : 128;
         v.stages = 2;
-        if (kind == INTFA_KIND_ATTN_FWD) {
-            /* The INT8 kernel's measured best on an H200 (docs/PERF_NOTES.md), which also fit
-             * the 99 KB parts: hd128 gives each of 4 warps two m16 row tiles (m128n64w4);
-             * hd64 one tile and 128 keys per tile (m64n128w4). */
-            v.warps = 4;
-            v.block_m = head_dim == 128 ? 128 : 64;
-            v.block_n = head_dim == 128 ? 64 : 128;
-        }
     } else {
         if (kind == INTFA_KIND_QUANT_QK) v.qk_format = fmt;
         v.warps = 4;

@@ -31,6 +31,7 @@ KERNELS = ["sdpa-flash", "sdpa-cudnn", "fp16", "int8", "int8+quant"]
 # intfa-bench's columns, but the last is checked against SDPA flash's output (not our fp16's)
 CSV_HEADER = "kernel,batch,heads,seq,head_dim,causal,ms,tops,speedup_vs_fp16,rel_l2_vs_sdpa_flash"
 MAX_SETS = 256
+CHECK_MAX = 0.1  # an intfa output further from SDPA flash's (rel L2) counts as a failure
 
 
 # ------------------------------------------------------------------ the sweep (as intfa-bench)
@@ -296,6 +297,13 @@ def main():
                 failures += name not in ("sdpa-cudnn",)  # cuDNN may not serve every shape
                 print("  %s N=%d hd=%d causal=%d: %s" % (name, cfg["seq"], cfg["head_dim"],
                                                          cfg["causal"], r["error"]))
+        for name in ("fp16", "int8", "int8+quant"):  # outputs against SDPA flash's
+            err = res[name]["check"]
+            if not res["sdpa-flash"]["error"] and not res[name]["error"] and not err < CHECK_MAX:
+                failures += 1
+                print("  %s N=%d hd=%d causal=%d: output %s SDPA flash's (rel L2 %s)" % (
+                    name, cfg["seq"], cfg["head_dim"], cfg["causal"],
+                    "not comparable with" if err != err else "far from", fmt(err, ".2e")))
         t = {k: res[k]["tops"] for k in KERNELS}
         print("%6d %4d %3d %6s | %8s %8s %8s | %8s %8s | %7s %7s %7s | %7s %7s | %8s %8s" % (
             cfg["seq"], cfg["batch"], cfg["head_dim"], "causal" if cfg["causal"] else "full",

@@ -2,8 +2,9 @@
 // Variant: ${v.name}
 //
 // The same structure as attn_fwd.cu, on FP16 tensor cores and without any quantization. One
-// block computes BM query rows of one (batch, head_q); each of its WARPS warps owns 16 rows.
-// Key tiles of BN keys (K and V, both [keys][HD] fp16 rows) stream through a STAGES-deep
+// block computes BM query rows of one (batch, head_q); each of its WARPS warps owns MT row
+// tiles of 16 rows (MT = 1: Q fragments stay in registers; MT = 2: every K and V fragment
+// feeds two row tiles, Q fragments are read from shared memory per key tile). Key tiles of BN keys (K and V, both [keys][HD] fp16 rows) stream through a STAGES-deep
 // cp.async pipeline:
 //   S  = Q K^T                 mma.m16n8k16 f16.f16 -> f32, K fragments by ldmatrix
 //   online softmax in the log2 domain (ex2), masked only on tiles that need it
@@ -18,6 +19,7 @@
 #define WARPS ${v.warps}
 #define STAGES ${v.stages}
 #define NT (WARPS * 32)
+#define MT (BM / (16 * WARPS)) // row tiles per warp: 1 or 2
 #define CAUSAL ${v.causal and 1 or 0}
 
 typedef unsigned int u32;
@@ -172,28 +174,32 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
 #endif
     __syncthreads();
 
-    // Q fragments (A operand, 16 rows x 16 dims per k-step) stay in registers.
-    u32 qf[HD / 16][4];
+    // Q fragments (A operand: 16 rows x 16 dims per k-step) of row tile mt, k-step kk.
+    const int q_row = warp * 16 * MT + ((lane >> 3) & 1) * 8 + (lane & 7);
+#if MT == 1
+    u32 qf[HD / 16][4]; // kept in registers for the whole loop
 #pragma unroll
-    for (int kk = 0; kk < HD / 16; ++kk) {
-        const int row = warp * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
-        ldsm_x4(qf[kk], sQ + chunk_at(row, 2 * kk + (lane >> 4)));
-    }
+    for (int kk = 0; kk < HD / 16; ++kk) ldsm_x4(qf[kk], sQ + chunk_at(q_row, 2 * kk + (lane >> 4)));
+#endif
 
     const float c = p.scale_log2;
-    int rows[2];
-    float m[2], l[2]; // running max (log2 domain) and this thread's part of the row sum
+    int rows[MT][2];
+    float m[MT][2], l[MT][2]; // running max (log2 domain) and this thread's part of the row sum
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        rows[h] = m0 + warp * 16 + g + 8 * h;
-        m[h] = NEG_INF;
-        l[h] = 0.f;
-    }
-    float o[HD / 8][4];
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int e = 0; e < HD / 8; ++e)
+        for (int h = 0; h < 2; ++h) {
+            rows[mt][h] = m0 + warp * 16 * MT + 16 * mt + g + 8 * h;
+            m[mt][h] = NEG_INF;
+            l[mt][h] = 0.f;
+        }
+    float o[MT][HD / 8][4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) o[e][i] = 0.f;
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) o[mt][e][i] = 0.f;
 
     for (int kt = 0; kt < n_tiles; ++kt) {
         const int st = kt % STAGES;
@@ -217,16 +223,34 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
         const int key0 = kt * BN;
 
         // ---- S = Q K^T (fp32); thread (g, t) holds keys 8j+2t, 8j+2t+1 of rows g and g+8
-        float s[BN / 8][4];
+        float s[MT][BN / 8][4];
 #pragma unroll
-        for (int j = 0; j < BN / 8; ++j) {
-            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+        for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-            for (int kc = 0; kc < HD / 32; ++kc) {
-                u32 kb[4]; // dims 32kc .. 32kc+31 of keys 8j .. 8j+7
+            for (int j = 0; j < BN / 8; ++j) s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = 0.f;
+#pragma unroll
+        for (int kc = 0; kc < HD / 32; ++kc) { // dims 32kc .. 32kc+31: two k-steps
+            u32 qa[MT][2][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+#if MT == 1
+#pragma unroll
+                    for (int r = 0; r < 4; ++r) qa[mt][h][r] = qf[2 * kc + h][r];
+#else
+                    ldsm_x4(qa[mt][h], sQ + chunk_at(q_row + 16 * mt, 2 * (2 * kc + h) + (lane >> 4)));
+#endif
+                }
+#pragma unroll
+            for (int j = 0; j < BN / 8; ++j) {
+                u32 kb[4]; // those dims of keys 8j .. 8j+7
                 ldsm_x4(kb, tK + chunk_at(8 * j + (lane & 7), 4 * kc + (lane >> 3)));
-                mma_f16(s[j], qf[2 * kc], kb[0], kb[1]);
-                mma_f16(s[j], qf[2 * kc + 1], kb[2], kb[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma_f16(s[mt][j], qa[mt][0], kb[0], kb[1]);
+                    mma_f16(s[mt][j], qa[mt][1], kb[2], kb[3]);
+                }
             }
         }
 
@@ -236,62 +260,70 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
 #endif
         if (need_mask) {
 #pragma unroll
-            for (int j = 0; j < BN / 8; ++j)
+            for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const int key = key0 + 8 * j + 2 * t + (i & 1);
-                    bool vis = key < p.seq_kv;
+                for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+                    for (int i = 0; i < 4; ++i) {
+                        const int key = key0 + 8 * j + 2 * t + (i & 1);
+                        bool vis = key < p.seq_kv;
 #if CAUSAL
-                    vis = vis && key <= rows[i >> 1] + diag;
+                        vis = vis && key <= rows[mt][i >> 1] + diag;
 #endif
-                    if (!vis) s[j][i] = NEG_INF;
-                }
+                        if (!vis) s[mt][j][i] = NEG_INF;
+                    }
         }
 
         // ---- online softmax in the log2 domain; s becomes P (in [0, 1])
-        float alpha[2];
+        float alpha[MT][2];
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            float mx = NEG_INF;
+        for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-            for (int j = 0; j < BN / 8; ++j) mx = fmaxf(mx, fmaxf(s[j][2 * h], s[j][2 * h + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float m_new = fmaxf(m[h], mx == NEG_INF ? NEG_INF : mx * c);
-            const float m_use = m_new == NEG_INF ? 0.f : m_new;
-            alpha[h] = ex2(m[h] - m_use);
-            float rs = 0.f;
+            for (int h = 0; h < 2; ++h) {
+                float mx = NEG_INF;
 #pragma unroll
-            for (int j = 0; j < BN / 8; ++j)
+                for (int j = 0; j < BN / 8; ++j) mx = fmaxf(mx, fmaxf(s[mt][j][2 * h], s[mt][j][2 * h + 1]));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                const float m_new = fmaxf(m[mt][h], mx == NEG_INF ? NEG_INF : mx * c);
+                const float m_use = m_new == NEG_INF ? 0.f : m_new;
+                alpha[mt][h] = ex2(m[mt][h] - m_use);
+                float rs = 0.f;
 #pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const float pr = ex2(__fmaf_rn(s[j][2 * h + e], c, -m_use)); // -inf -> 0
-                    s[j][2 * h + e] = pr;
-                    rs += pr;
-                }
-            l[h] = __fmaf_rn(l[h], alpha[h], rs);
-            m[h] = m_new;
-        }
+                for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+                    for (int e = 0; e < 2; ++e) {
+                        const float pr = ex2(__fmaf_rn(s[mt][j][2 * h + e], c, -m_use)); // -inf -> 0
+                        s[mt][j][2 * h + e] = pr;
+                        rs += pr;
+                    }
+                l[mt][h] = __fmaf_rn(l[mt][h], alpha[mt][h], rs);
+                m[mt][h] = m_new;
+            }
 
         // P as the A operand of m16n8k16 (keys 16kk .. 16kk+15): the accumulators of key
         // groups 2kk and 2kk+1, rounded to fp16.
-        u32 pf[BN / 16][4];
+        u32 pf[MT][BN / 16][4];
 #pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) {
-            pf[kk][0] = half2_bits(s[2 * kk][0], s[2 * kk][1]);
-            pf[kk][1] = half2_bits(s[2 * kk][2], s[2 * kk][3]);
-            pf[kk][2] = half2_bits(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-            pf[kk][3] = half2_bits(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-        }
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int kk = 0; kk < BN / 16; ++kk) {
+                pf[mt][kk][0] = half2_bits(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+                pf[mt][kk][1] = half2_bits(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+                pf[mt][kk][2] = half2_bits(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+                pf[mt][kk][3] = half2_bits(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            }
 
         // ---- O = O * alpha + P V
 #pragma unroll
-        for (int e = 0; e < HD / 8; ++e) {
-            o[e][0] *= alpha[0];
-            o[e][1] *= alpha[0];
-            o[e][2] *= alpha[1];
-            o[e][3] *= alpha[1];
-        }
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int e = 0; e < HD / 8; ++e) {
+                o[mt][e][0] *= alpha[mt][0];
+                o[mt][e][1] *= alpha[mt][0];
+                o[mt][e][2] *= alpha[mt][1];
+                o[mt][e][3] *= alpha[mt][1];
+            }
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk)
 #pragma unroll
@@ -299,28 +331,35 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
                 u32 vb[4]; // keys 16kk .. 16kk+15 of dims 16ep .. 16ep+15, transposed
                 const int row = 16 * kk + ((lane >> 3) & 1) * 8 + (lane & 7);
                 ldsm_x4_trans(vb, tV + chunk_at(row, 2 * ep + (lane >> 4)));
-                mma_f16(o[2 * ep], pf[kk], vb[0], vb[1]);
-                mma_f16(o[2 * ep + 1], pf[kk], vb[2], vb[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma_f16(o[mt][2 * ep], pf[mt][kk], vb[0], vb[1]);
+                    mma_f16(o[mt][2 * ep + 1], pf[mt][kk], vb[2], vb[3]);
+                }
             }
     }
 
     // ---- epilogue: the row sums over the 4 threads of a row, out = o / l, LSE
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
-        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
-    }
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        const int row = rows[h];
-        if (row >= p.seq_q) continue;
-        u16 *orow = p.o + b * p.o_sb + hq * p.o_sh + (i64)row * p.o_sn;
-        const float inv = l[h] > 0.f ? 1.0f / l[h] : 0.f;
+        for (int h = 0; h < 2; ++h) {
+            l[mt][h] += __shfl_xor_sync(0xffffffffu, l[mt][h], 1);
+            l[mt][h] += __shfl_xor_sync(0xffffffffu, l[mt][h], 2);
+        }
 #pragma unroll
-        for (int e = 0; e < HD / 8; ++e)
-            *(u32 *)(orow + 8 * e + 2 * t) = half2_bits(o[e][2 * h] * inv, o[e][2 * h + 1] * inv);
-        if (p.lse && t == 0)
-            p.lse[((i64)b * p.heads_q + hq) * p.seq_q + row] =
-                l[h] > 0.f ? (m[h] + log2f(l[h])) * 0.693147180559945309f : NEG_INF;
-    }
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int row = rows[mt][h];
+            if (row >= p.seq_q) continue;
+            u16 *orow = p.o + b * p.o_sb + hq * p.o_sh + (i64)row * p.o_sn;
+            const float lv = l[mt][h], inv = lv > 0.f ? 1.0f / lv : 0.f;
+#pragma unroll
+            for (int e = 0; e < HD / 8; ++e)
+                *(u32 *)(orow + 8 * e + 2 * t) = half2_bits(o[mt][e][2 * h] * inv, o[mt][e][2 * h + 1] * inv);
+            if (p.lse && t == 0)
+                p.lse[((i64)b * p.heads_q + hq) * p.seq_q + row] =
+                    lv > 0.f ? (m[mt][h] + log2f(lv)) * 0.693147180559945309f : NEG_INF;
+        }
 }

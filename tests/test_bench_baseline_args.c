@@ -54,23 +54,26 @@ static void test_bad_arguments(void **state)
 
     expect(INTFA_ERR_INVALID_ARGUMENT, "ctx is NULL", NULL, &good, &q, &k, &v, &o, NULL);
     expect(INTFA_ERR_INVALID_ARGUMENT, "problem is NULL", c, NULL, &q, &k, &v, &o, NULL);
-    intfa_attn_problem p = good;
-    p.dtype = INTFA_DTYPE_BF16;
-    expect(INTFA_ERR_UNSUPPORTED, "problem.dtype = 1: the FP16 baseline takes fp16 only", c, &p, &q,
-           &k, &v, &o, NULL);
-    p = good;
-    p.head_dim = 96;
-    expect(INTFA_ERR_UNSUPPORTED, "head_dim = 96", c, &p, &q, &k, &v, &o, NULL);
-    p = good;
-    p.heads_kv = 3;
-    expect(INTFA_ERR_INVALID_ARGUMENT, "heads_q = 4 is not a multiple of heads_kv = 3", c, &p, &q,
-           &k, &v, &o, NULL);
-    p = good;
-    p.causal = 2;
-    expect(INTFA_ERR_INVALID_ARGUMENT, "causal = 2", c, &p, &q, &k, &v, &o, NULL);
-    p = good;
-    p.softmax_scale = -1.0f;
-    expect(INTFA_ERR_INVALID_ARGUMENT, "softmax_scale = -1", c, &p, &q, &k, &v, &o, NULL);
+    static const struct {
+        intfa_attn_problem p;
+        intfa_status st;
+        const char *words;
+    } bad_problems[] = {
+        {{2, 4, 2, 100, 120, 64, 0.0f, 1, INTFA_DTYPE_BF16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},
+         INTFA_ERR_UNSUPPORTED, "problem.dtype = 1: the FP16 baseline takes fp16 only"},
+        {{2, 4, 2, 100, 120, 96, 0.0f, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},
+         INTFA_ERR_UNSUPPORTED, "head_dim = 96"},
+        {{2, 4, 3, 100, 120, 64, 0.0f, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},
+         INTFA_ERR_INVALID_ARGUMENT, "heads_q = 4 is not a multiple of heads_kv = 3"},
+        {{2, 4, 2, 100, 120, 64, 0.0f, 2, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},
+         INTFA_ERR_INVALID_ARGUMENT, "causal = 2"},
+        {{2, 4, 2, 100, 120, 64, -1.0f, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},
+         INTFA_ERR_INVALID_ARGUMENT, "softmax_scale = -1"},
+        {{-1, 4, 2, 100, 120, 64, 0.0f, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},
+         INTFA_ERR_INVALID_ARGUMENT, "problem.batch = -1"},
+    };
+    for (size_t i = 0; i < sizeof bad_problems / sizeof bad_problems[0]; ++i)
+        expect(bad_problems[i].st, bad_problems[i].words, c, &bad_problems[i].p, &q, &k, &v, &o, NULL);
 
     expect(INTFA_ERR_INVALID_ARGUMENT, "q is NULL", c, &good, NULL, &k, &v, &o, NULL);
     expect(INTFA_ERR_INVALID_ARGUMENT, "v is NULL", c, &good, &q, &k, NULL, &o, NULL);
@@ -88,9 +91,6 @@ static void test_bad_arguments(void **state)
     bad.data = NULL;
     expect(INTFA_ERR_INVALID_ARGUMENT, "v.data is NULL", c, &good, &q, &k, &bad, &o, NULL);
     expect(INTFA_ERR_INVALID_ARGUMENT, "lse", c, &good, &q, &k, &v, &o, (float *)(uintptr_t)0x10002);
-    p = good;
-    p.batch = -1;
-    expect(INTFA_ERR_INVALID_ARGUMENT, "problem.batch = -1", c, &p, &q, &k, &v, &o, NULL);
 }
 
 static void test_empty_problems(void **state)

@@ -188,6 +188,7 @@ static void put_csv(FILE *f, const void *a)
     bench_csv_write(f, r->rows, r->n);
 }
 
+/* Four rows of two configurations: fp16, int8 and quant timed, a failed drop-in. */
 static void fake_rows(bench_row *r)
 {
     const bench_config c = {16, 32, 1024, 64, 0}, c2 = {1, 32, 32768, 128, 1};
@@ -199,13 +200,19 @@ static void fake_rows(bench_row *r)
     r[1].check = 1.25e-2;
 }
 
+/* The CSV text of the fake rows (malloc'd); the rows in r. */
+static char *fake_csv(bench_row *r)
+{
+    fake_rows(r);
+    const rows_arg a = {r, 4};
+    return capture(put_csv, &a);
+}
+
 static void test_csv_exact(void **state)
 {
     (void)state;
     bench_row r[4];
-    fake_rows(r);
-    const rows_arg a = {r, 4};
-    char *text = capture(put_csv, &a);
+    char *text = fake_csv(r);
     assert_string_equal(text,
                         "kernel,batch,heads,seq,head_dim,causal,ms,tops,speedup_vs_fp16,rel_l2_vs_fp16\n"
                         "fp16,16,32,1024,64,0,0.500000,274.88,1.0000,\n"
@@ -219,9 +226,7 @@ static void test_csv_round_trip(void **state)
 {
     (void)state;
     bench_row r[4];
-    fake_rows(r);
-    const rows_arg a = {r, 4};
-    char *text = capture(put_csv, &a);
+    char *text = fake_csv(r);
     bench_row back;
     char *save = NULL, *line = strtok_r(text, "\n", &save);
     assert_int_equal(bench_csv_parse(line, &back), -1); /* the header is no data line */
@@ -267,6 +272,20 @@ static void test_csv_round_trip(void **state)
     }
 }
 
+/* An accuracy row of batch 1, 4 heads, 256 rows. */
+static bench_acc_row acc_row(const char *inputs, const char *method, int64_t seq, int64_t hd,
+                             intfa_ref_metrics m)
+{
+    bench_acc_row a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.inputs, sizeof a.inputs, "%s", inputs);
+    snprintf(a.method, sizeof a.method, "%s", method);
+    a.cfg = (bench_config){1, 4, seq, hd, 0};
+    a.rows = 256;
+    a.m = m;
+    return a;
+}
+
 typedef struct json_arg {
     bench_meta meta;
     const bench_row *rows;
@@ -308,14 +327,8 @@ static void test_json(void **state)
     (void)state;
     bench_row r[4];
     fake_rows(r);
-    bench_acc_row acc;
-    memset(&acc, 0, sizeof acc);
-    snprintf(acc.inputs, sizeof acc.inputs, "k-outliers");
-    snprintf(acc.method, sizeof acc.method, "fp8-e4m3");
-    acc.cfg = (bench_config){1, 4, 4096, 128, 0};
-    acc.rows = 256;
-    acc.m.rel_l2 = 0.05;
-    acc.m.cosine = NAN;
+    const bench_acc_row acc = acc_row("k-outliers", "fp8-e4m3", 4096, 128,
+                                      (intfa_ref_metrics){0.05, NAN, 0, 0, 0, 0, 0});
     json_arg a = {{"NVIDIA H200", "sm_90a", 132, 62914560, "2026-11-22T00:00:00Z", "default",
                    "commit \"abc\"\n\\", 30, 5, 3},
                   r, 4, &acc, 1};
@@ -367,14 +380,8 @@ static void test_tables(void **state)
                                  "|     0.062 |          -       -      -\n"));
     free(text);
 
-    bench_acc_row acc;
-    memset(&acc, 0, sizeof acc);
-    snprintf(acc.inputs, sizeof acc.inputs, "normal");
-    snprintf(acc.method, sizeof acc.method, "int8-pu8");
-    acc.cfg = (bench_config){1, 4, 1024, 64, 0};
-    acc.rows = 256;
-    acc.m = (intfa_ref_metrics){0.0125, 0.99992, 0.011, 0.002, 0.05, 0.01, 0};
-    acc.m.max_abs = NAN;
+    const bench_acc_row acc = acc_row("normal", "int8-pu8", 1024, 64,
+                                      (intfa_ref_metrics){0.0125, 0.99992, 0.011, 0.002, 0.05, NAN, 0});
     text = capture(put_acc, &acc);
     assert_string_equal(text, BENCH_ACC_CSV_HEADER "\n"
                               "normal,int8-pu8,1,4,1024,64,0,256,1.250000e-02,0.99992000,1.100000e-02,"

@@ -113,53 +113,43 @@ static void test_arch_names(void **state)
 static void test_exact_names(void **state)
 {
     (void)state;
-    intfa_variant v;
-    char name[INTFA_VARIANT_NAME_MAX];
-    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90A, 128,
-                                           INTFA_FMT_INT8, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
-                                           &v),
-                     INTFA_OK);
-    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
-    assert_string_equal(name, "attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w8s2");
-
-    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM86, 64,
-                                           INTFA_FMT_INT8, 0, INTFA_DTYPE_BF16, INTFA_PQ_S8_127,
-                                           &v),
-                     INTFA_OK);
-    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
-    assert_string_equal(name, "attn_fwd-sm86-d64-int8-bf16-full-ps8-m64n128w4s2");
-
-    assert_int_equal(intfa_variant_default(INTFA_KIND_QUANT_QK, INTFA_ARCH_SM80, 64,
-                                           INTFA_FMT_INT8, 1, INTFA_DTYPE_BF16, INTFA_PQ_S8_127,
-                                           &v),
-                     INTFA_OK);
-    assert_int_equal(v.causal, 0);
-    assert_int_equal(v.p_quant, INTFA_PQ_U8_ROW);
-    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
-    assert_string_equal(name, "quant_qk-sm80-d64-int8-bf16-w4");
-
-    assert_int_equal(intfa_variant_default(INTFA_KIND_QUANT_V, INTFA_ARCH_SM89, 128,
-                                           INTFA_FMT_INT4, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
-                                           &v),
-                     INTFA_OK);
-    assert_int_equal(v.qk_format, INTFA_FMT_INT8);
-    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
-    assert_string_equal(name, "quant_v-sm89-d128-fp16-w4");
-
-    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD_FP16, INTFA_ARCH_SM90A, 128,
-                                           INTFA_FMT_INT4, 1, INTFA_DTYPE_FP16, INTFA_PQ_S8_127,
-                                           &v),
-                     INTFA_OK);
-    assert_int_equal(v.qk_format, INTFA_FMT_INT8); /* no Q/K format, no P quantization */
-    assert_int_equal(v.p_quant, INTFA_PQ_U8_ROW);
-    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
-    assert_string_equal(name, "attn_fp16-sm90a-d128-fp16-causal-m128n64w8s2");
-    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD_FP16, INTFA_ARCH_SM89, 64,
-                                           INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
-                                           &v),
-                     INTFA_OK);
-    assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
-    assert_string_equal(name, "attn_fp16-sm89-d64-fp16-full-m64n128w4s2");
+    static const struct {
+        intfa_kind kind;
+        intfa_arch arch;
+        int d;
+        intfa_format fmt;
+        int causal;
+        intfa_dtype dt;
+        intfa_p_quant pq;
+        const char *name;
+    } defaults[] = {
+        {INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90A, 128, INTFA_FMT_INT8, 1, INTFA_DTYPE_FP16,
+         INTFA_PQ_U8_ROW, "attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w4s2"},
+        {INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM86, 64, INTFA_FMT_INT8, 0, INTFA_DTYPE_BF16,
+         INTFA_PQ_S8_127, "attn_fwd-sm86-d64-int8-bf16-full-ps8-m64n128w4s2"},
+        /* the fields a kind lacks are ignored, and zero in the default: quant_qk has no mask
+         * and no P quantization, quant_v and attn_fp16 no Q/K format */
+        {INTFA_KIND_QUANT_QK, INTFA_ARCH_SM80, 64, INTFA_FMT_INT8, 1, INTFA_DTYPE_BF16,
+         INTFA_PQ_S8_127, "quant_qk-sm80-d64-int8-bf16-w4"},
+        {INTFA_KIND_QUANT_V, INTFA_ARCH_SM89, 128, INTFA_FMT_INT4, 0, INTFA_DTYPE_FP16,
+         INTFA_PQ_U8_ROW, "quant_v-sm89-d128-fp16-w4"},
+        {INTFA_KIND_ATTN_FWD_FP16, INTFA_ARCH_SM90A, 128, INTFA_FMT_INT4, 1, INTFA_DTYPE_FP16,
+         INTFA_PQ_S8_127, "attn_fp16-sm90a-d128-fp16-causal-m128n64w8s2"},
+        {INTFA_KIND_ATTN_FWD_FP16, INTFA_ARCH_SM89, 64, INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16,
+         INTFA_PQ_U8_ROW, "attn_fp16-sm89-d64-fp16-full-m64n128w4s2"},
+    };
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        intfa_variant v;
+        char name[INTFA_VARIANT_NAME_MAX];
+        assert_int_equal(intfa_variant_default(defaults[i].kind, defaults[i].arch, defaults[i].d,
+                                               defaults[i].fmt, defaults[i].causal, defaults[i].dt,
+                                               defaults[i].pq, &v),
+                         INTFA_OK);
+        const intfa_variant n = normalized(v);
+        assert_memory_equal(&v, &n, sizeof v);
+        assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+        assert_string_equal(name, defaults[i].name);
+    }
     assert_string_equal(intfa_kind_name(INTFA_KIND_ATTN_FWD_FP16), "attn_fp16");
     assert_null(intfa_kind_name(INTFA_KIND_COUNT));
 
@@ -356,9 +346,13 @@ static void test_check_messages(void **state)
     v.arch = INTFA_ARCH_SM90A;
     assert_int_equal(intfa_variant_check(&v), INTFA_OK);
 
-    /* The register estimate: the largest valid tile stays under 255, so check cannot fail on
-     * it today; its arithmetic is pinned here. */
+    /* The register estimate (one row tile per warp: Q fragments in registers), pinned; two
+     * row tiles of 128 keys at hd128 exceed 255. */
     assert_int_equal(intfa_variant_reg_estimate(&v), 64 + 64 + 16 + 16 + 48);
+    v = attn(INTFA_ARCH_SM90A, 128, 128, 128, 4, 1);
+    assert_int_equal(intfa_variant_reg_estimate(&v), 2 * (64 + 64) + 48);
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("register estimate 304");
     v = attn(INTFA_ARCH_SM80, 64, 64, 32, 4, 1);
     assert_int_equal(intfa_variant_reg_estimate(&v), 16 + 32 + 8 + 16 + 48);
     assert_int_equal(intfa_variant_smem_bytes(&v), 64 * 64 + 1 * (2 * 32 * 64 + 4 * 32));
@@ -376,12 +370,15 @@ static void test_check_messages(void **state)
                         "dtype = bf16: the FP16 attention baseline (attn_fp16) is fp16 only");
     v = fp16(INTFA_ARCH_SM80, 128, 64, 64, 8, 2);
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
-    assert_string_equal(intfa_last_error(),
-                        "block_m = 64 with warps = 8: each warp owns 16 query rows, so block_m "
-                        "must be 128");
-    v = fp16(INTFA_ARCH_SM80, 128, 256, 64, 8, 1); /* two row tiles per warp: INT8 only */
+    assert_error_contains("block_m = 64 with warps = 8: each warp owns 16 query rows (or 32)");
+    /* two fp16 row tiles per warp: fine with 32 keys per tile, over the register estimate
+     * (ptxas spills) with 64 */
+    v = fp16(INTFA_ARCH_SM80, 128, 128, 32, 4, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    assert_int_equal(intfa_variant_reg_estimate(&v), 2 * (16 + 64) + 16 + 48);
+    v.block_n = 64;
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
-    assert_error_contains("block_m = 256 with warps = 8");
+    assert_error_contains("register estimate 256");
     /* 2 * (128*128 + 3*2*64*128) = 131072: fits sm_80, not sm_86; 4 stages of 128 keys fit
      * neither. */
     v = fp16(INTFA_ARCH_SM80, 128, 128, 64, 8, 3);
@@ -430,8 +427,7 @@ static int oracle(const intfa_variant *v, const char **reasons)
     }
     if (fp16 && v->dtype != INTFA_DTYPE_FP16) reasons[n++] = "fp16 only";
     if (v->warps != 4 && v->warps != 8) reasons[n++] = "warps";
-    if (v->block_m != 16 * v->warps && (fp16 || v->block_m != 32 * v->warps))
-        reasons[n++] = "block_m";
+    if (v->block_m != 16 * v->warps && v->block_m != 32 * v->warps) reasons[n++] = "block_m";
     if (v->block_n != 32 && v->block_n != 64 && v->block_n != 128) reasons[n++] = "block_n";
     if (v->stages < 1 || v->stages > 4) reasons[n++] = "stages";
     static const long long limit[] = {166912, 101376, 101376, 232448, 232448};
@@ -440,9 +436,8 @@ static int oracle(const intfa_variant *v, const char **reasons)
                                 (long long)v->stages * (2LL * v->block_n * v->head_dim + 4LL * v->block_n);
     if (smem > limit[v->arch]) reasons[n++] = "shared memory";
     const int tiles = v->warps > 0 ? v->block_m / (16 * v->warps) : 1; /* row tiles per warp */
-    const long long regs = fp16 ? v->block_n / 2 + v->head_dim / 2 + v->head_dim / 4 + 64
-                                : tiles * (v->block_n / 2 + v->head_dim / 2) +
-                                      (tiles == 1 ? v->head_dim / 8 + 16 : 0) + 48;
+    const long long q = tiles == 1 ? v->head_dim / (fp16 ? 4 : 8) + 16 : fp16 ? 16 : 0;
+    const long long regs = tiles * (v->block_n / 2 + v->head_dim / 2) + q + 48;
     if (regs > 255) reasons[n++] = "register";
     return n;
 }
@@ -560,18 +555,18 @@ static void test_default_sets(void **state)
         "attn_fwd-sm86-d64-int8-bf16-full-pu8-m64n128w4s2",
         "attn_fwd-sm86-d64-int8-fp16-causal-pu8-m64n128w4s2",
         "attn_fwd-sm86-d64-int8-bf16-causal-pu8-m64n128w4s2",
-        "attn_fwd-sm86-d128-int8-fp16-full-pu8-m64n64w4s2",
-        "attn_fwd-sm86-d128-int8-bf16-full-pu8-m64n64w4s2",
-        "attn_fwd-sm86-d128-int8-fp16-causal-pu8-m64n64w4s2",
-        "attn_fwd-sm86-d128-int8-bf16-causal-pu8-m64n64w4s2",
+        "attn_fwd-sm86-d128-int8-fp16-full-pu8-m128n64w4s2",
+        "attn_fwd-sm86-d128-int8-bf16-full-pu8-m128n64w4s2",
+        "attn_fwd-sm86-d128-int8-fp16-causal-pu8-m128n64w4s2",
+        "attn_fwd-sm86-d128-int8-bf16-causal-pu8-m128n64w4s2",
         "attn_fwd-sm86-d64-int8-fp16-full-ps8-m64n128w4s2",
         "attn_fwd-sm86-d64-int8-fp16-causal-ps8-m64n128w4s2",
-        "attn_fwd-sm86-d128-int8-fp16-full-ps8-m64n64w4s2",
-        "attn_fwd-sm86-d128-int8-fp16-causal-ps8-m64n64w4s2",
+        "attn_fwd-sm86-d128-int8-fp16-full-ps8-m128n64w4s2",
+        "attn_fwd-sm86-d128-int8-fp16-causal-ps8-m128n64w4s2",
         "attn_fp16-sm86-d64-fp16-full-m64n128w4s2",
         "attn_fp16-sm86-d64-fp16-causal-m64n128w4s2",
-        "attn_fp16-sm86-d128-fp16-full-m64n64w4s2",
-        "attn_fp16-sm86-d128-fp16-causal-m64n64w4s2",
+        "attn_fp16-sm86-d128-fp16-full-m128n64w8s2",
+        "attn_fp16-sm86-d128-fp16-causal-m128n64w8s2",
         "quant_qk-sm86-d64-int8-fp16-w4",
         "quant_qk-sm86-d64-int8-bf16-w4",
         "quant_qk-sm86-d128-int8-fp16-w4",
@@ -600,32 +595,33 @@ static void test_default_sets(void **state)
 static void test_default_tiles(void **state)
 {
     (void)state;
+    /* every arch: INT8 hd128 m128n64w4 (two row tiles per warp), hd64 m64n128w4; the FP16
+     * baseline the same blocks, at hd128 over 8 warps */
     static const struct {
-        intfa_arch arch;
+        intfa_kind kind;
         int d, m, n, w, s;
     } want[] = {
-        {INTFA_ARCH_SM80, 128, 128, 64, 8, 2},  {INTFA_ARCH_SM80, 64, 128, 128, 8, 2},
-        {INTFA_ARCH_SM86, 128, 64, 64, 4, 2},   {INTFA_ARCH_SM86, 64, 64, 128, 4, 2},
-        {INTFA_ARCH_SM89, 128, 64, 64, 4, 2},   {INTFA_ARCH_SM89, 64, 64, 128, 4, 2},
-        {INTFA_ARCH_SM90, 128, 128, 64, 8, 2},  {INTFA_ARCH_SM90, 64, 128, 128, 8, 2},
-        {INTFA_ARCH_SM90A, 128, 128, 64, 8, 2}, {INTFA_ARCH_SM90A, 64, 128, 128, 8, 2},
+        {INTFA_KIND_ATTN_FWD, 128, 128, 64, 4, 2},      {INTFA_KIND_ATTN_FWD, 64, 64, 128, 4, 2},
+        {INTFA_KIND_ATTN_FWD_FP16, 128, 128, 64, 8, 2}, {INTFA_KIND_ATTN_FWD_FP16, 64, 64, 128, 4, 2},
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        for (int c = 0; c < 2; c++) {
-            intfa_variant v;
-            assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, want[i].arch, want[i].d,
-                                                   INTFA_FMT_INT8, c, INTFA_DTYPE_BF16,
-                                                   INTFA_PQ_S8_127, &v),
-                             INTFA_OK);
-            intfa_variant e = attn(want[i].arch, want[i].d, want[i].m, want[i].n, want[i].w,
-                                   want[i].s);
-            e.causal = c;
-            e.dtype = INTFA_DTYPE_BF16;
-            e.p_quant = INTFA_PQ_S8_127;
-            assert_memory_equal(&v, &e, sizeof v);
-            assert_int_equal(intfa_variant_check(&v), INTFA_OK);
-        }
-    }
+    for (int a = 0; a < INTFA_ARCH_COUNT; a++)
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+            for (int c = 0; c < 2; c++) {
+                const int int8 = want[i].kind == INTFA_KIND_ATTN_FWD;
+                const intfa_dtype dt = int8 ? INTFA_DTYPE_BF16 : INTFA_DTYPE_FP16;
+                intfa_variant v;
+                assert_int_equal(intfa_variant_default(want[i].kind, (intfa_arch)a, want[i].d,
+                                                       INTFA_FMT_INT8, c, dt, INTFA_PQ_S8_127, &v),
+                                 INTFA_OK);
+                intfa_variant e = attn((intfa_arch)a, want[i].d, want[i].m, want[i].n, want[i].w,
+                                       want[i].s);
+                e.kind = want[i].kind;
+                e.causal = c;
+                e.dtype = dt;
+                e.p_quant = int8 ? INTFA_PQ_S8_127 : INTFA_PQ_U8_ROW;
+                assert_memory_equal(&v, &e, sizeof v);
+                assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+            }
     /* Failures leave the output alone. */
     intfa_variant out, poison;
     memset(&out, 0xAB, sizeof out);

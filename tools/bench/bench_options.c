@@ -46,6 +46,16 @@ static int parse_int(const char *s, long long lo, long long hi, long long *out)
     return 0;
 }
 
+/* One of two numbers, which narrows a list to it, or the word for both (the list stays). */
+static int pick(const char *s, const char *one, const char *two, const char *both, int *list, int *n)
+{
+    if (!strcmp(s, both)) return 0;
+    if (strcmp(s, one) && strcmp(s, two)) return -1;
+    list[0] = atoi(s);
+    *n = 1;
+    return 0;
+}
+
 /* "1024,4096": positive sequence lengths, at most 16. */
 static int parse_seqs(const char *s, bench_sweep *sw)
 {
@@ -108,22 +118,10 @@ int bench_parse_options(int argc, char **argv, bench_options *o, char *err, size
         return bad(err, cap, "--sweep %s: expected default or tiny", o->sweep_name);
     bench_sweep *s = &o->sweep;
     long long x;
-    if (hd) {
-        if (!strcmp(hd, "64") || !strcmp(hd, "128")) {
-            s->head_dims[0] = atoi(hd);
-            s->nhead_dims = 1;
-        } else if (strcmp(hd, "all") != 0) {
-            return bad(err, cap, "--hd %s: expected 64, 128 or all", hd);
-        }
-    }
-    if (causal) {
-        if (!strcmp(causal, "0") || !strcmp(causal, "1")) {
-            s->causals[0] = atoi(causal);
-            s->ncausals = 1;
-        } else if (strcmp(causal, "both") != 0) {
-            return bad(err, cap, "--causal %s: expected 0, 1 or both", causal);
-        }
-    }
+    if (hd && pick(hd, "64", "128", "all", s->head_dims, &s->nhead_dims))
+        return bad(err, cap, "--hd %s: expected 64, 128 or all", hd);
+    if (causal && pick(causal, "0", "1", "both", s->causals, &s->ncausals))
+        return bad(err, cap, "--causal %s: expected 0, 1 or both", causal);
     if (seqs && parse_seqs(seqs, s))
         return bad(err, cap, "--n %s: expected up to 16 comma-separated lengths in 1..2^30", seqs);
     if (heads) {
