@@ -343,11 +343,11 @@ static void test_render(void **state)
                      INTFA_OK);
     char *src = NULL;
     assert_int_equal(intfa_variant_render(&v, &src), INTFA_OK);
-    assert_string_equal(src, "// intfa attn_fwd-sm90a-d128-int8-bf16-causal-ps8-m128n64w8s2\n"
+    assert_string_equal(src, "// intfa attn_fwd-sm90a-d128-int8-bf16-causal-ps8-m128n64w4s2\n"
                              "kind=attn_fwd\n"
-                             "name=attn_fwd-sm90a-d128-int8-bf16-causal-ps8-m128n64w8s2\n"
+                             "name=attn_fwd-sm90a-d128-int8-bf16-causal-ps8-m128n64w4s2\n"
                              "arch=90\narch_a=true\nhead_dim=128\nblock_m=128\nblock_n=64\n"
-                             "warps=8\nstages=2\nint4=false\ncausal=true\ndtype=bf16\n"
+                             "warps=4\nstages=2\nint4=false\ncausal=true\ndtype=bf16\n"
                              "p_quant=s8_127\nsmem_bytes=49664\n");
     intfa_free(src);
 
