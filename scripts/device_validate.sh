@@ -46,6 +46,6 @@ INTFA_CACHE_DIR=$(mktemp -d) INTFA_DISABLE_JIT=1 build/intfa-demo --reps 5 > "$O
 note "no-JIT with an empty cache rc=$? (must fail): $(grep -o 'JIT is disabled.*' "$OUT/nojit_empty.log" | head -1)"
 
 # The README's main command (uses this build: the GPU machine cannot install packages).
-bash scripts/main.sh > "$OUT/main_sh.log" 2>&1
+timeout 240 bash scripts/main.sh > "$OUT/main_sh.log" 2>&1
 note "scripts/main.sh rc=$? $(grep -E 'PASS|FAIL' "$OUT/main_sh.log" | tail -1)"
 cat "$sum"
