@@ -274,6 +274,7 @@ typedef struct run_ctx {
     const char *chunkname;
     const intfa_tvar *vars;
     size_t nvars;
+    int depth; /* include() nesting */
 } run_ctx;
 
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -336,6 +337,42 @@ static int lua_tostr(lua_State *L)
     return 1;
 }
 
+#define INCLUDE_DEPTH_LIMIT 8
+
+/* include("name"): expands another template here, with the same variables and output (for
+ * device code that several kernel templates share). Errors name the included file's lines. */
+static int lua_include(lua_State *L)
+{
+    run_ctx *ctx = ctx_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    if (ctx->depth >= INCLUDE_DEPTH_LIMIT)
+        return luaL_error(L, "include(\"%s\"): includes nested more than %d deep", name,
+                          INCLUDE_DEPTH_LIMIT);
+    char *text = NULL, *origin = NULL;
+    size_t size = 0;
+    if (intfa_template_load(name, &text, &size, &origin) != INTFA_OK)
+        return luaL_error(L, "include(\"%s\"): %s", name, intfa_last_error());
+    sbuf lua = {0};
+    intfa_status st = translate(text, size, origin, &lua);
+    free(text);
+    if (st != INTFA_OK || lua.oom) {
+        free(lua.p);
+        free(origin);
+        return luaL_error(L, "%s", st != INTFA_OK ? intfa_last_error() : "out of memory");
+    }
+    lua_pushfstring(L, "=%s", origin);
+    free(origin);
+    int rc = luaL_loadbufferx(L, lua.p ? lua.p : "", lua.len, lua_tostring(L, -1), "t");
+    free(lua.p);
+    if (rc != LUA_OK) return lua_error(L);
+    lua_pushcfunction(L, lua_out);
+    lua_pushcfunction(L, lua_tostr);
+    ctx->depth++;
+    lua_call(L, 2, 0);
+    ctx->depth--;
+    return 0;
+}
+
 /* Runs protected: builds the environment, loads and calls the chunk. */
 static int run_protected(lua_State *L)
 {
@@ -364,6 +401,8 @@ static int run_protected(lua_State *L)
         lua_setfield(L, -2, t->name);
     }
     lua_setglobal(L, "v");
+    lua_pushcfunction(L, lua_include);
+    lua_setglobal(L, "include");
 
     if (luaL_loadbufferx(L, ctx->chunk, ctx->chunk_len, ctx->chunkname, "t") != LUA_OK)
         return lua_error(L);

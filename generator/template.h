@@ -6,7 +6,8 @@
  *   - elsewhere "${expr}" is replaced by tostring(expr), expr being a Lua expression;
  *   - every other character is copied as it is.
  * The Lua environment holds the variables given by the caller (one global table `v`, see
- * render.c), and the libraries string, math and table; no io, os or package.
+ * render.c), the libraries string, math and table (no io, os or package), and
+ * include("name"), which expands another template in place with the same variables.
  */
 #ifndef INTFA_TEMPLATE_H
 #define INTFA_TEMPLATE_H

@@ -28,8 +28,7 @@
 #define LAZY_TAU 8.0f // see docs/ALGORITHM.md
 //% local bf16 = (v.dtype == "bf16")
 
-typedef unsigned int u32;
-typedef long long i64;
+//% include("attn_common.cu")
 
 // Kernel parameters; the host mirror is intfa_attn_params in runtime/launch_params.h.
 struct intfa_attn_params {
@@ -45,54 +44,10 @@ struct intfa_attn_params {
     int pad_;
 };
 
-#define NEG_INF (__int_as_float(0xff800000u))
 
 template <bool B> struct Flag {
     static constexpr bool value = B;
 };
-
-__device__ __forceinline__ u32 smem_addr(const void *p)
-{
-    u32 r;
-    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
-    return r;
-}
-
-// 16-byte async copy; src_bytes 0 zero-fills the destination.
-// Shared-memory operands are 32-bit shared-window addresses (u32), never generic pointers:
-// that keeps all tile address arithmetic in single 32-bit registers.
-__device__ __forceinline__ void cp_async16(u32 dst, const void *src, int src_bytes)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst),
-                 "l"(src), "r"(src_bytes));
-}
-
-__device__ __forceinline__ void cp_async4(u32 dst, const void *src, int src_bytes)
-{
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst),
-                 "l"(src), "r"(src_bytes));
-}
-
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-
-template <int N> __device__ __forceinline__ void cp_async_wait()
-{
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-__device__ __forceinline__ float2 lds_f2(u32 a)
-{
-    float2 v;
-    asm volatile("ld.shared.v2.f32 {%0,%1}, [%2];\n" : "=f"(v.x), "=f"(v.y) : "r"(a));
-    return v;
-}
-
-__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], u32 a)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(a));
-}
 
 __device__ __forceinline__ void mma_s8s8(int (&c)[4], const u32 (&a)[4], u32 b0, u32 b1)
 {
@@ -113,13 +68,6 @@ __device__ __forceinline__ void mma_pv(int (&c)[4], const u32 (&a)[4], u32 b0, u
                  "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ float ex2(float x)
-{
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
 }
 
 // Low bytes of four words -> one word, first argument in the lowest byte.

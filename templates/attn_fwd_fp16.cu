@@ -22,9 +22,7 @@
 #define MT (BM / (16 * WARPS)) // row tiles per warp: 1 or 2
 #define CAUSAL ${v.causal and 1 or 0}
 
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef long long i64;
+//% include("attn_common.cu")
 
 // Kernel parameters; the host mirror is intfa_attn_fp16_params in runtime/baseline.c.
 struct intfa_attn_fp16_params {
@@ -39,44 +37,6 @@ struct intfa_attn_fp16_params {
     float scale_log2; // softmax_scale * log2(e)
 };
 
-#define NEG_INF (__int_as_float(0xff800000u))
-
-__device__ __forceinline__ u32 smem_addr(const void *p)
-{
-    u32 r;
-    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
-    return r;
-}
-
-// 16-byte async copy; src_bytes 0 zero-fills the destination.
-__device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_bytes)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)),
-                 "l"(src), "r"(src_bytes));
-}
-
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-
-template <int N> __device__ __forceinline__ void cp_async_wait()
-{
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-// Four 8x8 matrices of 16-bit values; lane i gives the address of row i % 8 of matrix i / 8.
-__device__ __forceinline__ void ldsm_x4(u32 (&r)[4], const void *p)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_addr(p)));
-}
-
-// The same, transposed: thread (g, t) receives rows 2t and 2t+1 of column g.
-__device__ __forceinline__ void ldsm_x4_trans(u32 (&r)[4], const void *p)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_addr(p)));
-}
 
 // c += a b: a 16x16 (row), b 16x8 (col), fp16 inputs, fp32 accumulator.
 __device__ __forceinline__ void mma_f16(float (&c)[4], const u32 (&a)[4], u32 b0, u32 b1)
@@ -85,13 +45,6 @@ __device__ __forceinline__ void mma_f16(float (&c)[4], const u32 (&a)[4], u32 b0
         "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ float ex2(float x)
-{
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
 }
 
 // Two floats -> fp16x2 (round to nearest even), lo in the low half.
@@ -146,7 +99,7 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
         const int row = idx / RC, c = idx % RC;
         const bool ok = m0 + row < p.seq_q;
         const u16 *src = ok ? qg + (i64)(m0 + row) * p.q_sn + c * 8 : p.q;
-        cp_async16(sQ + chunk_at(row, c), src, ok ? 16 : 0);
+        cp_async16(smem_addr(sQ + chunk_at(row, c)), src, ok ? 16 : 0);
     }
     auto load_kv = [&](int kt, int st) {
         unsigned char *dk = sK + st * TILE_BYTES, *dv = sV + st * TILE_BYTES;
@@ -155,8 +108,8 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
             const int row = idx / RC, c = idx % RC;
             const bool ok = key0 + row < p.seq_kv;
             const i64 n = key0 + row;
-            cp_async16(dk + chunk_at(row, c), ok ? kg + n * p.k_sn + c * 8 : p.k, ok ? 16 : 0);
-            cp_async16(dv + chunk_at(row, c), ok ? vg + n * p.v_sn + c * 8 : p.v, ok ? 16 : 0);
+            cp_async16(smem_addr(dk + chunk_at(row, c)), ok ? kg + n * p.k_sn + c * 8 : p.k, ok ? 16 : 0);
+            cp_async16(smem_addr(dv + chunk_at(row, c)), ok ? vg + n * p.v_sn + c * 8 : p.v, ok ? 16 : 0);
         }
     };
 
@@ -179,7 +132,7 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
 #if MT == 1
     u32 qf[HD / 16][4]; // kept in registers for the whole loop
 #pragma unroll
-    for (int kk = 0; kk < HD / 16; ++kk) ldsm_x4(qf[kk], sQ + chunk_at(q_row, 2 * kk + (lane >> 4)));
+    for (int kk = 0; kk < HD / 16; ++kk) ldmatrix_x4(qf[kk], smem_addr(sQ + chunk_at(q_row, 2 * kk + (lane >> 4))));
 #endif
 
     const float c = p.scale_log2;
@@ -239,13 +192,13 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
 #pragma unroll
                     for (int r = 0; r < 4; ++r) qa[mt][h][r] = qf[2 * kc + h][r];
 #else
-                    ldsm_x4(qa[mt][h], sQ + chunk_at(q_row + 16 * mt, 2 * (2 * kc + h) + (lane >> 4)));
+                    ldmatrix_x4(qa[mt][h], smem_addr(sQ + chunk_at(q_row + 16 * mt, 2 * (2 * kc + h) + (lane >> 4))));
 #endif
                 }
 #pragma unroll
             for (int j = 0; j < BN / 8; ++j) {
                 u32 kb[4]; // those dims of keys 8j .. 8j+7
-                ldsm_x4(kb, tK + chunk_at(8 * j + (lane & 7), 4 * kc + (lane >> 3)));
+                ldmatrix_x4(kb, smem_addr(tK + chunk_at(8 * j + (lane & 7), 4 * kc + (lane >> 3))));
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt) {
                     mma_f16(s[mt][j], qa[mt][0], kb[0], kb[1]);
@@ -330,7 +283,7 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
             for (int ep = 0; ep < HD / 16; ++ep) {
                 u32 vb[4]; // keys 16kk .. 16kk+15 of dims 16ep .. 16ep+15, transposed
                 const int row = 16 * kk + ((lane >> 3) & 1) * 8 + (lane & 7);
-                ldsm_x4_trans(vb, tV + chunk_at(row, 2 * ep + (lane >> 4)));
+                ldmatrix_x4_trans(vb, smem_addr(tV + chunk_at(row, 2 * ep + (lane >> 4))));
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt) {
                     mma_f16(o[mt][2 * ep], pf[mt][kk], vb[0], vb[1]);

@@ -274,6 +274,36 @@ static void test_load_override(void **state)
     assert_ptr_equal(text, (char *)0x1);
 }
 
+/* include("name"): expands another template in place with the same variables; errors name
+ * the included file and its line; runaway recursion stops at the depth limit. */
+static void test_include(void **state)
+{
+    (void)state;
+    write_file(tmpdir, "inc_part.cu", "part a=${v.a}\n//% if v.yes then\nyes\n//% end\n");
+    write_file(tmpdir, "inc_bad.cu", "ok\n//% error(\"broken here\")\n");
+    write_file(tmpdir, "inc_self.cu", "//% include(\"inc_self.cu\")\n");
+    assert_int_equal(setenv("INTFA_TEMPLATE_DIR", tmpdir, 1), 0);
+    expect_output("head\n//% include(\"inc_part.cu\")\ntail ${v.s}\n",
+                  "head\npart a=7\nyes\ntail fp16\n");
+    char want[4400];
+    snprintf(want, sizeof want, "%s/inc_bad.cu:2: broken here", tmpdir);
+    char *out = (char *)0x1;
+    const char *text = "x\n//% include(\"inc_bad.cu\")\n";
+    assert_int_equal(intfa_template_expand(text, strlen(text), "t.cu", test_vars, NVARS, &out),
+                     INTFA_ERR_TEMPLATE);
+    assert_error_contains(want);
+    assert_ptr_equal(out, (char *)0x1);
+    text = "//% include(\"inc_self.cu\")\n";
+    assert_int_equal(intfa_template_expand(text, strlen(text), "t.cu", test_vars, NVARS, &out),
+                     INTFA_ERR_TEMPLATE);
+    assert_error_contains("nested more than 8 deep");
+    text = "//% include(\"no_such_template.cu\")\n";
+    assert_int_equal(intfa_template_expand(text, strlen(text), "t.cu", test_vars, NVARS, &out),
+                     INTFA_ERR_TEMPLATE);
+    assert_error_contains("include(\"no_such_template.cu\")");
+    assert_int_equal(setenv("INTFA_TEMPLATE_DIR", "", 1), 0);
+}
+
 static void test_embedded(void **state)
 {
     (void)state;
@@ -448,7 +478,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    const char *files[] = {"mine.cu", "attn_fwd.cu", "quant_qk.cu", "quant_v.cu"};
+    const char *files[] = {"mine.cu", "attn_fwd.cu", "quant_qk.cu", "quant_v.cu",
+                           "inc_part.cu", "inc_bad.cu", "inc_self.cu"};
     char path[200];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
@@ -463,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_expand_text),    cmocka_unit_test(test_expand_code),
         cmocka_unit_test(test_expand_errors),  cmocka_unit_test(test_limits),
         cmocka_unit_test(test_bad_fixtures),   cmocka_unit_test(test_load_override),
+        cmocka_unit_test(test_include),
         cmocka_unit_test(test_embedded),       cmocka_unit_test(test_render),
         cmocka_unit_test(test_render_embedded),
     };
