@@ -196,13 +196,20 @@ typedef struct intfa_attn_problem {
     intfa_dtype dtype;  /* dtype of fp inputs (drop-in) and of the output */
     intfa_p_quant p_quant;
     intfa_v_scale v_scale;
+    intfa_format qk_format; /* how Q and K are (or, in the drop-in, get) quantized: INT8 (default)
+                               or INT4 (two per byte along head_dim, low nibble = even index,
+                               -7..7, scale = amax / 7) */
+    int smooth_k;           /* drop-in: subtract K's mean over tokens (per head and channel)
+                               before quantizing K; softmax is unchanged, LSE is corrected */
 } intfa_attn_problem;
 
 /* Quantized Q or K: int8 values in a tensor (strides multiples of 16 bytes, data 16-byte
  * aligned) plus one fp32 scale per (b, h, n) at scale[(b * H + h) * N + n]. */
 typedef struct intfa_qk_int8 {
-    intfa_tensor values;
+    intfa_tensor values;      /* int8, or packed int4 (strides in bytes, rows of D/2 bytes) */
     const float *scale;
+    const float *lse_bias;    /* Q only, optional: fp32 [B, H_q, N_q] added to the LSE (natural
+                                 log), e.g. softmax_scale * q . mean(k) with K smoothing */
 } intfa_qk_int8;
 
 /* Quantized V, as intfa_quantize_v writes it: int8 in [B, H_kv, D, N_pad] (keys contiguous,
@@ -220,6 +227,29 @@ int64_t intfa_v_padded_len(int64_t seq_kv);
 intfa_status intfa_quantize_qk(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
                                int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
                                int8_t *out_values, float *out_scale, void *stream);
+
+/* Options of intfa_quantize_qk_ex. All-zero options mean what intfa_quantize_qk does. */
+typedef struct intfa_qk_quant_options {
+    intfa_format format;     /* INT8, or INT4 packed two per byte (out_values rows of D/2 bytes) */
+    const float *subtract;   /* NULL, or fp32 [B, H, D] subtracted from every row of its (batch,
+                                head) before quantizing (K smoothing: K's own mean) */
+    const float *bias_mean;  /* NULL, or fp32 [B, H / heads_per_mean, D]: with it, out_bias[b][h][n]
+                                = bias_scale * x[b][n][h] . bias_mean[b][h / heads_per_mean]
+                                (Q's LSE correction for smoothed K) */
+    int64_t heads_per_mean;  /* >= 1; H_q / H_kv for Q with GQA */
+    float bias_scale;        /* the softmax scale */
+    float *out_bias;         /* fp32 [B, H, N]; required with bias_mean */
+} intfa_qk_quant_options;
+
+intfa_status intfa_quantize_qk_ex(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                                  int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                                  const intfa_qk_quant_options *options, void *out_values,
+                                  float *out_scale, void *stream);
+
+/* Mean over tokens of fp16/bf16 x [B, N, H, D] per (batch, head, channel): fp32 [B, H, D]. */
+intfa_status intfa_mean_over_tokens(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                                    int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                                    float *out_mean, void *stream);
 
 /* Quantize fp16/bf16 V per channel or per head into intfa_v_int8's layout. */
 intfa_status intfa_quantize_v(intfa_context *ctx, const intfa_tensor *v, intfa_dtype dtype,
