@@ -18,6 +18,12 @@ const char *intfa_variant_template_name(intfa_kind kind)
     }
 }
 
+static int int4_native_test(void)
+{
+    const char *e = getenv("INTFA_INT4_NATIVE_TEST");
+    return e && e[0] == '1';
+}
+
 intfa_status intfa_variant_render(const intfa_variant *v, char **source)
 {
     if (!v) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant is NULL");
@@ -47,6 +53,10 @@ intfa_status intfa_variant_render(const intfa_variant *v, char **source)
         {"p_quant", INTFA_TV_STRING,
          v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_S8_127 ? "s8_127" : "u8row", 0},
         {"smem_bytes", INTFA_TV_INT, NULL, intfa_variant_smem_bytes(v)},
+        /* Test-only: INTFA_INT4_NATIVE_TEST=1 renders the native s4 tensor-core path (the one for
+         * sm_80/86/89) on sm_90 too, where INT4 mma.sync is emulated but runs, so that path can
+         * be checked on Hopper. It changes the source, hence the cache key. */
+        {"int4_native_test", INTFA_TV_BOOL, NULL, int4_native_test()},
     };
 
     const char *tname = intfa_variant_template_name(v->kind);
