@@ -73,6 +73,14 @@ long long intfa_variant_smem_bytes(const intfa_variant *v)
     if (v->kind == INTFA_KIND_ATTN_FWD_FP16) /* fp16 Q tile, K and V tiles per stage */
         return 2 * ((long long)v->block_m * d + (long long)v->stages * 2 * n * d);
     if (v->kind != INTFA_KIND_ATTN_FWD) return 0;
+    if (v->qk_format == INTFA_FMT_INT4) {
+        /* templates/attn_fwd.cu: packed Q/K rows of d/2 bytes; on sm_90 (unpack path) also the
+         * packed Q staging tile and one int8 K tile */
+        const long long g = d / 2;
+        const int unpack = v->arch == INTFA_ARCH_SM90 || v->arch == INTFA_ARCH_SM90A;
+        return (long long)v->block_m * (unpack ? d : g) + (long long)v->stages * (n * g + d * n + 4 * n) +
+               (unpack ? (long long)v->block_m * g + n * d : 0);
+    }
     return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n);
 }
 

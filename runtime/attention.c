@@ -7,6 +7,7 @@
 #include "launch.h"
 #include "launch_params.h"
 #include "quantize.h"
+#include "render.h"
 #include "select.h"
 #include "validate.h"
 
@@ -66,7 +67,7 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
     intfa_attn_params p = {
         .q = q->values.data, .k = k->values.data, .v = v->values,
         .q_scale = q->scale, .k_scale = k->scale, .v_scale = v->scale,
-        .o = out->data, .lse = lse,
+        .o = out->data, .lse = lse, .lse_bias = q->lse_bias,
         .q_sb = q->values.stride_b, .q_sh = q->values.stride_h, .q_sn = q->values.stride_n,
         .k_sb = k->values.stride_b, .k_sh = k->values.stride_h, .k_sn = k->values.stride_n,
         .o_sb = out->stride_b, .o_sh = out->stride_h, .o_sn = out->stride_n,
@@ -74,8 +75,7 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
         .heads_kv = (int32_t)pr->heads_kv, .seq_q = (int32_t)pr->seq_q,
         .seq_kv = (int32_t)pr->seq_kv, .n_pad = (int32_t)intfa_v_padded_len(pr->seq_kv),
         .scale_log2 = scale * 1.44269504088896340736f, .pad_ = 0};
-    const int64_t D = pr->head_dim;
-    const unsigned smem = (unsigned)(var->block_m * D + var->stages * (2 * var->block_n * D + 4 * var->block_n));
+    const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     const unsigned gx = (unsigned)((pr->seq_q + var->block_m - 1) / var->block_m);
     return intfa_launch(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q, (unsigned)pr->batch,
                         (unsigned)var->warps * 32, smem, stream, &p);

@@ -10,6 +10,7 @@ typedef struct intfa_attn_params {
     const float *q_scale, *k_scale, *v_scale;
     void *o;
     float *lse;
+    const float *lse_bias;
     int64_t q_sb, q_sh, q_sn;
     int64_t k_sb, k_sh, k_sn;
     int64_t o_sb, o_sh, o_sn;
@@ -17,7 +18,7 @@ typedef struct intfa_attn_params {
     float scale_log2;
     int32_t pad_;
 } intfa_attn_params;
-_Static_assert(sizeof(intfa_attn_params) == 8 * 8 + 9 * 8 + 8 * 4, "attn params layout");
+_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4, "attn params layout");
 
 typedef struct intfa_quant_qk_params {
     const void *x;

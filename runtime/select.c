@@ -17,6 +17,6 @@ intfa_status intfa_select_attention(intfa_context *ctx, const intfa_attn_problem
         *out = tuned;
         return INTFA_OK;
     }
-    return intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)p->head_dim, INTFA_FMT_INT8,
+    return intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)p->head_dim, p->qk_format,
                                  p->causal, p->dtype, p->p_quant, out);
 }

@@ -23,6 +23,17 @@
 #define NR (2 * MT)            // query rows per thread
 #define QREG (MT == 1)         // Q fragments kept in registers
 #define CAUSAL ${v.causal and 1 or 0}
+// Q/K storage: INT8, or INT4 packed two per byte along head_dim (low nibble = even index).
+// INT4 takes the native s4 tensor-core path (mma.m16n8k64) on sm_80/86/89; on sm_90, where
+// INT4 mma.sync is emulated, it is a storage format: tiles land packed and are unpacked to
+// INT8 in shared memory, then the INT8 path runs (docs/INT4_PLAN.md).
+//% local native4 = v.int4 and (v.arch < 90 or v.int4_native_test)
+#define QK_INT4 ${v.int4 and 1 or 0}
+#define INT4_NATIVE ${native4 and 1 or 0}
+#define INT4_UNPACK (QK_INT4 && !INT4_NATIVE)
+#define GB (QK_INT4 ? HD / 2 : HD)     // bytes of a Q/K row in global memory
+#define KB (INT4_NATIVE ? HD / 2 : HD) // bytes of a Q/K row as the tensor cores read it
+#define KSTEP (INT4_NATIVE ? 64 : 32)  // reduction length of one mma
 //% local pu8 = (v.p_quant == "u8row")
 #define P_U8 ${pu8 and 1 or 0}
 #define LAZY_TAU 8.0f // see docs/ALGORITHM.md
@@ -36,6 +47,7 @@ struct intfa_attn_params {
     const float *q_scale, *k_scale, *v_scale;
     void *o;
     float *lse;
+    const float *lse_bias; // optional, added to the LSE (K smoothing's q . mean(k) term)
     i64 q_sb, q_sh, q_sn;
     i64 k_sb, k_sh, k_sn;
     i64 o_sb, o_sh, o_sn;
@@ -49,9 +61,14 @@ template <bool B> struct Flag {
     static constexpr bool value = B;
 };
 
-__device__ __forceinline__ void mma_s8s8(int (&c)[4], const u32 (&a)[4], u32 b0, u32 b1)
+// S += Q K^T for one k step: s8 x s8 (k = 32), or s4 x s4 (k = 64) on the native INT4 path.
+__device__ __forceinline__ void mma_qk(int (&c)[4], const u32 (&a)[4], u32 b0, u32 b1)
 {
+#if INT4_NATIVE
+    asm volatile("mma.sync.aligned.m16n8k64.row.col.s32.s4.s4.s32 {%0,%1,%2,%3}, "
+#else
     asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, "
+#endif
                  "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
@@ -101,10 +118,31 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
     return c ^ ((row >> 2) & 1);
 }
 
-#define QC (HD / 16) // 16-byte chunks per Q/K row
+#define GC (GB / 16) // 16-byte chunks per Q/K row as loaded
+#define QC (KB / 16) // 16-byte chunks per Q/K row as the tensor cores read it
 #define VC (BN / 16) // 16-byte chunks per V^T row
-#define TILE_K_BYTES (BN * HD)
+#define TILE_K_BYTES (BN * GB)
 #define TILE_V_BYTES (HD * BN)
+
+// INT4 -> INT8 in shared memory: the 16-byte chunk c of packed row `row` at `src` (32 values)
+// becomes the int8 chunks 2c and 2c+1 of that row at `dst` (rows of HD bytes, swizzled).
+__device__ __forceinline__ u32 sext4(u32 x) { return x | ((x & 0x08080808u) * 0x1Eu); }
+__device__ __forceinline__ void unpack_chunk(u32 dst, u32 src, int row, int c)
+{
+    u32 w[4], o[8];
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3]) : "r"(src));
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const u32 lo = sext4(w[i] & 0x0F0F0F0Fu), hi = sext4((w[i] >> 4) & 0x0F0F0F0Fu);
+        asm("prmt.b32 %0, %1, %2, 0x5140;" : "=r"(o[2 * i]) : "r"(lo), "r"(hi));
+        asm("prmt.b32 %0, %1, %2, 0x7362;" : "=r"(o[2 * i + 1]) : "r"(lo), "r"(hi));
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+        asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};\n" ::"r"(dst + row * HD + swz<HD / 16>(row, 2 * c + h) * 16),
+                     "r"(o[4 * h]), "r"(o[4 * h + 1]), "r"(o[4 * h + 2]), "r"(o[4 * h + 3]));
+}
 
 // Blocks per SM the register allocation must allow (ptxas caps registers accordingly). Only
 // the small head_dim 64, one-row-tile configurations fit more than the default without
@@ -113,17 +151,20 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
 //% local mt = v.block_m // (16 * v.warps)
 //% local minb = 1
 //% if v.head_dim == 64 and mt == 1 and v.warps == 4 then minb = (v.block_n == 128) and 3 or 4 end
-//% if v.head_dim == 64 and mt == 1 and v.warps == 8 then minb = 2 end
 #define MIN_BLOCKS ${minb}
 
 extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
 intfa_attn_fwd(const intfa_attn_params p)
 {
     extern __shared__ __align__(128) unsigned char smem[];
-    const u32 sQ = smem_addr(smem);
-    const u32 sK = sQ + BM * HD;
+    const u32 sQ = smem_addr(smem);                   // Q as the tensor cores read it
+    const u32 sK = sQ + BM * KB;                      // K tiles as loaded, STAGES of them
     const u32 sV = sK + STAGES * TILE_K_BYTES;
-    const u32 sKs = sV + STAGES * TILE_V_BYTES; // fp32 key scales
+    const u32 sKs = sV + STAGES * TILE_V_BYTES;       // fp32 key scales
+#if INT4_UNPACK
+    const u32 sQ4 = sKs + STAGES * BN * 4;            // packed Q as loaded
+    const u32 sK8 = sQ4 + BM * GB;                    // the current K tile unpacked to int8
+#endif
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
@@ -154,25 +195,29 @@ intfa_attn_fwd(const intfa_attn_params p)
     // ---- async loads. Chunk i of thread tid is tid + i * NT; NT is a multiple of every
     // row's chunk count, so a thread keeps one chunk column, its rows step by a constant, the
     // swizzle of its chunks is fixed, and only base pointers move from tile to tile.
-    static_assert(NT % QC == 0 && NT % VC == 0 && (NT / QC) % 8 == 0 && (NT / VC) % 8 == 0,
+    static_assert(NT % GC == 0 && NT % VC == 0 && (NT / GC) % 8 == 0 && (NT / VC) % 8 == 0,
                   "chunk columns must be fixed per thread");
 #define FOR_CHUNKS(i, COUNT)                                                                   \
     _Pragma("unroll") for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)                         \
         if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
     {
-        const int row0 = tid / QC, c = tid % QC;
+        const int row0 = tid / GC, c = tid % GC;
         const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
-        const u32 dst = sQ + row0 * HD + swz<QC>(row0, c) * 16;
-        FOR_CHUNKS(i, BM * QC) {
-            const bool ok = m0 + row0 + i * (NT / QC) < p.seq_q;
-            cp_async16(dst + i * (NT / QC) * HD, ok ? src + i * (NT / QC) * p.q_sn : p.q, ok ? 16 : 0);
+#if INT4_UNPACK
+        const u32 dst = sQ4 + row0 * GB + swz<GC>(row0, c) * 16;
+#else
+        const u32 dst = sQ + row0 * GB + swz<GC>(row0, c) * 16;
+#endif
+        FOR_CHUNKS(i, BM * GC) {
+            const bool ok = m0 + row0 + i * (NT / GC) < p.seq_q;
+            cp_async16(dst + i * (NT / GC) * GB, ok ? src + i * (NT / GC) * p.q_sn : p.q, ok ? 16 : 0);
         }
     }
-    const int k_row0 = tid / QC, v_row0 = tid / VC, v_c = tid % VC;
-    const int k_dst0 = k_row0 * HD + swz<QC>(k_row0, tid % QC) * 16;
+    const int k_row0 = tid / GC, v_row0 = tid / VC, v_c = tid % VC;
+    const int k_dst0 = k_row0 * GB + swz<GC>(k_row0, tid % GC) * 16;
     const int v_dst0 = v_row0 * BN + swz<VC>(v_row0, v_c) * 16;
-    const i64 k_step = (i64)(NT / QC) * p.k_sn, v_step = (i64)(NT / VC) * p.n_pad;
-    const signed char *k_src = kg + (i64)k_row0 * p.k_sn + (tid % QC) * 16; // at tile 0
+    const i64 k_step = (i64)(NT / GC) * p.k_sn, v_step = (i64)(NT / VC) * p.n_pad;
+    const signed char *k_src = kg + (i64)k_row0 * p.k_sn + (tid % GC) * 16; // at tile 0
     const signed char *v_src = vg + (i64)v_row0 * p.n_pad + v_c * 16;
     const i64 k_tile_step = (i64)BN * p.k_sn;
     // load_kv is called for kt = 0, 1, 2, ... in order: k_src and v_src point at tile kt.
@@ -180,9 +225,9 @@ intfa_attn_fwd(const intfa_attn_params p)
         const int key0 = kt * BN;
         const u32 dk = sK + st * TILE_K_BYTES + k_dst0;
         const u32 dv = sV + st * TILE_V_BYTES + v_dst0;
-        FOR_CHUNKS(i, BN * QC) {
-            const bool ok = key0 + k_row0 + i * (NT / QC) < p.seq_kv;
-            cp_async16(dk + i * (NT / QC) * HD, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
+        FOR_CHUNKS(i, BN * GC) {
+            const bool ok = key0 + k_row0 + i * (NT / GC) < p.seq_kv;
+            cp_async16(dk + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
         }
         const bool v_ok = key0 + v_c * 16 < p.n_pad;
         FOR_CHUNKS(i, HD * VC) {
@@ -209,18 +254,23 @@ intfa_attn_fwd(const intfa_attn_params p)
     cp_async_wait<0>();
 #endif
     __syncthreads();
+#if INT4_UNPACK
+    for (int idx = tid; idx < BM * GC; idx += NT)
+        unpack_chunk(sQ, sQ4 + (idx / GC) * GB + swz<GC>(idx / GC, idx % GC) * 16, idx / GC, idx % GC);
+    __syncthreads();
+#endif
 
     // Q fragments: in registers for the whole loop when a warp owns one m16 tile, else
     // re-read from shared memory per key tile (the registers go to the second tile's O).
 #if QREG
-    u32 qf[MT][HD / 32][4];
+    u32 qf[MT][HD / KSTEP][4];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int kc = 0; kc < HD / 32; ++kc) {
+        for (int kc = 0; kc < HD / KSTEP; ++kc) {
             const int row = warp * RW + mt * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
             const int c = 2 * kc + (lane >> 4);
-            ldmatrix_x4(qf[mt][kc], sQ + row * HD + swz<QC>(row, c) * 16);
+            ldmatrix_x4(qf[mt][kc], sQ + row * KB + swz<QC>(row, c) * 16);
         }
 #endif
 
@@ -229,10 +279,10 @@ intfa_attn_fwd(const intfa_attn_params p)
     // and the tile loops add compile-time immediates.
     const int lrow_b = (lane >> 4) * 8 + (lane & 7);       // K and V fragments (B operands)
     const int lrow_a = ((lane >> 3) & 1) * 8 + (lane & 7); // Q fragments (A operand)
-    int k_ofs[HD / 32], v_ofs[BN / 32];
+    int k_ofs[HD / KSTEP], v_ofs[BN / 32];
 #pragma unroll
-    for (int kc = 0; kc < HD / 32; ++kc)
-        k_ofs[kc] = lrow_b * HD + swz<QC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
+    for (int kc = 0; kc < HD / KSTEP; ++kc)
+        k_ofs[kc] = lrow_b * KB + swz<QC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
 #pragma unroll
     for (int kc = 0; kc < BN / 32; ++kc)
         v_ofs[kc] = lrow_b * BN + swz<VC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
@@ -272,7 +322,16 @@ intfa_attn_fwd(const intfa_attn_params p)
         cp_async_wait<0>();
         __syncthreads();
 #endif
+#if INT4_UNPACK
+        // unpack this tile's K to int8 (every warp finished the previous tile at the barrier)
+        for (int idx = tid; idx < BN * GC; idx += NT)
+            unpack_chunk(sK8, sK + st * TILE_K_BYTES + (idx / GC) * GB + swz<GC>(idx / GC, idx % GC) * 16,
+                         idx / GC, idx % GC);
+        __syncthreads();
+        const u32 tK = sK8;
+#else
         const u32 tK = sK + st * TILE_K_BYTES;
+#endif
         const u32 tV = sV + st * TILE_V_BYTES;
         const u32 tKs = sKs + st * BN * 4;
         const int key0 = kt * BN;
@@ -288,25 +347,25 @@ intfa_attn_fwd(const intfa_attn_params p)
 #pragma unroll
                 for (int j = 0; j < BN / 8; ++j) s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = 0;
 #pragma unroll
-            for (int kc = 0; kc < HD / 32; ++kc) {
+            for (int kc = 0; kc < HD / KSTEP; ++kc) {
 #if QREG
 #define QA(mt) qf[mt][kc]
 #else
                 u32 qa[MT][4];
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
-                                ldmatrix_x4(qa[mt], sQ + (warp * RW + mt * 16 + lrow_a) * HD +
+                                ldmatrix_x4(qa[mt], sQ + (warp * RW + mt * 16 + lrow_a) * KB +
                                                         swz<QC>(lrow_a, 2 * kc + (lane >> 4)) * 16);
 #define QA(mt) qa[mt]
 #endif
 #pragma unroll
                 for (int jp = 0; jp < BN / 16; ++jp) {
                     u32 kb[4];
-                                    ldmatrix_x4(kb, tK + k_ofs[kc] + 16 * jp * HD);
+                                    ldmatrix_x4(kb, tK + k_ofs[kc] + 16 * jp * KB);
 #pragma unroll
                     for (int mt = 0; mt < MT; ++mt) {
-                        mma_s8s8(s[mt][2 * jp], QA(mt), kb[0], kb[1]);
-                        mma_s8s8(s[mt][2 * jp + 1], QA(mt), kb[2], kb[3]);
+                        mma_qk(s[mt][2 * jp], QA(mt), kb[0], kb[1]);
+                        mma_qk(s[mt][2 * jp + 1], QA(mt), kb[2], kb[3]);
                     }
                 }
 #undef QA
@@ -519,8 +578,11 @@ intfa_attn_fwd(const intfa_attn_params p)
             const float o1 = lv > 0.f ? (o[mt][e][2 * h + 1] * sc.y) / lv : 0.f;
             *(u32 *)(orow + d) = pack_out(o0, o1);
         }
-        if (p.lse && t == 0)
-            p.lse[((i64)b * p.heads_q + hq) * p.seq_q + row] =
-                lv > 0.f ? (m[r] + log2f(lv)) * 0.693147180559945309f : NEG_INF;
+        if (p.lse && t == 0) {
+            const i64 at = ((i64)b * p.heads_q + hq) * p.seq_q + row;
+            p.lse[at] = lv > 0.f ? (m[r] + log2f(lv)) * 0.693147180559945309f +
+                                       (p.lse_bias ? p.lse_bias[at] : 0.f)
+                                 : NEG_INF;
+        }
     }
 }

@@ -56,7 +56,7 @@ intfa_status intfa_tune_class_of(const intfa_attn_problem *p, intfa_tune_class *
     if (p->head_dim != 64 && p->head_dim != 128)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: head_dim = %lld: not 64 or 128",
                           (long long)p->head_dim);
-    intfa_tune_class c = {(int)p->head_dim, INTFA_FMT_INT8, p->dtype, p->causal, p->p_quant,
+    intfa_tune_class c = {(int)p->head_dim, p->qk_format, p->dtype, p->causal, p->p_quant,
                           intfa_tune_bucket_of(p->seq_kv)};
     intfa_status st = intfa_tune_class_check(&c);
     if (st == INTFA_OK) *out = c;
