@@ -181,11 +181,12 @@ static intfa_status build(request *r, void **bin, size_t *size)
 }
 
 /* The AOT table's binary, copied. */
-static intfa_status from_aot(const char *name, intfa_arch arch, void **bin, size_t *size)
+static intfa_status from_aot(const char *name, intfa_arch arch, int verbose, void **bin,
+                             size_t *size)
 {
     const void *table_bin = NULL;
     size_t table_size = 0;
-    intfa_status st = intfa_aot_lookup(name, arch, &table_bin, &table_size);
+    intfa_status st = intfa_aot_lookup_verbose(name, arch, verbose, &table_bin, &table_size);
     if (st != INTFA_OK || !table_bin || table_size == 0)
         return st;
     void *copy = malloc(table_size);
@@ -217,7 +218,7 @@ intfa_status intfa_cache_get_or_build(const intfa_cache_config *cfg, const intfa
     void *bin = NULL;
     size_t bin_size = 0;
     intfa_binary_source src = INTFA_BINARY_NONE;
-    st = from_aot(name, v->arch, &bin, &bin_size);
+    st = from_aot(name, v->arch, cfg->verbose, &bin, &bin_size);
     if (st == INTFA_OK && bin) {
         src = INTFA_BINARY_AOT;
         intfa_cache_count(INTFA_CACHE_AOT_HITS, 1);

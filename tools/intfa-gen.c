@@ -1,56 +1,109 @@
-/* intfa-gen - list, print and NVRTC-compile the kernel variants intfa ships.
+/* intfa-gen - list, print and NVRTC-compile the kernel variants intfa ships, and emit or
+ * check a precompiled kernel table (docs/AOT.md).
  *
- *   intfa-gen --list [--arch LIST]
+ *   intfa-gen --list [SELECTION]
  *   intfa-gen --emit-source NAME
- *   intfa-gen --compile [--arch LIST] [--jobs N] [--out DIR]
+ *   intfa-gen --compile [SELECTION] [--jobs N] [--out DIR]
+ *   intfa-gen --emit-aot DIR [SELECTION] [--jobs N]
+ *   intfa-gen --verify FILE_OR_DIR [--recompile] [--jobs N]
  *
- * Exit status: 0 done, 1 a variant failed (compile, write), 2 bad usage or bad name. */
-#include <errno.h>
-#include <pthread.h>
+ * The parts are in tools/gen/ (gen.h). Exit status: 0 done, 1 a variant failed (compile,
+ * write) or a table entry is stale, 2 bad usage, bad name or bad selection. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "intfa.h"
-#include "nvrtc_compile.h"
+#include "gen/gen.h"
 
-#define DEFAULT_ARCHS "sm_80,sm_86,sm_89,sm_90a"
-#define MAX_JOBS 16
-
-typedef enum { MODE_NONE, MODE_LIST, MODE_EMIT, MODE_COMPILE, MODE_HELP } gen_mode;
+typedef enum {
+    MODE_NONE,
+    MODE_LIST,
+    MODE_EMIT,
+    MODE_COMPILE,
+    MODE_EMIT_AOT,
+    MODE_VERIFY,
+    MODE_HELP
+} gen_mode;
 
 typedef struct gen_options {
     gen_mode mode;
-    const char *arch_list; /* comma-separated */
-    const char *emit_name;
-    const char *out_dir;   /* NULL: write nothing */
-    int jobs;              /* 0: the default */
+    const char *mode_arg; /* NAME of --emit-source, DIR of --emit-aot, FILE_OR_DIR of --verify */
+    gen_selection sel;
+    int any_selection;    /* a selection option was given */
+    const char *out_dir;  /* --compile: NULL writes nothing */
+    int jobs;             /* 0: the default */
+    int recompile;        /* --verify --recompile */
 } gen_options;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: intfa-gen --list [--arch LIST]\n"
+            "usage: intfa-gen --list [SELECTION]\n"
             "       intfa-gen --emit-source NAME\n"
-            "       intfa-gen --compile [--arch LIST] [--jobs N] [--out DIR]\n"
+            "       intfa-gen --compile [SELECTION] [--jobs N] [--out DIR]\n"
+            "       intfa-gen --emit-aot DIR [SELECTION] [--jobs N]\n"
+            "       intfa-gen --verify FILE_OR_DIR [--recompile] [--jobs N]\n"
             "\n"
-            "  --list             print the default variant set's names, one per line\n"
-            "  --emit-source NAME print the CUDA source rendered for variant NAME\n"
-            "  --compile          NVRTC-compile every default variant of each arch and print\n"
-            "                     a table: variant, arch, compile ms, cubin bytes\n"
-            "  --arch LIST        comma-separated targets (default " DEFAULT_ARCHS ")\n"
-            "  --jobs N           parallel compiles, 1..%d (default: online CPUs, at most %d)\n"
-            "  --out DIR          write each cubin as DIR/<name>.cubin (DIR is created)\n"
-            "  --help             this text\n"
+            "  --list              print the selected variants' names, one per line\n"
+            "  --emit-source NAME  print the CUDA source rendered for variant NAME\n"
+            "  --compile           NVRTC-compile the selection and print a table: variant,\n"
+            "                      arch, compile ms, cubin bytes\n"
+            "  --emit-aot DIR      compile the selection into a precompiled kernel table:\n"
+            "                      DIR/cubins/<name>.cubin, DIR/intfa_aot_table.c and .h\n"
+            "                      (byte-identical for the same inputs)\n"
+            "  --verify PATH       check a table (its .c file or its DIR) against this\n"
+            "                      generator; prints fresh/stale per entry, exit 1 if any stale\n"
+            "  --recompile         --verify: also compile every entry again, compare bytes\n"
+            "  --jobs N            parallel compiles, 1..%d (default: online CPUs, at most %d)\n"
+            "  --out DIR           --compile: write each cubin as DIR/<name>.cubin\n"
+            "  --help              this text\n"
             "\n"
-            "Exit status: 0 success, 1 a variant failed, 2 bad usage or unknown variant.\n",
-            MAX_JOBS, MAX_JOBS);
+            "SELECTION (lists are comma-separated; default: the default set of every target):\n"
+            "  --arch LIST             targets (default " GEN_DEFAULT_ARCHS ")\n"
+            "  --variants LIST         these variant names instead of the default set\n"
+            "  --from-tuning-db FILE   a tuning database's winners (with their bf16 twins and\n"
+            "                          the quantization kernels they need) instead\n"
+            "  --default-set           the default set as well (with the two above)\n"
+            "  --kinds LIST            attn_fwd, quant_qk, quant_v, attn_fp16\n"
+            "  --head-dims LIST        64, 128\n"
+            "  --formats LIST          int8, int4 (kinds with a Q/K format)\n"
+            "  --causal LIST           0, 1 (attention kinds)\n"
+            "  --dtypes LIST           fp16, bf16\n"
+            "  --p-quant LIST          pu8, ps8 (attn_fwd)\n"
+            "The filters narrow the base set; --arch applies to every base, and defaults to\n"
+            "the four targets above only when the default set is in it.\n"
+            "\n"
+            "Exit status: 0 success, 1 a variant failed or a table entry is stale, 2 bad usage,\n"
+            "unknown variant or empty selection.\n",
+            GEN_MAX_JOBS, GEN_MAX_JOBS);
 }
 
 /* ------------------------------------------------------------------ options */
+
+/* Options naming a mode with an argument, and the selection's options. */
+static const struct {
+    const char *opt;
+    gen_mode mode;
+} mode_options[] = {
+    {"--emit-source", MODE_EMIT}, {"--emit-aot", MODE_EMIT_AOT}, {"--verify", MODE_VERIFY}};
+
+static const struct {
+    const char *opt;
+    size_t offset; /* of the field in gen_selection */
+} selection_options[] = {
+    {"--arch", offsetof(gen_selection, archs)},
+    {"--head-dims", offsetof(gen_selection, head_dims)},
+    {"--formats", offsetof(gen_selection, formats)},
+    {"--causal", offsetof(gen_selection, causal)},
+    {"--dtypes", offsetof(gen_selection, dtypes)},
+    {"--kinds", offsetof(gen_selection, kinds)},
+    {"--p-quant", offsetof(gen_selection, p_quant)},
+    {"--variants", offsetof(gen_selection, variants)},
+    {"--from-tuning-db", offsetof(gen_selection, tuning_db)},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The value of option argv[*i] ("--opt VALUE" or "--opt=VALUE"); NULL if missing. */
 static const char *option_value(int argc, char **argv, int *i, const char *opt)
@@ -72,22 +125,94 @@ static int option_is(const char *arg, const char *opt)
 static int set_mode(gen_options *o, gen_mode m, const char *arg)
 {
     if (o->mode != MODE_NONE && o->mode != m) {
-        fprintf(stderr, "intfa-gen: %s: only one of --list, --emit-source, --compile, --help\n",
-                arg);
+        fprintf(stderr, "intfa-gen: %s: only one of --list, --emit-source, --compile, "
+                        "--emit-aot, --verify, --help\n", arg);
         return -1;
     }
     o->mode = m;
     return 0;
 }
 
+static int parse_jobs(const char *val, int *jobs)
+{
+    char *end;
+    long j = strtol(val, &end, 10);
+    if (!*val || *end || j < 1 || j > GEN_MAX_JOBS) {
+        fprintf(stderr, "intfa-gen: --jobs %s: expected an integer 1..%d\n", val, GEN_MAX_JOBS);
+        return -1;
+    }
+    *jobs = (int)j;
+    return 0;
+}
+
+/* One option with a value at argv[*i]: 1 taken, 0 not such an option, -1 usage error. */
+static int value_option(gen_options *o, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i], *opt = NULL, *val;
+    for (size_t k = 0; k < COUNT(mode_options) && !opt; k++)
+        if (option_is(arg, mode_options[k].opt)) {
+            opt = mode_options[k].opt;
+            if (set_mode(o, mode_options[k].mode, arg))
+                return -1;
+        }
+    for (size_t k = 0; k < COUNT(selection_options) && !opt; k++)
+        if (option_is(arg, selection_options[k].opt))
+            opt = selection_options[k].opt;
+    if (!opt && (option_is(arg, "--out") || option_is(arg, "--jobs")))
+        opt = option_is(arg, "--out") ? "--out" : "--jobs";
+    if (!opt)
+        return 0;
+    if (!(val = option_value(argc, argv, i, opt))) {
+        fprintf(stderr, "intfa-gen: %s needs a value\n", arg);
+        return -1;
+    }
+    if (strcmp(opt, "--out") == 0) {
+        o->out_dir = val;
+    } else if (strcmp(opt, "--jobs") == 0) {
+        if (parse_jobs(val, &o->jobs))
+            return -1;
+    } else if (strcmp(opt, "--emit-source") == 0 || strcmp(opt, "--emit-aot") == 0 ||
+               strcmp(opt, "--verify") == 0) {
+        o->mode_arg = val;
+    } else {
+        for (size_t k = 0; k < COUNT(selection_options); k++)
+            if (strcmp(opt, selection_options[k].opt) == 0)
+                *(const char **)((char *)&o->sel + selection_options[k].offset) = val;
+        o->any_selection = 1;
+    }
+    return 1;
+}
+
+/* Options that only some modes take. 0, or -1 after a message. */
+static int check_combination(const gen_options *o)
+{
+    int selects = o->mode == MODE_LIST || o->mode == MODE_COMPILE || o->mode == MODE_EMIT_AOT;
+    int jobs_ok = o->mode == MODE_COMPILE || o->mode == MODE_EMIT_AOT ||
+                  (o->mode == MODE_VERIFY && o->recompile);
+    const char *bad =
+        o->any_selection && !selects ? "selection options apply to --list, --compile and "
+                                       "--emit-aot only"
+        : o->out_dir && o->mode != MODE_COMPILE ? "--out applies to --compile only"
+        : o->jobs && !jobs_ok ? "--jobs applies to --compile, --emit-aot and --verify "
+                                "--recompile only"
+        : o->recompile && o->mode != MODE_VERIFY ? "--recompile applies to --verify only"
+        : NULL;
+    if (bad)
+        fprintf(stderr, "intfa-gen: %s\n", bad);
+    return bad ? -1 : 0;
+}
+
 /* 0 on success; -1 after printing why (usage error). */
 static int parse_options(int argc, char **argv, gen_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->arch_list = DEFAULT_ARCHS;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        const char *val;
+        int taken = value_option(o, argc, argv, &i);
+        if (taken < 0)
+            return -1;
+        if (taken)
+            continue;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             if (set_mode(o, MODE_HELP, arg))
                 return -1;
@@ -97,143 +222,48 @@ static int parse_options(int argc, char **argv, gen_options *o)
         } else if (strcmp(arg, "--compile") == 0) {
             if (set_mode(o, MODE_COMPILE, arg))
                 return -1;
-        } else if (option_is(arg, "--emit-source")) {
-            if (set_mode(o, MODE_EMIT, arg))
-                return -1;
-            if (!(val = option_value(argc, argv, &i, "--emit-source")))
-                goto missing;
-            o->emit_name = val;
-        } else if (option_is(arg, "--arch")) {
-            if (!(val = option_value(argc, argv, &i, "--arch")))
-                goto missing;
-            o->arch_list = val;
-        } else if (option_is(arg, "--out")) {
-            if (!(val = option_value(argc, argv, &i, "--out")))
-                goto missing;
-            o->out_dir = val;
-        } else if (option_is(arg, "--jobs")) {
-            if (!(val = option_value(argc, argv, &i, "--jobs")))
-                goto missing;
-            char *end;
-            long j = strtol(val, &end, 10);
-            if (!*val || *end || j < 1 || j > MAX_JOBS) {
-                fprintf(stderr, "intfa-gen: --jobs %s: expected an integer 1..%d\n", val,
-                        MAX_JOBS);
-                return -1;
-            }
-            o->jobs = (int)j;
+        } else if (strcmp(arg, "--default-set") == 0) {
+            o->sel.default_set = 1;
+            o->any_selection = 1;
+        } else if (strcmp(arg, "--recompile") == 0) {
+            o->recompile = 1;
         } else {
             fprintf(stderr, "intfa-gen: unknown option '%s'\n", arg);
             return -1;
         }
-        continue;
-    missing:
-        fprintf(stderr, "intfa-gen: %s needs a value\n", arg);
-        return -1;
     }
     if (o->mode == MODE_NONE) {
-        fprintf(stderr, "intfa-gen: no action: give --list, --emit-source, --compile or --help\n");
+        fprintf(stderr, "intfa-gen: no action: give --list, --emit-source, --compile, "
+                        "--emit-aot, --verify or --help\n");
         return -1;
     }
-    if (o->mode != MODE_COMPILE && (o->jobs || o->out_dir)) {
-        fprintf(stderr, "intfa-gen: --jobs and --out apply to --compile only\n");
-        return -1;
-    }
-    return 0;
+    return check_combination(o);
 }
 
-/* ------------------------------------------------------------------ variant list */
-
-typedef struct variant_list {
-    intfa_variant *v;
-    size_t n;
-} variant_list;
-
-/* The default sets of every arch in the comma-separated list, in list order. 0 or 2 (bad
- * arch, after a message) or 1 (library failure). */
-static int collect_variants(const char *arch_list, variant_list *out)
-{
-    variant_list l = {NULL, 0};
-    char *copy = strdup(arch_list);
-    if (!copy) {
-        fprintf(stderr, "intfa-gen: out of memory\n");
-        return 1;
-    }
-    int rc = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        intfa_arch arch;
-        if (intfa_arch_parse(tok, &arch) != INTFA_OK) {
-            fprintf(stderr, "intfa-gen: --arch %s: %s\n", tok, intfa_last_error());
-            rc = 2;
-            break;
-        }
-        intfa_variant probe;
-        size_t count = 0;
-        if (intfa_variant_default_set(arch, &probe, 0, &count) != INTFA_OK) {
-            fprintf(stderr, "intfa-gen: default set for %s: %s\n", tok, intfa_last_error());
-            rc = 1;
-            break;
-        }
-        intfa_variant *grown = realloc(l.v, (l.n + count + 1) * sizeof *l.v);
-        if (!grown) {
-            fprintf(stderr, "intfa-gen: out of memory\n");
-            rc = 1;
-            break;
-        }
-        l.v = grown;
-        size_t got = 0;
-        if (intfa_variant_default_set(arch, l.v + l.n, count, &got) != INTFA_OK || got != count) {
-            fprintf(stderr, "intfa-gen: default set for %s: %s\n", tok, intfa_last_error());
-            rc = 1;
-            break;
-        }
-        l.n += count;
-    }
-    free(copy);
-    if (rc == 0 && l.n == 0) {
-        fprintf(stderr, "intfa-gen: --arch '%s' names no arch\n", arch_list);
-        rc = 2;
-    }
-    if (rc) {
-        free(l.v);
-        return rc;
-    }
-    *out = l;
-    return 0;
-}
+/* ------------------------------------------------------------------ commands */
 
 static int cmd_list(const gen_options *o)
 {
-    variant_list l;
-    int rc = collect_variants(o->arch_list, &l);
+    gen_list l;
+    int rc = gen_select(&o->sel, &l);
     if (rc)
         return rc;
-    for (size_t i = 0; i < l.n && rc == 0; i++) {
-        char name[INTFA_VARIANT_NAME_MAX];
-        if (intfa_variant_name(&l.v[i], name, sizeof name) != INTFA_OK) {
-            fprintf(stderr, "intfa-gen: %s\n", intfa_last_error());
-            rc = 1;
-        } else {
-            puts(name);
-        }
-    }
-    free(l.v);
-    return rc;
+    for (size_t i = 0; i < l.n; i++)
+        puts(l.items[i].name);
+    gen_list_free(&l);
+    return fflush(stdout) == 0 ? 0 : 1;
 }
-
-/* ------------------------------------------------------------------ emit */
 
 static int cmd_emit(const gen_options *o)
 {
     intfa_variant v;
-    if (intfa_variant_parse(o->emit_name, &v) != INTFA_OK) {
-        fprintf(stderr, "intfa-gen: --emit-source %s: %s\n", o->emit_name, intfa_last_error());
+    if (intfa_variant_parse(o->mode_arg, &v) != INTFA_OK) {
+        fprintf(stderr, "intfa-gen: --emit-source %s: %s\n", o->mode_arg, intfa_last_error());
         return 2;
     }
     char *source = NULL;
     if (intfa_variant_render(&v, &source) != INTFA_OK) {
-        fprintf(stderr, "intfa-gen: %s: %s\n", o->emit_name, intfa_last_error());
+        fprintf(stderr, "intfa-gen: %s: %s\n", o->mode_arg, intfa_last_error());
         return 1;
     }
     fputs(source, stdout);
@@ -241,155 +271,21 @@ static int cmd_emit(const gen_options *o)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* ------------------------------------------------------------------ compile */
-
-typedef struct compile_job {
-    intfa_variant v;
-    char name[INTFA_VARIANT_NAME_MAX];
-    intfa_status status;
-    char *message; /* malloc'd on failure */
-    void *cubin;
-    size_t size;
-    double ms;
-} compile_job;
-
-typedef struct compile_pool {
-    compile_job *jobs;
-    size_t n;
-    size_t next; /* next job to take */
-    size_t done;
-    pthread_mutex_t lock;
-} compile_pool;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void *compile_worker(void *arg)
-{
-    compile_pool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        size_t i = p->next < p->n ? p->next++ : p->n;
-        pthread_mutex_unlock(&p->lock);
-        if (i == p->n)
-            return NULL;
-
-        compile_job *j = &p->jobs[i];
-        j->status = intfa_variant_compile(&j->v, &j->cubin, &j->size, &j->ms);
-        if (j->status != INTFA_OK)
-            j->message = strdup(intfa_last_error()); /* the message is thread-local */
-
-        pthread_mutex_lock(&p->lock);
-        size_t done = ++p->done;
-        if (j->status == INTFA_OK)
-            fprintf(stderr, "[%zu/%zu] %s %.0f ms\n", done, p->n, j->name, j->ms);
-        else
-            fprintf(stderr, "[%zu/%zu] %s FAILED (%s)\n", done, p->n, j->name,
-                    intfa_status_string(j->status));
-        pthread_mutex_unlock(&p->lock);
-    }
-}
-
-static int default_jobs(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        n = 1;
-    return n > MAX_JOBS ? MAX_JOBS : (int)n;
-}
-
-/* Runs every job on up to `threads` threads (the calling thread waits). 0 or -1. */
-static int run_pool(compile_pool *p, int threads)
-{
-    pthread_t tid[MAX_JOBS];
-    int started = 0;
-    if ((size_t)threads > p->n)
-        threads = (int)p->n;
-    for (; started < threads; started++)
-        if (pthread_create(&tid[started], NULL, compile_worker, p) != 0)
-            break;
-    if (started == 0 && p->n > 0) {
-        fprintf(stderr, "intfa-gen: cannot start a compile thread\n");
-        return -1;
-    }
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
-    return 0;
-}
-
-/* Writes dir/<name>.cubin; 0 or -1 after a message. */
-static int write_cubin(const char *dir, const compile_job *j)
-{
-    size_t len = strlen(dir) + strlen(j->name) + 8;
-    char *path = malloc(len);
-    if (!path) {
-        fprintf(stderr, "intfa-gen: out of memory\n");
-        return -1;
-    }
-    snprintf(path, len, "%s/%s.cubin", dir, j->name);
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(j->cubin, 1, j->size, f) == j->size;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    if (!ok)
-        fprintf(stderr, "intfa-gen: write %s: %s\n", path, strerror(errno));
-    free(path);
-    return ok ? 0 : -1;
-}
-
-static const char *job_arch(const compile_job *j)
+static const char *job_arch(const gen_job *j)
 {
     const char *a = intfa_arch_name(j->v.arch);
     return a ? a : "?";
 }
 
-static int cmd_compile(const gen_options *o)
+/* The table of a --compile, in selection order; the number of failed jobs. */
+static size_t print_compile_table(const gen_options *o, const gen_job *jobs, size_t n,
+                                  double wall, int threads, int *rc)
 {
-    variant_list l;
-    int rc = collect_variants(o->arch_list, &l);
-    if (rc)
-        return rc;
-    if (o->out_dir && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "intfa-gen: --out %s: %s\n", o->out_dir, strerror(errno));
-        free(l.v);
-        return 1;
-    }
-
-    compile_pool p = {.jobs = calloc(l.n, sizeof(compile_job)), .n = l.n};
-    if (!p.jobs) {
-        fprintf(stderr, "intfa-gen: out of memory\n");
-        free(l.v);
-        return 1;
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        p.jobs[i].v = l.v[i];
-        if (intfa_variant_name(&l.v[i], p.jobs[i].name, sizeof p.jobs[i].name) != INTFA_OK)
-            snprintf(p.jobs[i].name, sizeof p.jobs[i].name, "(variant %zu)", i);
-    }
-    free(l.v);
-    pthread_mutex_init(&p.lock, NULL);
-
-    int threads = o->jobs ? o->jobs : default_jobs();
-    int nv = intfa_nvrtc_version();
-    fprintf(stderr, "compiling %zu variants on %d jobs with NVRTC %d.%d (%s)\n", p.n, threads,
-            nv / 1000, nv % 1000 / 10, intfa_nvrtc_options_string());
-    double t0 = now_ms();
-    if (run_pool(&p, threads) != 0)
-        rc = 1;
-    double wall = now_ms() - t0;
-    pthread_mutex_destroy(&p.lock);
-
-    /* The table, in list order. */
-    size_t failed = 0, written = 0;
+    size_t failed = 0, written = 0, sum_bytes = 0;
     double sum_ms = 0;
-    size_t sum_bytes = 0;
     printf("%-60s %-7s %9s %10s\n", "variant", "arch", "ms", "bytes");
-    for (size_t i = 0; i < p.n; i++) {
-        compile_job *j = &p.jobs[i];
+    for (size_t i = 0; i < n; i++) {
+        const gen_job *j = &jobs[i];
         if (j->status != INTFA_OK) {
             printf("%-60s %-7s %9s %10s\n", j->name, job_arch(j), "FAILED", "-");
             failed++;
@@ -399,30 +295,57 @@ static int cmd_compile(const gen_options *o)
         sum_ms += j->ms;
         sum_bytes += j->size;
         if (o->out_dir) {
-            if (write_cubin(o->out_dir, j) == 0)
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s.cubin", o->out_dir, j->name);
+            if (gen_write_file(path, j->cubin, j->size) == 0)
                 written++;
             else
-                rc = 1;
+                *rc = 1;
         }
     }
     printf("total: %zu variants, %zu failed, %.0f ms compile time, %.0f ms wall on %d jobs, "
-           "%zu cubin bytes",
-           p.n, failed, sum_ms, wall, threads, sum_bytes);
+           "%zu cubin bytes", n, failed, sum_ms, wall, threads, sum_bytes);
     if (o->out_dir)
         printf(", %zu written to %s", written, o->out_dir);
     printf("\n");
     fflush(stdout);
+    return failed;
+}
 
-    for (size_t i = 0; i < p.n; i++) {
-        compile_job *j = &p.jobs[i];
-        if (j->status != INTFA_OK)
-            fprintf(stderr, "\nintfa-gen: %s: %s: %s\n", j->name, intfa_status_string(j->status),
-                    j->message ? j->message : "(no message)");
-        free(j->message);
-        intfa_free(j->cubin);
+static int cmd_compile(const gen_options *o, int threads)
+{
+    gen_list l;
+    int rc = gen_select(&o->sel, &l);
+    if (rc)
+        return rc;
+    gen_job *jobs = NULL;
+    if ((o->out_dir && gen_mkdir(o->out_dir)) || gen_jobs_of(&l, &jobs)) {
+        gen_list_free(&l);
+        return 1;
     }
-    free(p.jobs);
+    gen_announce(l.n, threads);
+    double t0 = gen_now_ms();
+    rc = gen_compile_all(jobs, l.n, threads);
+    size_t failed = print_compile_table(o, jobs, l.n, gen_now_ms() - t0, threads, &rc);
+    for (size_t i = 0; i < l.n; i++)
+        if (jobs[i].status != INTFA_OK)
+            fprintf(stderr, "\nintfa-gen: %s: %s: %s\n", jobs[i].name,
+                    intfa_status_string(jobs[i].status),
+                    jobs[i].message ? jobs[i].message : "(no message)");
+    gen_jobs_free(jobs, l.n);
+    gen_list_free(&l);
     return failed || rc ? 1 : 0;
+}
+
+static int cmd_emit_aot(const gen_options *o, int threads)
+{
+    gen_list l;
+    int rc = gen_select(&o->sel, &l);
+    if (rc)
+        return rc;
+    rc = gen_emit_aot(o->mode_arg, &l, threads);
+    gen_list_free(&l);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ main */
@@ -434,11 +357,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    int threads = o.jobs ? o.jobs : gen_default_jobs();
     switch (o.mode) {
     case MODE_HELP: usage(stdout); return 0;
     case MODE_LIST: return cmd_list(&o);
     case MODE_EMIT: return cmd_emit(&o);
-    case MODE_COMPILE: return cmd_compile(&o);
+    case MODE_COMPILE: return cmd_compile(&o, threads);
+    case MODE_EMIT_AOT: return cmd_emit_aot(&o, threads);
+    case MODE_VERIFY: return gen_verify(o.mode_arg, o.recompile, threads);
     case MODE_NONE: break;
     }
     return 2;
