@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what intfa builds with (Debian/Ubuntu packages), only where missing. The CUDA
-# toolkit (nvcc, NVRTC, headers) must already be installed, as on the CI machine.
-set -euo pipefail
+# Installs what intfa builds with (Debian/Ubuntu packages), only where missing, and checks for
+# the CUDA toolkit (nvcc, NVRTC, headers), which must already be installed, as on the CI
+# machine. Exit status 0 when everything is there afterwards, 1 otherwise. Run it with bash.
+set -uo pipefail
 need=()
 for pkg in cmake gcc make liblua5.4-dev libcmocka-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
@@ -9,10 +10,14 @@ done
 if [ ${#need[@]} -gt 0 ]; then
   echo "intfa: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  timeout 300 $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive timeout 600 $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  if ! timeout 300 $SUDO apt-get update -qq; then
+    echo "intfa: apt-get update failed" >&2; exit 1
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive timeout 600 $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then
+    echo "intfa: apt-get install ${need[*]} failed" >&2; exit 1
+  fi
 fi
-if [ -z "${CUDAToolkit_ROOT:-}" ] && ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
-  export PATH=/usr/local/cuda/bin:$PATH
+if ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  echo "intfa: the CUDA toolkit (nvcc, NVRTC) is required" >&2; exit 1
 fi
-command -v nvcc >/dev/null || { echo "intfa: the CUDA toolkit (nvcc, NVRTC) is required" >&2; exit 1; }
+exit 0

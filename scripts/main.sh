@@ -5,8 +5,8 @@
 # the GPU machine), it runs that build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if (source scripts/deps.sh); then
-  source scripts/deps.sh
+command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+if bash scripts/deps.sh; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j"$(nproc)"
 elif [ -x build/intfa-demo ]; then

@@ -3,7 +3,8 @@
 # in both. GPU tests say "SKIP: ..." and count as skipped where no GPU is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/deps.sh
+bash scripts/deps.sh
+command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 [ -f tests/lsan.supp ] && export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
