@@ -40,16 +40,6 @@ static int has_qk_format(intfa_kind kind)
     return kind == INTFA_KIND_ATTN_FWD || kind == INTFA_KIND_QUANT_QK;
 }
 
-/* The one place INT4 Q/K is turned away; lift it here once the INT4 kernels exist. */
-static intfa_status int4_check(const intfa_variant *v)
-{
-    if (has_qk_format(v->kind) && v->qk_format == INTFA_FMT_INT4)
-        return intfa_fail(INTFA_ERR_UNSUPPORTED,
-                          "qk_format = int4: INT4 Q/K kernels are not generated yet (planned: "
-                          "native m16n8k64 on sm_80/86/89, unpack to INT8 on sm_90)");
-    return INTFA_OK;
-}
-
 const char *intfa_kind_name(intfa_kind kind)
 {
     return (unsigned)kind < INTFA_KIND_COUNT ? kind_names[kind] : NULL;
@@ -163,8 +153,6 @@ intfa_status intfa_variant_check(const intfa_variant *v)
     if (v->head_dim != 64 && v->head_dim != 128)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "head_dim = %d: supported are 64 and 128",
                           v->head_dim);
-    st = int4_check(v);
-    if (st != INTFA_OK) return st;
 
     if (!is_attention(v->kind)) {
         if (v->warps != 1 && v->warps != 2 && v->warps != 4 && v->warps != 8)
@@ -469,7 +457,7 @@ intfa_status intfa_variant_default_set(intfa_arch arch, intfa_variant *out, size
 
     static const int dims[2] = {64, 128};
     static const intfa_dtype dtypes[2] = {INTFA_DTYPE_FP16, INTFA_DTYPE_BF16};
-    intfa_variant set[32];
+    intfa_variant set[40];
     size_t n = 0;
     intfa_status st = INTFA_OK;
     /* attention, pu8: head_dim x causal x dtype */
@@ -494,6 +482,16 @@ intfa_status intfa_variant_default_set(intfa_arch arch, intfa_variant *out, size
             for (int t = 0; t < 2 && st == INTFA_OK; t++)
                 st = intfa_variant_default((intfa_kind)k, arch, dims[d], INTFA_FMT_INT8, 0,
                                            dtypes[t], INTFA_PQ_U8_ROW, &set[n++]);
+    /* INT4 Q/K (after the INT8 set, whose order stays): attention pu8 fp16, head_dim x causal;
+     * its quantization, head_dim x dtype */
+    for (int d = 0; d < 2; d++)
+        for (int c = 0; c < 2 && st == INTFA_OK; c++)
+            st = intfa_variant_default(INTFA_KIND_ATTN_FWD, arch, dims[d], INTFA_FMT_INT4, c,
+                                       INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &set[n++]);
+    for (int d = 0; d < 2; d++)
+        for (int t = 0; t < 2 && st == INTFA_OK; t++)
+            st = intfa_variant_default(INTFA_KIND_QUANT_QK, arch, dims[d], INTFA_FMT_INT4, 0,
+                                       dtypes[t], INTFA_PQ_U8_ROW, &set[n++]);
     if (st != INTFA_OK)
         return intfa_fail_wrap(INTFA_ERR_INTERNAL, "default set of %s", arch_names[arch]);
     for (size_t i = 0; i < n && i < cap; i++) out[i] = set[i];

@@ -100,4 +100,31 @@ void intfa_ref_attention_fp8_head(const float *q8, int64_t ldq, float q_scale, c
                                   float v_scale, int64_t nq, int64_t nkv, int d,
                                   float softmax_scale, int causal, int block_n, float *out);
 
+/* ------------------------------------------------------------------ INT4 Q/K, K smoothing */
+
+/* The largest quantized magnitude of a Q/K format: 127 (INT8) or 7 (INT4). */
+int intfa_ref_qk_max(intfa_format fmt);
+
+/* Per-token quantization in a format, of x - sub when sub is given (K smoothing; sub[d] is
+ * subtracted from every row in fp32), else of x: rows x[rows][d] (row stride ld floats) ->
+ * q[rows][d] as int8 values (-127..127, or -7..7 for INT4: unpacked, one per int8) and
+ * scale[rows] = amax / qmax. intfa_ref_quantize_rows is the INT8 case without sub. */
+void intfa_ref_quantize_rows_ex(const float *x, int64_t rows, int64_t ld, int d,
+                                intfa_format fmt, const float *sub, int8_t *q, float *scale);
+
+/* INT4 storage of n values (n even, each in -8..7): packed[j] holds q[2j] in its low nibble
+ * and q[2j + 1] in its high nibble, two's complement; unpack is the inverse. */
+void intfa_ref_pack_int4(const int8_t *q, int64_t n, uint8_t *packed);
+void intfa_ref_unpack_int4(const uint8_t *packed, int64_t n, int8_t *q);
+
+/* Mean over n rows of x[n][d] (row stride ld): mean[t] = sum_i x[i][t] / n summed in double,
+ * rounded to float; 0 when n == 0. */
+void intfa_ref_mean_rows(const float *x, int64_t n, int64_t ld, int d, float *mean);
+
+/* The LSE bias of K smoothing for nq query rows q[nq][d] (row stride ld): bias[i] =
+ * softmax_scale * (q[i] . mean) in double, rounded to float; softmax_scale 0 means 1/sqrt(d).
+ * Attention on K - mean has the output of attention on K and the LSE minus this bias. */
+void intfa_ref_lse_bias(const float *q, int64_t nq, int64_t ld, int d, const float *mean,
+                        float softmax_scale, float *bias);
+
 #endif

@@ -1,5 +1,6 @@
-/* ref_quantize.c - per-token Q/K quantization and V quantization (per channel or per head)
- * into the transposed, key-permuted layout of docs/ALGORITHM.md. */
+/* ref_quantize.c - per-token Q/K quantization (INT8 or INT4 values, optionally of x - sub: K
+ * smoothing) and V quantization (per channel or per head) into the transposed, key-permuted
+ * layout of docs/ALGORITHM.md. */
 /* No contraction of a * b + c into fma: the algorithm says where fmaf is used. GCC ignores
  * the STDC pragma but does not contract in ISO C mode (-std=c11, which CMake selects). */
 #if defined(__clang__)
@@ -28,29 +29,42 @@ int64_t intfa_ref_v_key(int64_t s)
     return (s & ~(int64_t)15) | (8 * ((s & 3) >> 1) + 2 * ((s & 15) >> 2) + (s & 1));
 }
 
-static int8_t quant_one(float x, float inv)
+static int8_t quant_one(float x, float inv, float qmax)
 {
     float r = rintf(x * inv);
-    if (r > 127.0f)
-        r = 127.0f;
-    if (r < -127.0f)
-        r = -127.0f;
+    if (r > qmax)
+        r = qmax;
+    if (r < -qmax)
+        r = -qmax;
     return (int8_t)r;
+}
+
+int intfa_ref_qk_max(intfa_format fmt)
+{
+    return fmt == INTFA_FMT_INT4 ? 7 : 127;
+}
+
+void intfa_ref_quantize_rows_ex(const float *x, int64_t rows, int64_t ld, int d,
+                                intfa_format fmt, const float *sub, int8_t *q, float *scale)
+{
+    const float qmax = (float)intfa_ref_qk_max(fmt);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ld;
+        int8_t *qr = q + r * d;
+        float amax = 0.0f;
+        for (int j = 0; j < d; j++)
+            amax = fmaxf(amax, fabsf(sub ? xr[j] - sub[j] : xr[j]));
+        float inv = amax > 0.0f ? qmax / amax : 0.0f;
+        scale[r] = amax / qmax;
+        for (int j = 0; j < d; j++)
+            qr[j] = quant_one(sub ? xr[j] - sub[j] : xr[j], inv, qmax);
+    }
 }
 
 void intfa_ref_quantize_rows(const float *x, int64_t rows, int64_t ld, int d, int8_t *q,
                              float *scale)
 {
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + r * ld;
-        float amax = 0.0f;
-        for (int j = 0; j < d; j++)
-            amax = fmaxf(amax, fabsf(xr[j]));
-        float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-        scale[r] = amax / 127.0f;
-        for (int j = 0; j < d; j++)
-            q[r * d + j] = quant_one(xr[j], inv);
-    }
+    intfa_ref_quantize_rows_ex(x, rows, ld, d, INTFA_FMT_INT8, NULL, q, scale);
 }
 
 void intfa_ref_quantize_v(const float *v, int64_t n, int64_t ld, int d, intfa_v_scale mode,
@@ -74,6 +88,6 @@ void intfa_ref_quantize_v(const float *v, int64_t n, int64_t ld, int d, intfa_v_
         int8_t *row = vt + (int64_t)j * n_pad;
         memset(row, 0, (size_t)n_pad);
         for (int64_t i = 0; i < n; i++)
-            row[intfa_ref_v_slot(i)] = quant_one(v[i * ld + j], inv);
+            row[intfa_ref_v_slot(i)] = quant_one(v[i * ld + j], inv, 127.0f);
     }
 }

@@ -1,5 +1,5 @@
-/* attention.c - the attention entry points: on quantized inputs, and the fp16/bf16 drop-in
- * that quantizes into a workspace first. */
+/* attention.c - the attention entry points: on quantized inputs (int8 or packed int4 Q/K), and
+ * the fp16/bf16 drop-in that quantizes into a workspace first (with K smoothing on request). */
 #include <stdlib.h>
 
 #include "attention_launch.h"
@@ -37,17 +37,24 @@ static intfa_status check_int8_args(const intfa_attn_problem *pr, const intfa_qk
     *empty = pr->batch == 0 || pr->heads_q == 0 || pr->seq_q == 0;
     if (*empty) return INTFA_OK;
     const int64_t B = pr->batch, D = pr->head_dim;
+    /* int8 rows of D bytes, or int4 rows of D / 2 bytes: strides in bytes either way */
+    const int64_t row = intfa_qk_row_bytes(pr->qk_format, D);
     int64_t total;
     if ((st = intfa_mul4("q: batch x heads_q x seq_q x head_dim", B, pr->heads_q, pr->seq_q, D, &total)) ||
         (st = intfa_mul4("v: batch x heads_kv x seq_kv x head_dim", B, pr->heads_kv,
                          intfa_v_padded_len(pr->seq_kv), D, &total)) ||
-        (st = intfa_check_tensor("q.values", &q->values, B, pr->seq_q, pr->heads_q, D, 1)) ||
+        (st = intfa_check_tensor("q.values", &q->values, B, pr->seq_q, pr->heads_q, row, 1)) ||
         (st = intfa_check_ptr("q.scale", q->scale, 4)) ||
         (st = intfa_check_tensor("out", out, B, pr->seq_q, pr->heads_q, D, 2)) ||
         (st = intfa_check_ptr("v.scale", v->scale, 8)))
         return st;
+    if (q->lse_bias && (st = intfa_check_ptr("q.lse_bias", q->lse_bias, 4))) return st;
+    if (k->lse_bias)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "k.lse_bias = %p: must be NULL (the LSE bias is per query row: q.lse_bias)",
+                          (const void *)k->lse_bias);
     if (pr->seq_kv > 0 &&
-        ((st = intfa_check_tensor("k.values", &k->values, B, pr->seq_kv, pr->heads_kv, D, 1)) ||
+        ((st = intfa_check_tensor("k.values", &k->values, B, pr->seq_kv, pr->heads_kv, row, 1)) ||
          (st = intfa_check_ptr("k.scale", k->scale, 4)) ||
          (st = intfa_check_ptr("v.values", v->values, 16))))
         return st;
@@ -115,20 +122,24 @@ intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *
 
 #define WS_ALIGN 256
 
-/* Byte offsets of the drop-in's buffers inside its workspace. */
+/* Byte offsets of the drop-in's buffers inside its workspace: quantized Q and K (int8, or
+ * int4 at half the bytes) and their scales, V and its scales, and with smooth_k K's mean
+ * [B, H_kv, D] and Q's LSE bias [B, H_q, N_q] (fp32; empty without smooth_k). */
 typedef struct ws_layout {
-    size_t q8, qs, k8, ks, v8, vs, total;
+    size_t q8, qs, k8, ks, v8, vs, mean, bias, total;
 } ws_layout;
 
 static intfa_status ws_plan(const intfa_attn_problem *p, ws_layout *w)
 {
     const int64_t B = p->batch, D = p->head_dim, Hq = p->heads_q, Hk = p->heads_kv;
-    const int64_t sizes[6][4] = {{B, Hq, p->seq_q, D}, {B, Hq, p->seq_q, 4},
-                                 {B, Hk, p->seq_kv, D}, {B, Hk, p->seq_kv, 4},
-                                 {B, Hk, intfa_v_padded_len(p->seq_kv), D}, {B, Hk, D, 4}};
-    size_t *slot[6] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs};
+    const int64_t row = intfa_qk_row_bytes(p->qk_format, D), sm = p->smooth_k ? 1 : 0;
+    const int64_t sizes[8][4] = {{B, Hq, p->seq_q, row}, {B, Hq, p->seq_q, 4},
+                                 {B, Hk, p->seq_kv, row}, {B, Hk, p->seq_kv, 4},
+                                 {B, Hk, intfa_v_padded_len(p->seq_kv), D}, {B, Hk, D, 4},
+                                 {B, Hk, D, 4 * sm}, {B, Hq, p->seq_q, 4 * sm}};
+    size_t *slot[8] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias};
     uint64_t off = 0;
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 8; ++i) {
         int64_t bytes;
         intfa_status st = intfa_mul4("workspace", sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3], &bytes);
         if (st != INTFA_OK) return st;
@@ -174,6 +185,45 @@ static intfa_status ctx_workspace(intfa_context *ctx, size_t bytes, CUdeviceptr 
     return st;
 }
 
+/* The drop-in's launches into the workspace at base: K's mean (smooth_k), Q, K and V
+ * quantization, attention. Arguments checked, ctx entered. */
+static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr, float scale,
+                               const ws_layout *w, char *base, const intfa_tensor *q,
+                               const intfa_tensor *k, const intfa_tensor *v,
+                               const intfa_tensor *out, float *lse, void *stream)
+{
+    const int64_t B = pr->batch, D = pr->head_dim;
+    void *q8 = base + w->q8, *k8 = base + w->k8;
+    int8_t *v8 = (int8_t *)(base + w->v8);
+    float *qs = (float *)(base + w->qs), *ks = (float *)(base + w->ks), *vs = (float *)(base + w->vs);
+    float *mean = (float *)(base + w->mean), *bias = (float *)(base + w->bias);
+    /* K smoothing: K - mean(K) is quantized; the LSE gets softmax_scale * q . mean back through
+     * Q's bias (only computed when the LSE is wanted: the output does not depend on it) */
+    const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
+    const intfa_qk_quant_options qopt = {pr->qk_format, NULL, with_bias ? mean : NULL,
+                                         pr->heads_q / pr->heads_kv, scale, with_bias ? bias : NULL};
+    const intfa_qk_quant_options kopt = {pr->qk_format, smooth ? mean : NULL, NULL, 0, 0.0f, NULL};
+    intfa_status st = INTFA_OK;
+    if (smooth)
+        st = intfa_mean_launch(ctx, pr->qk_format, k, pr->dtype, B, pr->heads_kv, pr->seq_kv, D,
+                               mean, stream);
+    if (st == INTFA_OK)
+        st = intfa_quantize_qk_launch(ctx, q, pr->dtype, B, pr->heads_q, pr->seq_q, D, &qopt, q8, qs,
+                                      stream);
+    if (st == INTFA_OK && pr->seq_kv > 0)
+        st = intfa_quantize_qk_launch(ctx, k, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, &kopt, k8,
+                                      ks, stream);
+    if (st == INTFA_OK)
+        st = intfa_quantize_v_launch(ctx, v, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, pr->v_scale,
+                                     v8, vs, stream);
+    if (st != INTFA_OK) return st;
+    const int64_t row = intfa_qk_row_bytes(pr->qk_format, D);
+    const intfa_qk_int8 qq = {intfa_tensor_bhnd(q8, pr->seq_q, pr->heads_q, row), qs, qopt.out_bias};
+    const intfa_qk_int8 kq = {intfa_tensor_bhnd(k8, pr->seq_kv, pr->heads_kv, row), ks, NULL};
+    const intfa_v_int8 vq = {v8, vs};
+    return attention_launch(ctx, pr, scale, &qq, &kq, &vq, out, lse, stream);
+}
+
 intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
                              const intfa_tensor *q, const intfa_tensor *k, const intfa_tensor *v,
                              const intfa_tensor *out, float *lse, void *workspace,
@@ -208,22 +258,7 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
     CUdeviceptr ws = (CUdeviceptr)workspace;
     st = intfa_ctx_check_stream(ctx, stream);
     if (st == INTFA_OK && !workspace) st = ctx_workspace(ctx, w.total, &ws);
-    char *base = (char *)(uintptr_t)ws;
-    int8_t *q8 = (int8_t *)(base + w.q8), *k8 = (int8_t *)(base + w.k8), *v8 = (int8_t *)(base + w.v8);
-    float *qs = (float *)(base + w.qs), *ks = (float *)(base + w.ks), *vs = (float *)(base + w.vs);
-    if (st == INTFA_OK)
-        st = intfa_quantize_qk_launch(ctx, q, pr->dtype, B, pr->heads_q, pr->seq_q, D, q8, qs, stream);
-    if (st == INTFA_OK && pr->seq_kv > 0)
-        st = intfa_quantize_qk_launch(ctx, k, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, k8, ks, stream);
-    if (st == INTFA_OK)
-        st = intfa_quantize_v_launch(ctx, v, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, pr->v_scale,
-                                     v8, vs, stream);
-    if (st == INTFA_OK) {
-        const intfa_qk_int8 qq = {intfa_tensor_bhnd(q8, pr->seq_q, pr->heads_q, D), qs};
-        const intfa_qk_int8 kq = {intfa_tensor_bhnd(k8, pr->seq_kv, pr->heads_kv, D), ks};
-        const intfa_v_int8 vq = {v8, vs};
-        st = attention_launch(ctx, pr, scale, &qq, &kq, &vq, out, lse, stream);
-    }
+    if (st == INTFA_OK) st = dropin_run(ctx, pr, scale, &w, (char *)(uintptr_t)ws, q, k, v, out, lse, stream);
     intfa_ctx_leave(ctx);
     return st;
 }

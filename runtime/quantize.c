@@ -1,10 +1,38 @@
-/* quantize.c - the quantization entry points: fp16/bf16 Q, K (per token) and V (per channel
- * or per head, transposed and key-permuted) to int8 plus fp32 scales. */
+/* quantize.c - the quantization entry points: fp16/bf16 Q, K (per token, int8 or packed int4,
+ * with K smoothing's subtraction and Q's LSE bias as options), K's mean over tokens, and V (per
+ * channel or per head, transposed and key-permuted) to int8; fp32 scales. */
+#include <math.h>
+
 #include "error.h"
 #include "launch.h"
 #include "launch_params.h"
 #include "quantize.h"
 #include "validate.h"
+
+/* Host mirrors of the parameters of intfa_quant_qk (templates/quant_qk.cu) and
+ * intfa_mean_tokens (templates/quant_mean.cu): field order, types and padding must match. */
+typedef struct quant_qk_params {
+    const void *x;
+    void *out;
+    float *scale;
+    const float *subtract, *bias_mean;
+    float *out_bias;
+    int64_t x_sb, x_sn, x_sh;
+    int64_t rows;
+    int32_t heads, seq, heads_per_mean;
+    float bias_scale;
+} quant_qk_params;
+_Static_assert(sizeof(quant_qk_params) == 6 * 8 + 4 * 8 + 4 * 4, "quant_qk params layout");
+
+typedef struct quant_mean_params {
+    const void *x;
+    float *out;
+    int64_t x_sb, x_sn, x_sh;
+    int32_t heads, seq;
+} quant_mean_params;
+_Static_assert(sizeof(quant_mean_params) == 2 * 8 + 3 * 8 + 2 * 4, "quant_mean params layout");
+
+#define MEAN_THREADS 256 /* MEAN_WARPS * 32 in templates/quant_mean.cu */
 
 int64_t intfa_v_padded_len(int64_t seq_kv) { return seq_kv <= 0 ? 0 : (seq_kv + 15) / 16 * 16; }
 
@@ -17,6 +45,9 @@ static intfa_status check_dims(const char *fn, intfa_dtype dtype, int64_t batch,
     if (seq > INTFA_MAX_SEQ)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: seq = %lld exceeds the maximum %lld", fn,
                           (long long)seq, (long long)INTFA_MAX_SEQ);
+    if (heads > INT32_MAX)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: heads = %lld exceeds the maximum %d", fn,
+                          (long long)heads, INT32_MAX);
     if (head_dim != 64 && head_dim != 128)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: head_dim = %lld: supported head dims are 64 and 128",
                           fn, (long long)head_dim);
@@ -25,23 +56,76 @@ static intfa_status check_dims(const char *fn, intfa_dtype dtype, int64_t batch,
     return INTFA_OK;
 }
 
+/* The options of intfa_quantize_qk_ex, checked on their own (heads is the one size they
+ * depend on). */
+static intfa_status check_qk_options(const intfa_qk_quant_options *o, int64_t heads)
+{
+    intfa_status st;
+    if (!o)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "options is NULL (zero-initialized options quantize as intfa_quantize_qk)");
+    if ((unsigned)o->format > INTFA_FMT_INT4)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "options.format = %d is not an intfa_format",
+                          (int)o->format);
+    if (o->subtract && (st = intfa_check_ptr("options.subtract", o->subtract, 16))) return st;
+    if (!o->bias_mean) {
+        if (o->out_bias)
+            return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                              "options.out_bias = %p is set but options.bias_mean is NULL",
+                              (void *)o->out_bias);
+        return INTFA_OK;
+    }
+    if ((st = intfa_check_ptr("options.bias_mean", o->bias_mean, 16)) ||
+        (st = intfa_check_ptr("options.out_bias (required with options.bias_mean)", o->out_bias, 4)))
+        return st;
+    if (o->heads_per_mean < 1 || heads % o->heads_per_mean)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "options.heads_per_mean = %lld: must be >= 1 and divide heads = %lld",
+                          (long long)o->heads_per_mean, (long long)heads);
+    if (!isfinite(o->bias_scale))
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "options.bias_scale = %g is not finite",
+                          (double)o->bias_scale);
+    return INTFA_OK;
+}
+
 intfa_status intfa_quantize_qk_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
                                       int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
-                                      int8_t *out_values, float *out_scale, void *stream)
+                                      const intfa_qk_quant_options *o, void *out_values,
+                                      float *out_scale, void *stream)
 {
     intfa_variant v;
     CUfunction fn;
     intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_QK, ctx->arch, (int)head_dim,
-                                            INTFA_FMT_INT8, 0, dtype, INTFA_PQ_U8_ROW, &v);
+                                            o->format, 0, dtype, INTFA_PQ_U8_ROW, &v);
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_qk", &fn);
     if (st != INTFA_OK) return st;
-    intfa_quant_qk_params p = {x->data, out_values, out_scale, x->stride_b, x->stride_n,
-                               x->stride_h, batch * heads * seq, (int32_t)heads, (int32_t)seq};
+    quant_qk_params p = {x->data, out_values, out_scale, o->subtract, o->bias_mean,
+                         o->bias_mean ? o->out_bias : NULL, x->stride_b, x->stride_n, x->stride_h,
+                         batch * heads * seq, (int32_t)heads, (int32_t)seq,
+                         o->bias_mean ? (int32_t)o->heads_per_mean : 1, o->bias_scale};
     const int64_t blocks = (p.rows + v.warps - 1) / v.warps;
     if (blocks > 0x7fffffffLL)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize: %lld rows is too many", (long long)p.rows);
     return intfa_launch(ctx, fn, "intfa_quant_qk", (unsigned)blocks, 1, 1, (unsigned)v.warps * 32, 0,
                         stream, &p);
+}
+
+intfa_status intfa_mean_launch(intfa_context *ctx, intfa_format fmt, const intfa_tensor *x,
+                               intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
+                               int64_t head_dim, float *out_mean, void *stream)
+{
+    intfa_variant v;
+    CUfunction fn;
+    intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_QK, ctx->arch, (int)head_dim, fmt, 0,
+                                            dtype, INTFA_PQ_U8_ROW, &v);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_mean_tokens", &fn);
+    if (st != INTFA_OK) return st;
+    const int64_t bh = batch * heads;
+    if (bh > 0x7fffffffLL)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "mean: batch x heads = %lld is too many", (long long)bh);
+    quant_mean_params p = {x->data, out_mean, x->stride_b, x->stride_n, x->stride_h, (int32_t)heads,
+                           (int32_t)seq};
+    return intfa_launch(ctx, fn, "intfa_mean_tokens", (unsigned)bh, 1, 1, MEAN_THREADS, 0, stream, &p);
 }
 
 intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
@@ -78,27 +162,78 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
     return intfa_launch(ctx, fscale, "intfa_quant_v_scale", (unsigned)bh, 1, 1, threads, 0, stream, &p);
 }
 
+/* intfa_quantize_qk_ex under the name fn. */
+static intfa_status quantize_qk(const char *fn, intfa_context *ctx, const intfa_tensor *x,
+                                intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
+                                int64_t head_dim, const intfa_qk_quant_options *o,
+                                void *out_values, float *out_scale, void *stream)
+{
+    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+    intfa_status st = check_dims(fn, dtype, batch, heads, seq, head_dim);
+    if (st != INTFA_OK) return st;
+    int64_t rows = 0;
+    if ((st = check_qk_options(o, heads)) != INTFA_OK ||
+        (st = intfa_mul4("batch x heads x seq x head_dim", batch, heads, seq, head_dim, &rows)) != INTFA_OK)
+        return intfa_fail_wrap(st, "%s", fn);
+    if (rows == 0) return INTFA_OK;
+    if ((st = intfa_check_tensor("x", x, batch, seq, heads, head_dim, 2)) != INTFA_OK ||
+        (st = intfa_check_ptr("out_values", out_values, 16)) != INTFA_OK ||
+        (st = intfa_check_ptr("out_scale", out_scale, 4)) != INTFA_OK)
+        return intfa_fail_wrap(st, "%s", fn);
+    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
+    st = intfa_ctx_check_stream(ctx, stream);
+    if (st == INTFA_OK)
+        st = intfa_quantize_qk_launch(ctx, x, dtype, batch, heads, seq, head_dim, o, out_values,
+                                      out_scale, stream);
+    intfa_ctx_leave(ctx);
+    return st;
+}
+
 intfa_status intfa_quantize_qk(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
                                int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
                                int8_t *out_values, float *out_scale, void *stream)
 {
     intfa_clear_error();
-    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_quantize_qk: ctx is NULL");
-    intfa_status st = check_dims("intfa_quantize_qk", dtype, batch, heads, seq, head_dim);
-    int64_t rows = 0;
-    if (st == INTFA_OK) st = intfa_mul4("intfa_quantize_qk: batch x heads x seq x head_dim", batch,
-                                        heads, seq, head_dim, &rows);
+    const intfa_qk_quant_options none = {0};
+    return quantize_qk("intfa_quantize_qk", ctx, x, dtype, batch, heads, seq, head_dim, &none,
+                       out_values, out_scale, stream);
+}
+
+intfa_status intfa_quantize_qk_ex(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                                  int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                                  const intfa_qk_quant_options *options, void *out_values,
+                                  float *out_scale, void *stream)
+{
+    intfa_clear_error();
+    return quantize_qk("intfa_quantize_qk_ex", ctx, x, dtype, batch, heads, seq, head_dim, options,
+                       out_values, out_scale, stream);
+}
+
+intfa_status intfa_mean_over_tokens(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
+                                    int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                                    float *out_mean, void *stream)
+{
+    intfa_clear_error();
+    const char *fn = "intfa_mean_over_tokens";
+    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+    intfa_status st = check_dims(fn, dtype, batch, heads, seq, head_dim);
     if (st != INTFA_OK) return st;
-    if (rows == 0) return INTFA_OK;
-    if ((st = intfa_check_tensor("x", x, batch, seq, heads, head_dim, 2)) != INTFA_OK ||
-        (st = intfa_check_ptr("out_values", out_values, 16)) != INTFA_OK ||
-        (st = intfa_check_ptr("out_scale", out_scale, 4)) != INTFA_OK)
-        return st;
+    int64_t elems = 0;
+    if ((st = intfa_mul4("batch x heads x seq x head_dim", batch, heads, seq, head_dim, &elems)) != INTFA_OK)
+        return intfa_fail_wrap(st, "%s", fn);
+    if (batch * heads == 0) return INTFA_OK;
+    if (!x) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: x is NULL", fn);
+    if (batch * heads > 0x7fffffffLL)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: batch x heads = %lld exceeds %d", fn,
+                          (long long)(batch * heads), INT32_MAX);
+    if ((seq > 0 && (st = intfa_check_tensor("x", x, batch, seq, heads, head_dim, 2)) != INTFA_OK) ||
+        (st = intfa_check_ptr("out_mean", out_mean, 4)) != INTFA_OK)
+        return intfa_fail_wrap(st, "%s", fn);
     if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
     st = intfa_ctx_check_stream(ctx, stream);
     if (st == INTFA_OK)
-        st = intfa_quantize_qk_launch(ctx, x, dtype, batch, heads, seq, head_dim, out_values,
-                                      out_scale, stream);
+        st = intfa_mean_launch(ctx, INTFA_FMT_INT8, x, dtype, batch, heads, seq, head_dim, out_mean,
+                               stream);
     intfa_ctx_leave(ctx);
     return st;
 }

@@ -5,9 +5,17 @@
 
 #include "context.h"
 
+/* o: valid options (all zero: plain per-token int8); out_values int8 or packed int4 per
+ * o->format. */
 intfa_status intfa_quantize_qk_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
                                       int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
-                                      int8_t *out_values, float *out_scale, void *stream);
+                                      const intfa_qk_quant_options *o, void *out_values,
+                                      float *out_scale, void *stream);
+/* K's mean over tokens, fp32 [B, H, D], with the mean kernel of the fmt quant_qk variant (the
+ * module the K quantization of that format loads anyway). */
+intfa_status intfa_mean_launch(intfa_context *ctx, intfa_format fmt, const intfa_tensor *x,
+                               intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
+                               int64_t head_dim, float *out_mean, void *stream);
 intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
                                      int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
                                      intfa_v_scale mode, int8_t *out_values, float *out_scale,

@@ -88,6 +88,12 @@ intfa_status intfa_check_problem(const intfa_attn_problem *p, float *scale)
     if ((unsigned)p->v_scale > INTFA_VS_HEAD)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.v_scale = %d is not an intfa_v_scale",
                           (int)p->v_scale);
+    if ((unsigned)p->qk_format > INTFA_FMT_INT4)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.qk_format = %d is not an intfa_format",
+                          (int)p->qk_format);
+    if (p->smooth_k != 0 && p->smooth_k != 1)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.smooth_k = %d: must be 0 or 1",
+                          p->smooth_k);
     float s = p->softmax_scale;
     if (s == 0.0f) s = 1.0f / sqrtf((float)p->head_dim);
     if (!isfinite(s) || s < 0.0f)

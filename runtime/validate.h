@@ -16,8 +16,16 @@ intfa_status intfa_check_tensor(const char *name, const intfa_tensor *t, int64_t
 /* A device pointer argument: non-NULL and aligned to `align` bytes. */
 intfa_status intfa_check_ptr(const char *name, const void *p, int align);
 
-/* Sizes of an attention problem (also fills in the default softmax_scale into *scale). */
+/* Sizes, enums and flags of an attention problem (qk_format, smooth_k included; also fills in
+ * the default softmax_scale into *scale). */
 intfa_status intfa_check_problem(const intfa_attn_problem *p, float *scale);
+
+/* Bytes of one quantized Q or K row of head_dim values: head_dim (int8) or head_dim / 2 (int4,
+ * two per byte). */
+static inline int64_t intfa_qk_row_bytes(intfa_format fmt, int64_t head_dim)
+{
+    return fmt == INTFA_FMT_INT4 ? head_dim / 2 : head_dim;
+}
 
 /* a * b * c * d in int64 without overflow, or INTFA_ERR_OVERFLOW naming what. */
 intfa_status intfa_mul4(const char *what, int64_t a, int64_t b, int64_t c, int64_t d, int64_t *out);

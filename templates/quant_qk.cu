@@ -1,26 +1,38 @@
-// Per-token quantization of Q or K: fp16/bf16 -> int8 with one fp32 scale per (b, h, n).
-// Variant: ${v.name}
+// Per-token quantization of Q or K: fp16/bf16 -> int8, or int4 two per byte, with one fp32
+// scale per (b, h, n). Variant: ${v.name}
 // One warp quantizes one row of HD values (docs/ALGORITHM.md, "Q and K, per token"):
-//   scale = amax / 127, q = clamp(rint(x * (127 / amax)), -127, 127).
-// Input x[b][n][h][d] with any strides (elements; d contiguous); output dense [B, H, N, D]
-// int8 and scale [B, H, N].
+//   y = x - subtract[b][h]     (K smoothing, when p.subtract is set; fp32)
+//   scale = amax(y) / QMAX, q = clamp(rint(y * (QMAX / amax)), -QMAX, QMAX)
+// QMAX is 127 for int8 and 7 for int4, whose rows are HD / 2 bytes: byte j holds d = 2j in its
+// low nibble and d = 2j + 1 in its high nibble (two's complement).
+// With p.bias_mean the warp also writes out_bias[row] = bias_scale * (x . bias_mean[b][h / hpm])
+// on the unsmoothed x: Q's LSE correction when K is smoothed (hpm = H_q / H_kv).
+// Input x[b][n][h][d] with any strides (elements; d contiguous); output dense [B, H, N, D] (or
+// [B, H, N, D / 2] bytes) and scale [B, H, N]. The file also holds intfa_mean_tokens (K's mean
+// over tokens, quant_mean.cu).
 
 #define HD ${v.head_dim}
 #define WARPS ${v.warps}
 #define PER_LANE (HD / 32)
+#define INT4 ${v.int4 and 1 or 0}
+#define QMAX ${v.int4 and 7 or 127}
 //% local bf16 = (v.dtype == "bf16")
 
 typedef unsigned int u32;
 typedef long long i64;
 
-// Host mirror: intfa_quant_qk_params in runtime/launch_params.h.
+// Host mirror: quant_qk_params in runtime/quantize.c.
 struct intfa_quant_qk_params {
     const void *x;
-    signed char *out;
-    float *scale;
+    void *out;               // int8 [rows][HD] or packed int4 [rows][HD / 2]
+    float *scale;            // [rows]
+    const float *subtract;   // NULL or [B * H][HD]
+    const float *bias_mean;  // NULL or [B * (H / heads_per_mean)][HD]
+    float *out_bias;         // [rows], with bias_mean
     i64 x_sb, x_sn, x_sh;
     i64 rows; // B * H * N
-    int heads, seq;
+    int heads, seq, heads_per_mean;
+    float bias_scale;
 };
 
 __device__ __forceinline__ float to_float(unsigned short h)
@@ -34,20 +46,9 @@ __device__ __forceinline__ float to_float(unsigned short h)
 //% end
 }
 
-extern "C" __global__ void __launch_bounds__(WARPS * 32)
-intfa_quant_qk(const intfa_quant_qk_params p)
+// This lane's PER_LANE consecutive values of a row (src points at them), as fp32.
+__device__ __forceinline__ void load_lane(const unsigned short *src, float (&v)[PER_LANE])
 {
-    const int lane = threadIdx.x & 31;
-    const i64 row = (i64)blockIdx.x * WARPS + (threadIdx.x >> 5);
-    if (row >= p.rows) return;
-    const int n = (int)(row % p.seq);
-    const i64 bh = row / p.seq;
-    const int h = (int)(bh % p.heads);
-    const i64 b = bh / p.heads;
-    const unsigned short *src =
-        (const unsigned short *)p.x + b * p.x_sb + h * p.x_sh + n * p.x_sn + lane * PER_LANE;
-
-    float v[PER_LANE];
 #if PER_LANE == 4
     const uint2 raw = *(const uint2 *)src;
     v[0] = to_float((unsigned short)(raw.x & 0xffff));
@@ -59,25 +60,92 @@ intfa_quant_qk(const intfa_quant_qk_params p)
     v[0] = to_float((unsigned short)(raw & 0xffff));
     v[1] = to_float((unsigned short)(raw >> 16));
 #endif
+}
+
+// This lane's PER_LANE consecutive fp32 values at p (16-byte aligned rows).
+__device__ __forceinline__ void load_f32(const float *p, float (&m)[PER_LANE])
+{
+#if PER_LANE == 4
+    const float4 t = *(const float4 *)p;
+    m[0] = t.x; m[1] = t.y; m[2] = t.z; m[3] = t.w;
+#else
+    const float2 t = *(const float2 *)p;
+    m[0] = t.x; m[1] = t.y;
+#endif
+}
+
+// Sum over the warp; every lane gets the same value (xor butterfly: a + b == b + a).
+__device__ __forceinline__ float warp_sum(float s)
+{
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+    return s;
+}
+
+extern "C" __global__ void __launch_bounds__(WARPS * 32)
+intfa_quant_qk(const intfa_quant_qk_params p)
+{
+    const int lane = threadIdx.x & 31;
+    const i64 row = (i64)blockIdx.x * WARPS + (threadIdx.x >> 5);
+    if (row >= p.rows) return;
+    const int n = (int)(row % p.seq);
+    const i64 bh = row / p.seq;
+    const int h = (int)(bh % p.heads);
+    const i64 b = bh / p.heads;
+    float v[PER_LANE];
+    load_lane((const unsigned short *)p.x + b * p.x_sb + h * p.x_sh + n * p.x_sn + lane * PER_LANE, v);
+
+    if (p.bias_mean) {
+        const int hm = h / p.heads_per_mean, heads_m = p.heads / p.heads_per_mean;
+        float m[PER_LANE];
+        load_f32(p.bias_mean + (b * heads_m + hm) * HD + lane * PER_LANE, m);
+        float dot = 0.f;
+#pragma unroll
+        for (int i = 0; i < PER_LANE; ++i) dot = fmaf(v[i], m[i], dot);
+        dot = warp_sum(dot);
+        if (lane == 0) p.out_bias[row] = p.bias_scale * dot;
+    }
+    if (p.subtract) {
+        float m[PER_LANE];
+        load_f32(p.subtract + bh * HD + lane * PER_LANE, m);
+#pragma unroll
+        for (int i = 0; i < PER_LANE; ++i) v[i] = __fsub_rn(v[i], m[i]);
+    }
+
     float amax = 0.f;
 #pragma unroll
     for (int i = 0; i < PER_LANE; ++i) amax = fmaxf(amax, fabsf(v[i]));
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-    const float inv = amax > 0.f ? 127.0f / amax : 0.f;
+    const float inv = amax > 0.f ? (float)QMAX / amax : 0.f;
 
     u32 packed = 0;
 #pragma unroll
     for (int i = 0; i < PER_LANE; ++i) {
-        int q = __float2int_rn(v[i] * inv);
-        q = max(-127, min(127, q));
+        int q = __float2int_rn(__fmul_rn(v[i], inv));
+        q = max(-QMAX, min(QMAX, q));
+#if INT4
+        packed |= ((u32)q & 0xfu) << (4 * i);
+#else
         packed |= ((u32)q & 0xffu) << (8 * i);
+#endif
     }
-    signed char *dst = p.out + row * HD + lane * PER_LANE;
+#if INT4
+    unsigned char *dst = (unsigned char *)p.out + row * (HD / 2) + lane * (PER_LANE / 2);
+#if PER_LANE == 4
+    *(unsigned short *)dst = (unsigned short)packed;
+#else
+    *dst = (unsigned char)packed;
+#endif
+#else
+    signed char *dst = (signed char *)p.out + row * HD + lane * PER_LANE;
 #if PER_LANE == 4
     *(u32 *)dst = packed;
 #else
     *(unsigned short *)dst = (unsigned short)packed;
 #endif
-    if (lane == 0) p.scale[row] = amax / 127.0f;
+#endif
+    if (lane == 0) p.scale[row] = amax / (float)QMAX;
 }
+
+//% include("quant_mean.cu")

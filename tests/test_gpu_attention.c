@@ -1,6 +1,9 @@
-/* test_gpu_attention.c - the INT8 attention on the GPU against the C reference: every case
- * runs quantization + attention on fresh random inputs (with outliers), output poisoned with
- * NaN, every element checked. Skips (exit 77, "SKIP: ...") where no GPU exists.
+/* test_gpu_attention.c - the INT8 and INT4 attention on the GPU against the C reference: every
+ * case runs quantization (K smoothing included, where asked) + attention on fresh random inputs
+ * (with outliers), output poisoned with NaN, every element checked: the GPU's quantized values
+ * (INT4 unpacked) exactly against the C quantization, the output against the C algorithm on the
+ * GPU's quantized values (tight) and against exact attention (the algorithm's own error).
+ * Skips (exit 77, "SKIP: ...") where no GPU exists.
  * INTFA_TEST_QUICK=1 drops the largest sizes (for compute-sanitizer runs). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +29,16 @@
 #define FEW_ROWS_FACTOR 2.0          /* fewer than 16 query rows: one row's error, not a mean */
 #define MAX_LSE_DIFF_QUANT 1e-3
 
-#define MAX_CASES 128
+/* INT4 Q/K against exact attention: the error is the algorithm's (the C reference of it on
+ * the harness's inputs, whose few outliers of 6..12 per head take a whole INT4 token's range),
+ * measured with the C reference over many seeds: <= 0.25 with N_q >= 100 (15 seeds), <= 0.42
+ * with N_q 17..65 (60 seeds: one outlier token is a large part of a small problem), <= 0.18 on
+ * plain N(0,1) inputs; K smoothing the same (no channel offsets in these inputs). Bounds ~1.4x. */
+#define MAX_REL_L2_EXACT_INT4 0.35
+#define MAX_REL_L2_EXACT_INT4_SMALL 0.6 /* N_q < 100 */
+#define MAX_REL_L2_EXACT_INT4_PLAIN 0.25
+
+#define MAX_CASES 192
 static attn_case cases[MAX_CASES];
 static int ncases;
 static uint64_t seed_base;
@@ -107,6 +119,80 @@ static void build_cases(int quick)
     add(nq0);
 }
 
+/* INT4 Q/K, each case without and with K smoothing: the INT8 matrix's shapes (head dims,
+ * causal, tails, N_q != N_kv, GQA, MQA, layouts, bf16, drop-in, LSE, no keys); and K smoothing
+ * with INT8 on a few. */
+static void build_int4_cases(int quick)
+{
+    for (int sm = 0; sm <= 1; ++sm) {
+        attn_case b4 = base(1, 1, 64, 0);
+        b4.qk_format = INTFA_FMT_INT4;
+        b4.smooth_k = sm;
+        static const int64_t sizes[] = {1, 17, 65, 1000};
+        for (int d = 64; d <= 128; d *= 2)
+            for (int causal = 0; causal <= 1; ++causal)
+                for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+                    attn_case c = b4;
+                    c.seq_q = c.seq_kv = sizes[i];
+                    c.head_dim = d;
+                    c.causal = causal;
+                    add(c);
+                }
+        static const int64_t pairs[][2] = {{100, 1000}, {1000, 100}, {65, 17}, {17, 65}};
+        for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i)
+            for (int causal = 0; causal <= 1; ++causal) {
+                attn_case c = b4;
+                c.seq_q = pairs[i][0];
+                c.seq_kv = pairs[i][1];
+                c.head_dim = 128;
+                c.causal = causal;
+                c.dtype = (i & 1) ? INTFA_DTYPE_BF16 : INTFA_DTYPE_FP16;
+                add(c);
+            }
+        attn_case g = b4; /* GQA 8:1: the bias uses K head h / 8's mean */
+        g.seq_q = g.seq_kv = 300; g.head_dim = 128; g.causal = 1; g.heads_q = 16; g.heads_kv = 2;
+        add(g);
+        attn_case mq = b4; /* MQA */
+        mq.seq_q = mq.seq_kv = 257; mq.heads_q = 4; mq.heads_kv = 1; mq.dtype = INTFA_DTYPE_BF16;
+        add(mq);
+        for (int d = 64; d <= 128; d *= 2)
+            for (int l = LAYOUT_BHND; l <= LAYOUT_PADDED; ++l) {
+                attn_case c = b4;
+                c.seq_q = c.seq_kv = 200; c.head_dim = d; c.causal = d == 128; c.layout = (gpu_layout)l;
+                c.heads_q = 4; c.heads_kv = 2;
+                add(c);
+            }
+        for (int d = 64; d <= 128; d *= 2) { /* drop-in: bf16 without LSE, fp16 padded with LSE */
+            attn_case c = b4;
+            c.seq_q = 130; c.seq_kv = 190; c.head_dim = d; c.causal = 1; c.batch = 2;
+            c.heads_q = 4; c.heads_kv = 2; c.dtype = INTFA_DTYPE_BF16; c.want_lse = 0; c.drop_in = 1;
+            add(c);
+            c.dtype = INTFA_DTYPE_FP16; c.want_lse = 1; c.layout = LAYOUT_PADDED; c.causal = 0;
+            add(c);
+        }
+        for (int d = 64; d <= 128; d *= 2) /* plain N(0,1) */
+            for (int causal = 0; causal <= 1; ++causal) {
+                attn_case c = b4;
+                c.seq_q = c.seq_kv = quick ? 500 : 2048; c.head_dim = d; c.causal = causal; c.plain = 1;
+                c.heads_q = c.heads_kv = 1;
+                add(c);
+            }
+        attn_case none = b4; /* no keys: zeros, lse = -inf (+ the bias of a zero mean) */
+        none.seq_q = 5; none.seq_kv = 0; none.head_dim = 128;
+        add(none);
+    }
+    /* K smoothing with INT8 */
+    attn_case s8 = base(1000, 1000, 128, 1);
+    s8.smooth_k = 1;
+    add(s8);
+    s8 = base(65, 17, 64, 0);
+    s8.smooth_k = 1; s8.dtype = INTFA_DTYPE_BF16;
+    add(s8);
+    s8 = base(300, 300, 128, 1);
+    s8.smooth_k = 1; s8.heads_q = 8; s8.heads_kv = 2; s8.drop_in = 1; s8.layout = LAYOUT_PADDED;
+    add(s8);
+}
+
 static void run_case(void **state)
 {
     const attn_case *c = *state;
@@ -115,18 +201,25 @@ static void run_case(void **state)
     attn_result r;
     intfa_status st = attn_case_run(c, &r);
     if (st != INTFA_OK) fail_msg("%s: %s: %s", desc, intfa_status_string(st), intfa_last_error());
-    printf("  %-80s vs_quant %.2e  vs_exact %.2e (ref %.2e)  lse %.1e/%.1e (excess %.2f)  %.3f ms\n",
-           desc, r.vs_quant.rel_l2, r.vs_exact.rel_l2, r.ref_vs_exact.rel_l2, r.lse_max_diff_quant,
-           r.lse_max_diff_exact, r.lse_excess_exact, r.kernel_ms);
+    printf("  %-92s vs_quant %.2e  vs_exact %.2e (ref %.2e, cos %.5f)  lse %.1e/%.1e (excess %.2f)  %.3f ms\n",
+           desc, r.vs_quant.rel_l2, r.vs_exact.rel_l2, r.ref_vs_exact.rel_l2, r.vs_exact.cosine,
+           r.lse_max_diff_quant, r.lse_max_diff_exact, r.lse_excess_exact, r.kernel_ms);
     assert_int_equal(r.quant_mismatches, 0);
     assert_int_equal(r.unwritten, 0);
     assert_int_equal(r.lse_bad_empty, 0);
     assert_int_equal(r.vs_quant.nonfinite, 0);
+    if (c->smooth_k) { /* K's mean and Q's bias within their fp32 rounding bounds */
+        if (!(r.mean_excess <= 0.0 && (c->seq_q == 0 || r.bias_excess <= 0.0)))
+            fail_msg("%s: mean excess %.3g, bias excess %.3g", desc, r.mean_excess, r.bias_excess);
+    }
     if (c->seq_q == 0 || c->seq_kv == 0) return;
     assert_true(r.vs_quant.rel_l2 < MAX_REL_L2_VS_QUANT);
     double bound = c->p_quant == INTFA_PQ_U8_ROW ? MAX_REL_L2_EXACT_PU8 : MAX_REL_L2_EXACT_PS8;
     if (c->plain && c->p_quant == INTFA_PQ_U8_ROW && c->v_scale == INTFA_VS_CHANNEL)
         bound = MAX_REL_L2_EXACT_PLAIN;
+    if (c->qk_format == INTFA_FMT_INT4)
+        bound = c->plain ? MAX_REL_L2_EXACT_INT4_PLAIN
+                         : c->seq_q < 100 ? MAX_REL_L2_EXACT_INT4_SMALL : MAX_REL_L2_EXACT_INT4;
     if (c->seq_q < 16) bound *= FEW_ROWS_FACTOR;
     assert_true(r.vs_exact.rel_l2 < bound);
     if (c->want_lse) {
@@ -143,6 +236,7 @@ int main(void)
     seed_base = seed ? strtoull(seed, NULL, 0) : (uint64_t)time(NULL);
     printf("seed base %llu (set INTFA_TEST_SEED to repeat)\n", (unsigned long long)seed_base);
     build_cases(quick && quick[0] == '1');
+    build_int4_cases(quick && quick[0] == '1');
     struct CMUnitTest tests[MAX_CASES];
     for (int i = 0; i < ncases; ++i) {
         struct CMUnitTest t = cmocka_unit_test_prestate(run_case, &cases[i]);

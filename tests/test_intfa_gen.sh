@@ -52,12 +52,15 @@ expect_rc 2 "$gen" --list --recompile
 expect_rc 2 "$gen" --verify "$tmp/no-such-table"
 expect_rc 2 "$gen" --list --head-dims 96
 grep -q "64, 128" "$tmp/err" || fail "--head-dims 96 does not say what is allowed"
-expect_rc 2 "$gen" --list --formats int4 --kinds attn_fwd,quant_qk   # no INT4 kernels yet
+expect_rc 2 "$gen" --list --kinds attn_fp16 --dtypes bf16   # the FP16 baseline is fp16 only
 grep -q "empty" "$tmp/err" || fail "an empty selection is not called empty"
+expect_rc 0 "$gen" --list --formats int4 --kinds attn_fwd,quant_qk
+grep -v -- "-int4-" "$tmp/out" | grep -q . && fail "--formats int4 let INT8 variants through"
+[ "$(wc -l <"$tmp/out")" -eq 32 ] || fail "--formats int4: not 8 INT4 variants per target"
 expect_rc 2 "$gen" --list --kinds attn_bwd
 expect_rc 2 "$gen" --list --dtypes fp16,
 
-expect_rc 0 "$gen" --list --kinds quant_qk --head-dims 64 --dtypes fp16
+expect_rc 0 "$gen" --list --kinds quant_qk --head-dims 64 --dtypes fp16 --formats int8
 [ "$(wc -l <"$tmp/out")" -eq 4 ] || fail "quant_qk d64 fp16 is not one variant per target"
 grep -v -- "-d64-int8-fp16-" "$tmp/out" | grep -q . && fail "--head-dims/--dtypes let others through"
 expect_rc 0 "$gen" --list --arch 90a --kinds attn_fwd,quant_v --causal 1 --p-quant ps8

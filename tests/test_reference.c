@@ -200,10 +200,14 @@ static void test_quantize_rows(void **state)
     assert_int_equal(hq[2], 32);
     assert_int_equal(hq[3], -16); /* -15.875 */
 
+    /* Random rows of several magnitudes, a zero row, an outlier, columns beyond d, in INT8 and
+     * INT4 (qmax 127, 7): scale = amax / qmax, the row's largest |x| at +-qmax, every value in
+     * range and within scale / 2; intfa_ref_quantize_rows is the INT8 case of _ex; with sub the
+     * same as quantizing x - sub computed beforehand. */
     enum { ROWS = 40, D = 128, LD = 136 };
-    float *x = calloc(ROWS * LD, sizeof *x);
-    int8_t *q = malloc(ROWS * D);
-    float scale[ROWS];
+    float *x = calloc(ROWS * LD, sizeof *x), *xs = calloc(ROWS * LD, sizeof *xs), sub[D];
+    int8_t *q = malloc(ROWS * D), *q2 = malloc(ROWS * D);
+    float scale[ROWS], scale2[ROWS];
     intfa_ref_rng r;
     intfa_ref_rng_seed(&r, 11);
     for (int i = 0; i < ROWS; i++) {
@@ -212,36 +216,55 @@ static void test_quantize_rows(void **state)
         for (int j = D; j < LD; j++)
             x[i * LD + j] = 1e6f; /* beyond d: must be ignored */
     }
-    for (int j = 0; j < D; j++)
+    for (int j = 0; j < D; j++) {
         x[7 * LD + j] = 0.0f; /* a zero row */
-    x[3 * LD + 5] = -50.0f;  /* an outlier */
-    intfa_ref_quantize_rows(x, ROWS, LD, D, q, scale);
-    for (int i = 0; i < ROWS; i++) {
-        float amax = 0.0f;
-        int jmax = 0;
-        for (int j = 0; j < D; j++)
-            if (fabsf(x[i * LD + j]) > amax) {
-                amax = fabsf(x[i * LD + j]);
-                jmax = j;
-            }
-        assert_true(scale[i] == amax / 127.0f);
-        if (i == 7) {
-            assert_true(scale[i] == 0.0f);
-            for (int j = 0; j < D; j++)
-                assert_int_equal(q[i * D + j], 0);
-            continue;
-        }
-        assert_int_equal(q[i * D + jmax], x[i * LD + jmax] > 0 ? 127 : -127);
-        for (int j = 0; j < D; j++) {
-            int v = q[i * D + j];
-            assert_true(v >= -127 && v <= 127);
-            double err = fabs((double)v * scale[i] - x[i * LD + j]);
-            assert_true(err <= 0.5 * scale[i] * (1.0 + 1e-5));
-        }
+        sub[j] = (float)(0.3 * intfa_ref_normal(&r));
     }
-    assert_int_equal(q[3 * D + 5], -127);
+    x[3 * LD + 5] = -50.0f;  /* an outlier */
+    for (int fmt = INTFA_FMT_INT8; fmt <= INTFA_FMT_INT4; fmt++) {
+        const int qmax = intfa_ref_qk_max((intfa_format)fmt);
+        intfa_ref_quantize_rows_ex(x, ROWS, LD, D, (intfa_format)fmt, NULL, q, scale);
+        for (int i = 0; i < ROWS; i++) {
+            float amax = 0.0f;
+            int jmax = 0;
+            for (int j = 0; j < D; j++)
+                if (fabsf(x[i * LD + j]) > amax) {
+                    amax = fabsf(x[i * LD + j]);
+                    jmax = j;
+                }
+            assert_true(scale[i] == amax / (float)qmax);
+            if (i == 7) {
+                assert_true(scale[i] == 0.0f);
+                for (int j = 0; j < D; j++)
+                    assert_int_equal(q[i * D + j], 0);
+                continue;
+            }
+            assert_int_equal(q[i * D + jmax], x[i * LD + jmax] > 0 ? qmax : -qmax);
+            for (int j = 0; j < D; j++) {
+                int v = q[i * D + j];
+                assert_true(v >= -qmax && v <= qmax);
+                double err = fabs((double)v * scale[i] - x[i * LD + j]);
+                assert_true(err <= 0.5 * scale[i] * (1.0 + 1e-5));
+            }
+        }
+        assert_int_equal(q[3 * D + 5], -qmax);
+        if (fmt == INTFA_FMT_INT8) {
+            intfa_ref_quantize_rows(x, ROWS, LD, D, q2, scale2);
+            assert_memory_equal(q, q2, ROWS * D);
+            assert_memory_equal(scale, scale2, sizeof scale);
+        }
+        for (int i = 0; i < ROWS; i++)
+            for (int j = 0; j < D; j++)
+                xs[i * LD + j] = x[i * LD + j] - sub[j];
+        intfa_ref_quantize_rows_ex(x, ROWS, LD, D, (intfa_format)fmt, sub, q, scale);
+        intfa_ref_quantize_rows_ex(xs, ROWS, LD, D, (intfa_format)fmt, NULL, q2, scale2);
+        assert_memory_equal(q, q2, ROWS * D);
+        assert_memory_equal(scale, scale2, sizeof scale);
+    }
     free(x);
+    free(xs);
     free(q);
+    free(q2);
 }
 
 static void check_quantize_v(intfa_v_scale mode, int64_t n)

@@ -176,12 +176,17 @@ static void test_candidates(void **state)
             /* 99 KB parts cannot hold hd128 with 128-row blocks, 128-key tiles and 3 stages */
             if ((arch == INTFA_ARCH_SM86 || arch == INTFA_ARCH_SM89) && d == 128) assert_true(pruned > 0);
         }
+    /* INT4 classes have INT4 candidates (the INT8 grid, shared memory allowing) */
     intfa_tune_class int4 = {128, INTFA_FMT_INT4, INTFA_DTYPE_FP16, 0, INTFA_PQ_U8_ROW, INTFA_TUNE_KV_1K};
     intfa_variant v[INTFA_TUNE_MAX_CANDIDATES];
-    size_t n = 7;
+    size_t n = 0;
     assert_int_equal(intfa_tune_candidates(&int4, INTFA_ARCH_SM90A, v, INTFA_TUNE_MAX_CANDIDATES, &n, NULL),
-                     INTFA_ERR_UNSUPPORTED);
-    assert_int_equal(n, 7);
+                     INTFA_OK);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(v[i].qk_format, INTFA_FMT_INT4);
+        assert_true(intfa_tune_class_admits(&int4, &v[i]));
+    }
     intfa_tune_class ok = int4;
     ok.qk_format = INTFA_FMT_INT8;
     assert_int_equal(intfa_tune_candidates(&ok, INTFA_ARCH_SM90A, v, 3, &n, NULL), INTFA_ERR_INVALID_ARGUMENT);

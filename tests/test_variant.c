@@ -301,17 +301,27 @@ static void test_check_messages(void **state)
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
     assert_string_equal(intfa_last_error(), "head_dim = 96: supported are 64 and 128");
 
+    /* INT4 Q/K: attention and its quantization on every arch. Shared memory: packed Q/K rows
+     * of d/2 bytes; on sm_90 (unpacked to INT8 in shared memory) an int8 Q tile, a packed Q
+     * staging tile and one int8 K tile besides. */
+    for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
+        v = attn((intfa_arch)a, 128, 128, 64, 8, 2);
+        v.qk_format = INTFA_FMT_INT4;
+        assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+        const int unpack = a == INTFA_ARCH_SM90 || a == INTFA_ARCH_SM90A;
+        const long long stage = 64 * 64 + 128 * 64 + 4 * 64;
+        assert_int_equal(intfa_variant_smem_bytes(&v),
+                         unpack ? 128 * 128 + 2 * stage + 128 * 64 + 64 * 128 : 128 * 64 + 2 * stage);
+        v.kind = INTFA_KIND_QUANT_QK;
+        v.warps = 4;
+        assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+        v.kind = INTFA_KIND_QUANT_V; /* no Q/K format */
+        assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    }
     v = attn(INTFA_ARCH_SM80, 128, 128, 64, 8, 2);
-    v.qk_format = INTFA_FMT_INT4;
-    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
-    assert_string_equal(intfa_last_error(),
-                        "qk_format = int4: INT4 Q/K kernels are not generated yet (planned: "
-                        "native m16n8k64 on sm_80/86/89, unpack to INT8 on sm_90)");
-    v.kind = INTFA_KIND_QUANT_QK;
-    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
-    assert_error_contains("INT4");
-    v.kind = INTFA_KIND_QUANT_V; /* no Q/K format */
-    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    v.qk_format = (intfa_format)2;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_INVALID_ARGUMENT);
+    assert_string_equal(intfa_last_error(), "qk_format = 2: not an intfa_format (0..1)");
 
     v = attn(INTFA_ARCH_SM80, 128, 64, 64, 8, 2);
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
@@ -417,9 +427,6 @@ static int oracle(const intfa_variant *v, const char **reasons)
     int n = 0;
     if (v->head_dim != 64 && v->head_dim != 128) reasons[n++] = "head_dim";
     const int fp16 = v->kind == INTFA_KIND_ATTN_FWD_FP16;
-    if ((v->kind == INTFA_KIND_ATTN_FWD || v->kind == INTFA_KIND_QUANT_QK) &&
-        v->qk_format == INTFA_FMT_INT4)
-        reasons[n++] = "INT4";
     if (!is_attention(v->kind)) {
         if (v->warps != 1 && v->warps != 2 && v->warps != 4 && v->warps != 8)
             reasons[n++] = "warps";
@@ -434,6 +441,12 @@ static int oracle(const intfa_variant *v, const char **reasons)
     long long smem = fp16 ? 2LL * v->block_m * v->head_dim + 4LL * v->stages * v->block_n * v->head_dim
                           : (long long)v->block_m * v->head_dim +
                                 (long long)v->stages * (2LL * v->block_n * v->head_dim + 4LL * v->block_n);
+    if (!fp16 && v->qk_format == INTFA_FMT_INT4) { /* packed Q and K tiles; sm_90 unpacks */
+        const long long half = v->head_dim / 2, kv = (long long)v->block_n * v->head_dim;
+        smem -= (long long)v->block_m * half + (long long)v->stages * v->block_n * half;
+        if (v->arch == INTFA_ARCH_SM90 || v->arch == INTFA_ARCH_SM90A)
+            smem += (long long)v->block_m * v->head_dim + kv;
+    }
     if (smem > limit[v->arch]) reasons[n++] = "shared memory";
     const int tiles = v->warps > 0 ? v->block_m / (16 * v->warps) : 1; /* row tiles per warp */
     const long long q = tiles == 1 ? v->head_dim / (fp16 ? 4 : 8) + 16 : fp16 ? 16 : 0;
@@ -507,17 +520,18 @@ static void test_random_sweep(void **state)
 static void test_default_sets(void **state)
 {
     (void)state;
+    enum { COUNT = 32 };
     for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
         size_t count = 0;
         assert_int_equal(intfa_variant_default_set((intfa_arch)a, NULL, 0, &count), INTFA_OK);
-        assert_int_equal(count, 24);
-        intfa_variant set[32];
+        assert_int_equal(count, COUNT);
+        intfa_variant set[COUNT + 8];
         memset(set, 0xAB, sizeof set);
         size_t count2 = 0;
-        assert_int_equal(intfa_variant_default_set((intfa_arch)a, set, 32, &count2), INTFA_OK);
-        assert_int_equal(count2, 24);
-        int kinds[INTFA_KIND_COUNT] = {0}, ps8 = 0;
-        char names[24][INTFA_VARIANT_NAME_MAX];
+        assert_int_equal(intfa_variant_default_set((intfa_arch)a, set, COUNT + 8, &count2), INTFA_OK);
+        assert_int_equal(count2, COUNT);
+        int kinds[INTFA_KIND_COUNT] = {0}, ps8 = 0, int4[INTFA_KIND_COUNT] = {0};
+        char names[COUNT][INTFA_VARIANT_NAME_MAX];
         for (size_t i = 0; i < count2; i++) {
             assert_int_equal(set[i].arch, a);
             assert_int_equal(intfa_variant_check(&set[i]), INTFA_OK);
@@ -526,31 +540,34 @@ static void test_default_sets(void **state)
             for (size_t j = 0; j < i; j++) assert_string_not_equal(names[i], names[j]);
             kinds[set[i].kind]++;
             ps8 += set[i].kind == INTFA_KIND_ATTN_FWD && set[i].p_quant == INTFA_PQ_S8_127;
+            int4[set[i].kind] += set[i].qk_format == INTFA_FMT_INT4;
         }
-        assert_int_equal(kinds[INTFA_KIND_ATTN_FWD], 12);
-        assert_int_equal(kinds[INTFA_KIND_QUANT_QK], 4);
+        assert_int_equal(kinds[INTFA_KIND_ATTN_FWD], 16);
+        assert_int_equal(kinds[INTFA_KIND_QUANT_QK], 8);
         assert_int_equal(kinds[INTFA_KIND_QUANT_V], 4);
         assert_int_equal(kinds[INTFA_KIND_ATTN_FWD_FP16], 4);
         assert_int_equal(ps8, 4);
+        assert_int_equal(int4[INTFA_KIND_ATTN_FWD], 4);
+        assert_int_equal(int4[INTFA_KIND_QUANT_QK], 4);
         /* Entries past the set stay untouched. */
         unsigned char poison[sizeof(intfa_variant)];
         memset(poison, 0xAB, sizeof poison);
-        assert_memory_equal(&set[24], poison, sizeof poison);
+        assert_memory_equal(&set[COUNT], poison, sizeof poison);
 
         /* A smaller cap writes a prefix of the same order. */
         intfa_variant few[5];
         memset(few, 0xAB, sizeof few);
         size_t count3 = 0;
         assert_int_equal(intfa_variant_default_set((intfa_arch)a, few, 3, &count3), INTFA_OK);
-        assert_int_equal(count3, 24);
+        assert_int_equal(count3, COUNT);
         assert_memory_equal(few, set, 3 * sizeof few[0]);
         assert_memory_equal(&few[3], poison, sizeof poison);
     }
-    /* Fixed order, pinned on sm_86. */
-    intfa_variant set[24];
+    /* Fixed order, pinned on sm_86: the INT8 set, then the INT4 one. */
+    intfa_variant set[COUNT];
     size_t count;
-    assert_int_equal(intfa_variant_default_set(INTFA_ARCH_SM86, set, 24, &count), INTFA_OK);
-    static const char *const want[24] = {
+    assert_int_equal(intfa_variant_default_set(INTFA_ARCH_SM86, set, COUNT, &count), INTFA_OK);
+    static const char *const want[COUNT] = {
         "attn_fwd-sm86-d64-int8-fp16-full-pu8-m64n128w4s2",
         "attn_fwd-sm86-d64-int8-bf16-full-pu8-m64n128w4s2",
         "attn_fwd-sm86-d64-int8-fp16-causal-pu8-m64n128w4s2",
@@ -575,8 +592,16 @@ static void test_default_sets(void **state)
         "quant_v-sm86-d64-bf16-w4",
         "quant_v-sm86-d128-fp16-w4",
         "quant_v-sm86-d128-bf16-w4",
+        "attn_fwd-sm86-d64-int4-fp16-full-pu8-m64n128w4s2",
+        "attn_fwd-sm86-d64-int4-fp16-causal-pu8-m64n128w4s2",
+        "attn_fwd-sm86-d128-int4-fp16-full-pu8-m128n64w4s2",
+        "attn_fwd-sm86-d128-int4-fp16-causal-pu8-m128n64w4s2",
+        "quant_qk-sm86-d64-int4-fp16-w4",
+        "quant_qk-sm86-d64-int4-bf16-w4",
+        "quant_qk-sm86-d128-int4-fp16-w4",
+        "quant_qk-sm86-d128-int4-bf16-w4",
     };
-    for (int i = 0; i < 24; i++) {
+    for (int i = 0; i < COUNT; i++) {
         char name[INTFA_VARIANT_NAME_MAX];
         assert_int_equal(intfa_variant_name(&set[i], name, sizeof name), INTFA_OK);
         assert_string_equal(name, want[i]);
@@ -631,11 +656,22 @@ static void test_default_tiles(void **state)
                                            &out),
                      INTFA_ERR_UNSUPPORTED);
     assert_error_contains("head_dim = 96");
-    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM80, 128,
-                                           INTFA_FMT_INT4, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
-                                           &out),
-                     INTFA_ERR_UNSUPPORTED);
-    assert_error_contains("INT4 Q/K kernels are not generated yet");
+    /* INT4: the INT8 tile with packed Q/K, on every arch */
+    for (int a = 0; a < INTFA_ARCH_COUNT; a++)
+        for (int d = 64; d <= 128; d *= 2) {
+            intfa_variant v4, v8;
+            assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, (intfa_arch)a, d,
+                                                   INTFA_FMT_INT4, 1, INTFA_DTYPE_FP16,
+                                                   INTFA_PQ_U8_ROW, &v4),
+                             INTFA_OK);
+            assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, (intfa_arch)a, d,
+                                                   INTFA_FMT_INT8, 1, INTFA_DTYPE_FP16,
+                                                   INTFA_PQ_U8_ROW, &v8),
+                             INTFA_OK);
+            assert_int_equal(v4.qk_format, INTFA_FMT_INT4);
+            v4.qk_format = INTFA_FMT_INT8;
+            assert_memory_equal(&v4, &v8, sizeof v4);
+        }
     assert_int_equal(intfa_variant_default((intfa_kind)5, INTFA_ARCH_SM80, 128, INTFA_FMT_INT8,
                                            0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &out),
                      INTFA_ERR_INVALID_ARGUMENT);

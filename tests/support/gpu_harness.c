@@ -1,4 +1,5 @@
-/* gpu_harness.c - device access and the end-to-end attention case for the GPU tests. */
+/* gpu_harness.c - device access and the end-to-end attention case for the GPU tests (INT8 or
+ * INT4 Q/K, with or without K smoothing). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,10 +73,11 @@ static const char *layout_name(gpu_layout l)
 
 void attn_case_describe(const attn_case *c, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "B=%lld Hq=%lld Hkv=%lld Nq=%lld Nkv=%lld D=%d %s %s %s %s %s%s%s%s",
+    snprintf(buf, cap, "B=%lld Hq=%lld Hkv=%lld Nq=%lld Nkv=%lld D=%d %s %s%s %s %s %s %s%s%s%s",
              (long long)c->batch, (long long)c->heads_q, (long long)c->heads_kv,
-             (long long)c->seq_q, (long long)c->seq_kv, c->head_dim, c->causal ? "causal" : "full",
-             c->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16",
+             (long long)c->seq_q, (long long)c->seq_kv, c->head_dim,
+             c->qk_format == INTFA_FMT_INT4 ? "int4" : "int8", c->smooth_k ? "smooth " : "",
+             c->causal ? "causal" : "full", c->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16",
              c->p_quant == INTFA_PQ_U8_ROW ? "pu8" : "ps8",
              c->v_scale == INTFA_VS_CHANNEL ? "vch" : "vhead", layout_name(c->layout),
              c->want_lse ? " lse" : "", c->drop_in ? " drop-in" : "", c->plain ? " plain" : "");
@@ -153,13 +155,264 @@ static void metrics_accumulate(double *acc, const float *x, const double *ref, i
     }
 }
 
+static void metrics_finish(const double *a, intfa_ref_metrics *m)
+{
+    m->rel_l2 = a[1] > 0 ? sqrt(a[0] / a[1]) : sqrt(a[0]);
+    m->cosine = (a[3] > 0 && a[1] > 0) ? a[2] / sqrt(a[3] * a[1]) : 1.0;
+    m->rel_l1 = a[5] > 0 ? a[4] / a[5] : a[4];
+    m->rmse = a[8] > 0 ? sqrt(a[0] / a[8]) : 0;
+    m->max_abs = a[6];
+    m->nonfinite = (int64_t)a[7];
+}
+
+/* A case's shape. row: bytes of a quantized Q/K row (D, or D / 2 for INT4). */
+typedef struct case_dims {
+    int64_t B, Hq, Hk, Nq, Nk, D, npad, row;
+} case_dims;
+
+static case_dims dims_of(const attn_case *c)
+{
+    case_dims z = {c->batch, c->heads_q, c->heads_kv, c->seq_q, c->seq_kv, c->head_dim,
+                   intfa_v_padded_len(c->seq_kv),
+                   c->qk_format == INTFA_FMT_INT4 ? c->head_dim / 2 : c->head_dim};
+    return z;
+}
+
+/* Quantized inputs: on the device (q8, k8 int8 or packed int4) and on the host (unpacked, one
+ * int8 per value). mean [B, H_kv, D] and bias [B, H_q, N_q] with smoothing. */
+typedef struct quant_set {
+    int8_t *q8, *k8, *v8; /* on the device q8 and k8 may hold packed int4 */
+    float *qs, *ks, *vs, *mean, *bias;
+} quant_set;
+
+static void quant_alloc_gpu(const case_dims *z, quant_set *g)
+{
+    g->q8 = gpu_alloc((size_t)(z->B * z->Hq * z->Nq * z->row));
+    g->k8 = gpu_alloc((size_t)(z->B * z->Hk * z->Nk * z->row));
+    g->v8 = gpu_alloc((size_t)(z->B * z->Hk * z->D * z->npad));
+    g->qs = gpu_alloc((size_t)(z->B * z->Hq * z->Nq) * 4);
+    g->ks = gpu_alloc((size_t)(z->B * z->Hk * z->Nk) * 4);
+    g->vs = gpu_alloc((size_t)(z->B * z->Hk * z->D) * 4);
+    g->mean = gpu_alloc((size_t)(z->B * z->Hk * z->D) * 4);
+    g->bias = gpu_alloc((size_t)(z->B * z->Hq * z->Nq) * 4);
+    gpu_fill_bytes(g->mean, 0xff, (size_t)(z->B * z->Hk * z->D) * 4); /* NaN poison */
+    gpu_fill_bytes(g->bias, 0xff, (size_t)(z->B * z->Hq * z->Nq) * 4);
+}
+
+static void quant_free_gpu(quant_set *g)
+{
+    gpu_free(g->q8); gpu_free(g->k8); gpu_free(g->v8); gpu_free(g->qs); gpu_free(g->ks);
+    gpu_free(g->vs); gpu_free(g->mean); gpu_free(g->bias);
+}
+
+static void quant_free_host(quant_set *h)
+{
+    free(h->q8); free(h->k8); free(h->v8); free(h->qs); free(h->ks); free(h->vs); free(h->mean);
+    free(h->bias);
+}
+
+/* Quantizes the case's inputs with the public calls: K's mean, Q (with the LSE bias when
+ * smoothing), K (minus the mean), V. */
+static intfa_status quantize_on_gpu(intfa_context *ctx, const attn_case *c, const case_dims *z,
+                                    const intfa_tensor *qt, const intfa_tensor *kt,
+                                    const intfa_tensor *vt, const quant_set *g)
+{
+    const int sm = c->smooth_k;
+    const intfa_qk_quant_options qo = {c->qk_format, NULL, sm ? g->mean : NULL, z->Hq / z->Hk,
+                                       1.0f / sqrtf((float)z->D), sm ? g->bias : NULL};
+    const intfa_qk_quant_options ko = {c->qk_format, sm ? g->mean : NULL, NULL, 0, 0.0f, NULL};
+    intfa_status st = INTFA_OK;
+    if (sm) st = intfa_mean_over_tokens(ctx, kt, c->dtype, z->B, z->Hk, z->Nk, z->D, g->mean, NULL);
+    if (st == INTFA_OK)
+        st = intfa_quantize_qk_ex(ctx, qt, c->dtype, z->B, z->Hq, z->Nq, z->D, &qo, g->q8, g->qs, NULL);
+    if (st == INTFA_OK)
+        st = intfa_quantize_qk_ex(ctx, kt, c->dtype, z->B, z->Hk, z->Nk, z->D, &ko, g->k8, g->ks, NULL);
+    if (st == INTFA_OK)
+        st = intfa_quantize_v(ctx, vt, c->dtype, z->B, z->Hk, z->Nk, z->D, c->v_scale, g->v8, g->vs, NULL);
+    return st;
+}
+
+/* n quantized Q/K values from the device, unpacked when INT4. */
+static int8_t *download_qk(const void *src, int64_t n, intfa_format fmt)
+{
+    int8_t *out = malloc((size_t)n + 1);
+    if (fmt != INTFA_FMT_INT4) {
+        gpu_download(out, src, (size_t)n);
+        return out;
+    }
+    uint8_t *packed = malloc((size_t)n / 2 + 1);
+    gpu_download(packed, src, (size_t)n / 2);
+    intfa_ref_unpack_int4(packed, n, out);
+    free(packed);
+    return out;
+}
+
+static float *download_f32(const float *src, int64_t n)
+{
+    float *out = malloc((size_t)n * 4 + 4);
+    gpu_download(out, src, (size_t)n * 4);
+    return out;
+}
+
+static void quant_download(const attn_case *c, const case_dims *z, const quant_set *g, quant_set *h)
+{
+    h->q8 = download_qk(g->q8, z->B * z->Hq * z->Nq * z->D, c->qk_format);
+    h->k8 = download_qk(g->k8, z->B * z->Hk * z->Nk * z->D, c->qk_format);
+    h->v8 = malloc((size_t)(z->B * z->Hk * z->D * z->npad) + 1);
+    gpu_download(h->v8, g->v8, (size_t)(z->B * z->Hk * z->D * z->npad));
+    h->qs = download_f32(g->qs, z->B * z->Hq * z->Nq);
+    h->ks = download_f32(g->ks, z->B * z->Hk * z->Nk);
+    h->vs = download_f32(g->vs, z->B * z->Hk * z->D);
+    h->mean = download_f32(g->mean, z->B * z->Hk * z->D);
+    h->bias = download_f32(g->bias, z->B * z->Hq * z->Nq);
+}
+
+/* Values and scales of the GPU quantization that differ from the C quantization of the same
+ * inputs (K smoothed with the GPU's mean, so that both subtract the same fp32 values). */
+static int64_t quant_mismatches(const attn_case *c, const case_dims *z, const float *qf,
+                                const float *kf, const float *vf, const quant_set *h)
+{
+    const int64_t D = z->D, Nq = z->Nq, Nk = z->Nk, nmax = Nq > Nk ? Nq : Nk;
+    int8_t *cq = malloc((size_t)(nmax * D + D * z->npad) + 16);
+    float *cs = malloc((size_t)(nmax + D + 1) * 4);
+    int64_t bad = 0;
+    for (int64_t bh = 0; bh < z->B * z->Hq; ++bh) {
+        intfa_ref_quantize_rows_ex(qf + bh * Nq * D, Nq, D, (int)D, c->qk_format, NULL, cq, cs);
+        for (int64_t i = 0; i < Nq * D; ++i) bad += cq[i] != h->q8[bh * Nq * D + i];
+        for (int64_t i = 0; i < Nq; ++i) bad += cs[i] != h->qs[bh * Nq + i];
+    }
+    for (int64_t bh = 0; bh < z->B * z->Hk; ++bh) {
+        intfa_ref_quantize_rows_ex(kf + bh * Nk * D, Nk, D, (int)D, c->qk_format,
+                                   c->smooth_k ? h->mean + bh * D : NULL, cq, cs);
+        for (int64_t i = 0; i < Nk * D; ++i) bad += cq[i] != h->k8[bh * Nk * D + i];
+        for (int64_t i = 0; i < Nk; ++i) bad += cs[i] != h->ks[bh * Nk + i];
+        if (Nk > 0) {
+            intfa_ref_quantize_v(vf + bh * Nk * D, Nk, D, (int)D, c->v_scale, cq, cs);
+            for (int64_t i = 0; i < D * z->npad; ++i) bad += cq[i] != h->v8[bh * D * z->npad + i];
+            for (int64_t i = 0; i < D; ++i) bad += cs[i] != h->vs[bh * D + i];
+        }
+    }
+    free(cq);
+    free(cs);
+    return bad;
+}
+
+/* Smoothing: the GPU's mean and bias against the C ones (double sums), each value against the
+ * bound of its fp32 arithmetic on the GPU. The mean: each of 8 warps sums about N / 8 tokens,
+ * then the 8 sums are added and divided by N, so |error| <= (N / 8 + 10) u mean|x| + u |mean|
+ * (u = 2^-24), and the C mean is within u |mean|. The bias: an fma chain of <= 4 terms per lane,
+ * a 5-step warp sum and the scale, so |error| <= 10 u scale sum|q m| + u |bias|, and the C bias
+ * (on the GPU's mean) within u |bias|. NaN (unwritten) counts as an infinite excess. */
+static void check_smoothing(const case_dims *z, const float *qf, const float *kf, const quant_set *h,
+                            attn_result *r)
+{
+    const int64_t D = z->D, Nk = z->Nk, Nq = z->Nq;
+    const double u = 0x1p-24, scale = 1.0f / sqrtf((float)D);
+    float *m = malloc((size_t)D * 4), *b = malloc((size_t)(Nq + 1) * 4);
+    for (int64_t bh = 0; bh < z->B * z->Hk; ++bh) {
+        intfa_ref_mean_rows(kf + bh * Nk * D, Nk, D, (int)D, m);
+        for (int64_t d = 0; d < D; ++d) {
+            double abs_mean = 0;
+            for (int64_t n = 0; n < Nk; ++n) abs_mean += fabs(kf[(bh * Nk + n) * D + d]);
+            abs_mean = Nk > 0 ? abs_mean / (double)Nk : 0.0;
+            const double g = h->mean[bh * D + d], bound = ((double)Nk / 8 + 10) * u * abs_mean + 2 * u * fabs(m[d]);
+            const double ex = isnan(g) ? INFINITY : fabs(g - m[d]) - bound;
+            if (ex > r->mean_excess) r->mean_excess = ex;
+        }
+    }
+    for (int64_t b0 = 0; b0 < z->B; ++b0)
+        for (int64_t hq = 0; hq < z->Hq; ++hq) {
+            const int64_t bh = b0 * z->Hq + hq, bhk = b0 * z->Hk + hq / (z->Hq / z->Hk);
+            const float *mean = h->mean + bhk * D;
+            intfa_ref_lse_bias(qf + bh * Nq * D, Nq, D, (int)D, mean, 0.0f, b);
+            for (int64_t n = 0; n < Nq; ++n) {
+                double sxm = 0;
+                for (int64_t d = 0; d < D; ++d) sxm += fabs((double)qf[(bh * Nq + n) * D + d] * mean[d]);
+                const double g = h->bias[bh * Nq + n], bound = 10 * u * scale * sxm + 2 * u * fabs(b[n]);
+                const double ex = isnan(g) ? INFINITY : fabs(g - b[n]) - bound;
+                if (ex > r->bias_excess) r->bias_excess = ex;
+            }
+        }
+    free(m);
+    free(b);
+}
+
+/* Every output and LSE against the C quantized algorithm on the GPU's quantized inputs and
+ * against exact attention on the fp16/bf16 inputs. ho: the output as stored (strides of ot). */
+static void compare_outputs(const attn_case *c, const case_dims *z, int block_n, const float *qf,
+                            const float *kf, const float *vf, const quant_set *h,
+                            const uint16_t *ho, const intfa_tensor *ot, const float *hlse,
+                            attn_result *r)
+{
+    const int64_t B = z->B, Hq = z->Hq, Hk = z->Hk, Nq = z->Nq, Nk = z->Nk, D = z->D, npad = z->npad;
+    float *gout = malloc((size_t)(Nq * D) * 4 + 4), *rout = malloc((size_t)(Nq * D) * 4 + 4);
+    float *rlse = malloc((size_t)Nq * 4 + 4);
+    double *rq = malloc((size_t)(Nq * D) * 8 + 8), *ex = malloc((size_t)(Nq * D) * 8 + 8);
+    double *exlse = malloc((size_t)Nq * 8 + 8);
+    double acc_q[9] = {0}, acc_e[9] = {0}, acc_re[9] = {0};
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t hh = 0; hh < Hq; ++hh) {
+            const int64_t bh = b * Hq + hh, bhk = b * Hk + hh / (Hq / Hk);
+            for (int64_t n = 0; n < Nq; ++n)
+                for (int64_t d = 0; d < D; ++d) {
+                    const float v = from_bits(ho[b * ot->stride_b + n * ot->stride_n + hh * ot->stride_h + d], c->dtype);
+                    if (isnan(v)) r->unwritten++;
+                    gout[n * D + d] = v;
+                }
+            intfa_ref_attention_quant_head(h->q8 + bh * Nq * D, h->qs + bh * Nq, h->k8 + bhk * Nk * D,
+                                           h->ks + bhk * Nk, h->v8 + bhk * D * npad, h->vs + bhk * D, Nq,
+                                           Nk, (int)D, 0.0f, c->causal, c->p_quant, block_n, rout, rlse);
+            intfa_ref_attention_exact_head(qf + bh * Nq * D, D, kf + bhk * Nk * D, D,
+                                           vf + bhk * Nk * D, D, Nq, Nk, (int)D,
+                                           1.0 / sqrt((double)D), c->causal, ex, exlse);
+            for (int64_t i = 0; i < Nq * D; ++i) rq[i] = intfa_ref_round_dtype(rout[i], c->dtype);
+            /* LSE is 1-Lipschitz in the scores: bound each row's error by the largest score
+             * error the Q/K quantization steps allow (of K - mean with smoothing: the bias
+             * restores the rest to fp32 rounding), plus 0.02 for P's rounding. */
+            double max_sk = 0, max_k1 = 0;
+            for (int64_t j = 0; j < Nk; ++j) {
+                const double sk = h->ks[bhk * Nk + j];
+                double k1 = 0;
+                for (int64_t d = 0; d < D; ++d) k1 += fabs(h->k8[(bhk * Nk + j) * D + d] * sk);
+                if (sk > max_sk) max_sk = sk;
+                if (k1 > max_k1) max_k1 = k1;
+            }
+            metrics_accumulate(acc_q, gout, rq, Nq * D);
+            metrics_accumulate(acc_e, gout, ex, Nq * D);
+            metrics_accumulate(acc_re, rout, ex, Nq * D);
+            for (int64_t n = 0; n < Nq; ++n) {
+                const int sees = Nk > 0 && (!c->causal || n + Nk - Nq >= 0);
+                if (!sees) {
+                    for (int64_t d = 0; d < D; ++d) r->lse_bad_empty += gout[n * D + d] != 0.0f;
+                    if (hlse) r->lse_bad_empty += !(isinf(hlse[bh * Nq + n]) && hlse[bh * Nq + n] < 0);
+                    continue;
+                }
+                if (!hlse) continue;
+                const float gl = hlse[bh * Nq + n];
+                if (isnan(gl)) { r->unwritten++; continue; }
+                const double rl = rlse[n] + (c->smooth_k ? (double)h->bias[bh * Nq + n] : 0.0);
+                const double lq = fabs(gl - rl), le = fabs(gl - exlse[n]);
+                if (lq > r->lse_max_diff_quant) r->lse_max_diff_quant = lq;
+                if (le > r->lse_max_diff_exact) r->lse_max_diff_exact = le;
+                double q1 = 0;
+                for (int64_t d = 0; d < D; ++d) q1 += fabs(qf[(bh * Nq + n) * D + d]);
+                const double bound = (max_sk / 2 * q1 + h->qs[bh * Nq + n] / 2 * max_k1) / sqrt((double)D) + 0.02;
+                if (le - bound > r->lse_excess_exact) r->lse_excess_exact = le - bound;
+            }
+        }
+    metrics_finish(acc_q, &r->vs_quant);
+    metrics_finish(acc_e, &r->vs_exact);
+    metrics_finish(acc_re, &r->ref_vs_exact);
+    free(gout); free(rout); free(rlse); free(rq); free(ex); free(exlse);
+}
+
 intfa_status attn_case_run(const attn_case *c, attn_result *r)
 {
     memset(r, 0, sizeof *r);
-    r->lse_excess_exact = -INFINITY;
+    r->lse_excess_exact = r->mean_excess = r->bias_excess = -INFINITY;
     intfa_context *ctx = g_ctx;
-    const int64_t B = c->batch, Hq = c->heads_q, Hk = c->heads_kv, Nq = c->seq_q, Nk = c->seq_kv;
-    const int64_t D = c->head_dim, npad = intfa_v_padded_len(Nk);
+    const case_dims z = dims_of(c);
+    const int64_t B = z.B, Hq = z.Hq, Hk = z.Hk, Nq = z.Nq, Nk = z.Nk, D = z.D;
     intfa_ref_rng rng;
     intfa_ref_rng_seed(&rng, c->seed);
     float *qf = make_input(&rng, B, Hq, Nq, D, c->dtype, c->plain);
@@ -175,16 +428,13 @@ intfa_status attn_case_run(const attn_case *c, attn_result *r)
     gpu_fill_bytes(ot.data, 0xff, (size_t)ocount * 2); /* NaN poison */
     float *dlse = c->want_lse ? gpu_alloc((size_t)(B * Hq * Nq) * 4 + 4) : NULL;
     if (dlse) gpu_fill_bytes(dlse, 0xff, (size_t)(B * Hq * Nq) * 4 + 4);
+    quant_set g, h;
+    memset(&h, 0, sizeof h);
+    quant_alloc_gpu(&z, &g);
 
-    int8_t *q8 = gpu_alloc((size_t)(B * Hq * Nq * D)), *k8 = gpu_alloc((size_t)(B * Hk * Nk * D));
-    int8_t *v8 = gpu_alloc((size_t)(B * Hk * D * npad));
-    float *qs = gpu_alloc((size_t)(B * Hq * Nq) * 4), *ks = gpu_alloc((size_t)(B * Hk * Nk) * 4);
-    float *vs = gpu_alloc((size_t)(B * Hk * D) * 4);
-
-    intfa_attn_problem pr = {B, Hq, Hk, Nq, Nk, D, 0.0f, c->causal, c->dtype, c->p_quant, c->v_scale};
-    intfa_status st = intfa_quantize_qk(ctx, &qt, c->dtype, B, Hq, Nq, D, q8, qs, NULL);
-    if (st == INTFA_OK) st = intfa_quantize_qk(ctx, &kt, c->dtype, B, Hk, Nk, D, k8, ks, NULL);
-    if (st == INTFA_OK) st = intfa_quantize_v(ctx, &vt, c->dtype, B, Hk, Nk, D, c->v_scale, v8, vs, NULL);
+    intfa_attn_problem pr = {B, Hq, Hk, Nq, Nk, D, 0.0f, c->causal, c->dtype, c->p_quant,
+                             c->v_scale, c->qk_format, c->smooth_k};
+    intfa_status st = quantize_on_gpu(ctx, c, &z, &qt, &kt, &vt, &g);
     CUevent e0, e1;
     CU(ctx->cu->EventCreate(&e0, 0));
     CU(ctx->cu->EventCreate(&e1, 0));
@@ -193,132 +443,35 @@ intfa_status attn_case_run(const attn_case *c, attn_result *r)
         if (c->drop_in) {
             st = intfa_attention(ctx, &pr, &qt, &kt, &vt, &ot, dlse, NULL, 0, NULL);
         } else {
-            const intfa_qk_int8 qq = {intfa_tensor_bhnd(q8, Nq, Hq, D), qs};
-            const intfa_qk_int8 kq = {intfa_tensor_bhnd(k8, Nk, Hk, D), ks};
-            const intfa_v_int8 vq = {v8, vs};
+            const intfa_qk_int8 qq = {intfa_tensor_bhnd(g.q8, Nq, Hq, z.row), g.qs, c->smooth_k ? g.bias : NULL};
+            const intfa_qk_int8 kq = {intfa_tensor_bhnd(g.k8, Nk, Hk, z.row), g.ks, NULL};
+            const intfa_v_int8 vq = {g.v8, g.vs};
             st = intfa_attention_int8(ctx, &pr, &qq, &kq, &vq, &ot, dlse, NULL);
         }
         CU(ctx->cu->EventRecord(e1, NULL));
     }
-    if (st != INTFA_OK) goto done;
-    gpu_sync();
-    float ms = 0;
-    CU(ctx->cu->EventElapsedTime(&ms, e0, e1));
-    r->kernel_ms = ms;
-
-    /* Quantized inputs: the GPU's must equal the C quantization of the same values. */
-    int8_t *hq8 = malloc((size_t)(B * Hq * Nq * D) + 1), *hk8 = malloc((size_t)(B * Hk * Nk * D) + 1);
-    int8_t *hv8 = malloc((size_t)(B * Hk * D * npad) + 1);
-    float *hqs = malloc((size_t)(B * Hq * Nq) * 4 + 4), *hks = malloc((size_t)(B * Hk * Nk) * 4 + 4);
-    float *hvs = malloc((size_t)(B * Hk * D) * 4 + 4);
-    gpu_download(hq8, q8, (size_t)(B * Hq * Nq * D));
-    gpu_download(hk8, k8, (size_t)(B * Hk * Nk * D));
-    gpu_download(hv8, v8, (size_t)(B * Hk * D * npad));
-    gpu_download(hqs, qs, (size_t)(B * Hq * Nq) * 4);
-    gpu_download(hks, ks, (size_t)(B * Hk * Nk) * 4);
-    gpu_download(hvs, vs, (size_t)(B * Hk * D) * 4);
-    {
-        int8_t *cq = malloc((size_t)(Nq > Nk ? Nq : Nk) * (size_t)D + (size_t)D * (size_t)npad + 16);
-        float *cs = malloc((size_t)((Nq > Nk ? Nq : Nk) + D + 1) * 4);
-        for (int64_t bh = 0; bh < B * Hq; ++bh) {
-            intfa_ref_quantize_rows(qf + bh * Nq * D, Nq, D, (int)D, cq, cs);
-            for (int64_t i = 0; i < Nq * D; ++i) r->quant_mismatches += cq[i] != hq8[bh * Nq * D + i];
-            for (int64_t i = 0; i < Nq; ++i) r->quant_mismatches += cs[i] != hqs[bh * Nq + i];
-        }
-        for (int64_t bh = 0; bh < B * Hk; ++bh) {
-            intfa_ref_quantize_rows(kf + bh * Nk * D, Nk, D, (int)D, cq, cs);
-            for (int64_t i = 0; i < Nk * D; ++i) r->quant_mismatches += cq[i] != hk8[bh * Nk * D + i];
-            for (int64_t i = 0; i < Nk; ++i) r->quant_mismatches += cs[i] != hks[bh * Nk + i];
-            if (Nk > 0) {
-                intfa_ref_quantize_v(vf + bh * Nk * D, Nk, D, (int)D, c->v_scale, cq, cs);
-                for (int64_t i = 0; i < D * npad; ++i) r->quant_mismatches += cq[i] != hv8[bh * D * npad + i];
-                for (int64_t i = 0; i < D; ++i) r->quant_mismatches += cs[i] != hvs[bh * D + i];
-            }
-        }
-        free(cq);
-        free(cs);
-    }
-
-    /* Outputs. */
-    uint16_t *ho = malloc((size_t)ocount * 2);
-    float *hlse = malloc((size_t)(B * Hq * Nq) * 4 + 4);
-    gpu_download(ho, ot.data, (size_t)ocount * 2);
-    if (dlse) gpu_download(hlse, dlse, (size_t)(B * Hq * Nq) * 4);
     intfa_variant var; /* the kernel's key tile size decides the reference's P rounding */
-    if ((st = intfa_select_attention(ctx, &pr, &var)) != INTFA_OK) goto done;
-    float *gout = malloc((size_t)(Nq * D) * 4 + 4), *rout = malloc((size_t)(Nq * D) * 4 + 4);
-    float *rlse = malloc((size_t)Nq * 4 + 4);
-    double *rq = malloc((size_t)(Nq * D) * 8 + 8), *ex = malloc((size_t)(Nq * D) * 8 + 8);
-    double *exlse = malloc((size_t)Nq * 8 + 8);
-    double acc_q[9] = {0}, acc_e[9] = {0}, acc_re[9] = {0};
-    for (int64_t b = 0; b < B; ++b)
-        for (int64_t h = 0; h < Hq; ++h) {
-            const int64_t bh = b * Hq + h, bhk = b * Hk + h / (Hq / Hk);
-            for (int64_t n = 0; n < Nq; ++n)
-                for (int64_t d = 0; d < D; ++d) {
-                    const float v = from_bits(ho[b * ot.stride_b + n * ot.stride_n + h * ot.stride_h + d], c->dtype);
-                    if (isnan(v)) r->unwritten++;
-                    gout[n * D + d] = v;
-                }
-            intfa_ref_attention_quant_head(hq8 + bh * Nq * D, hqs + bh * Nq, hk8 + bhk * Nk * D,
-                                           hks + bhk * Nk, hv8 + bhk * D * npad, hvs + bhk * D, Nq,
-                                           Nk, (int)D, 0.0f, c->causal, c->p_quant, var.block_n,
-                                           rout, rlse);
-            intfa_ref_attention_exact_head(qf + bh * Nq * D, D, kf + bhk * Nk * D, D,
-                                           vf + bhk * Nk * D, D, Nq, Nk, (int)D,
-                                           1.0 / sqrt((double)D), c->causal, ex, exlse);
-            for (int64_t i = 0; i < Nq * D; ++i) rq[i] = intfa_ref_round_dtype(rout[i], c->dtype);
-            /* LSE is 1-Lipschitz in the scores: bound each row's error by the largest score
-             * error the Q/K quantization steps allow, plus 0.02 for P's rounding. */
-            double max_sk = 0, max_k1 = 0;
-            for (int64_t j = 0; j < Nk; ++j) {
-                const double sk = hks[bhk * Nk + j];
-                double k1 = 0;
-                for (int64_t d = 0; d < D; ++d) k1 += fabs(hk8[(bhk * Nk + j) * D + d] * sk);
-                if (sk > max_sk) max_sk = sk;
-                if (k1 > max_k1) max_k1 = k1;
-            }
-            metrics_accumulate(acc_q, gout, rq, Nq * D);
-            metrics_accumulate(acc_e, gout, ex, Nq * D);
-            metrics_accumulate(acc_re, rout, ex, Nq * D);
-            for (int64_t n = 0; n < Nq; ++n) {
-                const int sees = Nk > 0 && (!c->causal || n + Nk - Nq >= 0);
-                if (!sees) {
-                    for (int64_t d = 0; d < D; ++d) r->lse_bad_empty += gout[n * D + d] != 0.0f;
-                    if (dlse) r->lse_bad_empty += !(isinf(hlse[bh * Nq + n]) && hlse[bh * Nq + n] < 0);
-                    continue;
-                }
-                if (!dlse) continue;
-                const float gl = hlse[bh * Nq + n];
-                if (isnan(gl)) { r->unwritten++; continue; }
-                const double lq = fabs(gl - rlse[n]), le = fabs(gl - exlse[n]);
-                if (lq > r->lse_max_diff_quant) r->lse_max_diff_quant = lq;
-                if (le > r->lse_max_diff_exact) r->lse_max_diff_exact = le;
-                double q1 = 0;
-                for (int64_t d = 0; d < D; ++d) q1 += fabs(qf[(bh * Nq + n) * D + d]);
-                const double bound = (max_sk / 2 * q1 + hqs[bh * Nq + n] / 2 * max_k1) / sqrt((double)D) + 0.02;
-                if (le - bound > r->lse_excess_exact) r->lse_excess_exact = le - bound;
-            }
-        }
-    const double *accs[3] = {acc_q, acc_e, acc_re};
-    intfa_ref_metrics *ms3[3] = {&r->vs_quant, &r->vs_exact, &r->ref_vs_exact};
-    for (int i = 0; i < 3; ++i) {
-        const double *a = accs[i];
-        intfa_ref_metrics *m = ms3[i];
-        m->rel_l2 = a[1] > 0 ? sqrt(a[0] / a[1]) : sqrt(a[0]);
-        m->cosine = (a[3] > 0 && a[1] > 0) ? a[2] / sqrt(a[3] * a[1]) : 1.0;
-        m->rel_l1 = a[5] > 0 ? a[4] / a[5] : a[4];
-        m->rmse = a[8] > 0 ? sqrt(a[0] / a[8]) : 0;
-        m->max_abs = a[6];
-        m->nonfinite = (int64_t)a[7];
+    if (st == INTFA_OK) st = intfa_select_attention(ctx, &pr, &var);
+    if (st == INTFA_OK) {
+        gpu_sync();
+        float ms = 0;
+        CU(ctx->cu->EventElapsedTime(&ms, e0, e1));
+        r->kernel_ms = ms;
+        quant_download(c, &z, &g, &h);
+        r->quant_mismatches = quant_mismatches(c, &z, qf, kf, vf, &h);
+        if (c->smooth_k) check_smoothing(&z, qf, kf, &h, r);
+        uint16_t *ho = malloc((size_t)ocount * 2);
+        float *hlse = dlse ? download_f32(dlse, B * Hq * Nq) : NULL;
+        gpu_download(ho, ot.data, (size_t)ocount * 2);
+        compare_outputs(c, &z, var.block_n, qf, kf, vf, &h, ho, &ot, hlse, r);
+        free(ho);
+        free(hlse);
     }
-    free(gout); free(rout); free(rlse); free(rq); free(ex); free(exlse); free(ho); free(hlse);
-    free(hq8); free(hk8); free(hv8); free(hqs); free(hks); free(hvs);
-done:
     ctx->cu->EventDestroy(e0);
     ctx->cu->EventDestroy(e1);
     gpu_free(dq); gpu_free(dk); gpu_free(dv); gpu_free(ot.data); gpu_free(dlse);
-    gpu_free(q8); gpu_free(k8); gpu_free(v8); gpu_free(qs); gpu_free(ks); gpu_free(vs);
+    quant_free_gpu(&g);
+    quant_free_host(&h);
     free(qf); free(kf); free(vf);
     return st;
 }

@@ -1,6 +1,7 @@
 /* gpu_harness.h - what the GPU tests share: opening a device (or skipping visibly with exit
  * code 77 when none exists), device buffers, random inputs in fp16/bf16, and one attention
- * case run end to end against the CPU reference. */
+ * case (INT8 or INT4 Q/K, with or without K smoothing) run end to end against the CPU
+ * reference. */
 #ifndef INTFA_GPU_HARNESS_H
 #define INTFA_GPU_HARNESS_H
 
@@ -39,6 +40,10 @@ typedef struct attn_case {
     int drop_in;      /* run intfa_attention (else the quantize + attention_int8 steps) */
     int plain;        /* N(0,1) inputs only (else a few large outliers per head) */
     uint64_t seed;
+    intfa_format qk_format; /* INT8 (0) or packed INT4 Q and K */
+    int smooth_k;           /* K smoothing: K's mean subtracted before quantizing, the LSE bias
+                               q . mean * scale added back (quantize + attention_int8: the
+                               harness does it with the public calls; drop-in: problem.smooth_k) */
 } attn_case;
 
 typedef struct attn_result {
@@ -49,7 +54,11 @@ typedef struct attn_result {
     double lse_max_diff_exact;
     double lse_excess_exact;    /* max over rows of |lse_gpu - lse_exact| minus that row's bound
                                    from the Q/K quantization steps (must be <= 0) */
-    int64_t quant_mismatches;   /* int8 values or scales that differ from the C quantization */
+    int64_t quant_mismatches;   /* int8 (int4: unpacked) values or scales that differ from the C
+                                   quantization of the same values (smoothing: with the GPU's mean) */
+    double mean_excess;         /* smoothing: max over K's mean of |gpu - C (double)| minus the
+                                   bound of its fp32 sums (must be <= 0); -inf without */
+    double bias_excess;         /* the same for the LSE bias against the C bias on the GPU mean */
     int64_t unwritten;          /* outputs still holding the NaN poison */
     int64_t lse_bad_empty;      /* rows that see no key whose lse is not -inf or out not 0 */
     double kernel_ms;

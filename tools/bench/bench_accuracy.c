@@ -7,19 +7,24 @@
 #include "bench_accuracy.h"
 #include "bench_inputs.h"
 
-typedef enum { M_INT8, M_FP16, M_FP8 } method_kind;
+typedef enum { M_INT, M_FP16, M_FP8 } method_kind;
 
 static const struct {
     const char *name;
     method_kind kind;
     intfa_p_quant pq;
     intfa_v_scale vs;
+    intfa_format fmt; /* Q/K of the M_INT methods */
+    int smooth;       /* K smoothing (M_INT) */
 } methods[BENCH_ACC_METHODS] = {
-    {"int8-pu8", M_INT8, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},  /* the library's default */
-    {"int8-ps8", M_INT8, INTFA_PQ_S8_127, INTFA_VS_CHANNEL},  /* the paper's P quantization */
-    {"int8-paper", M_INT8, INTFA_PQ_S8_127, INTFA_VS_HEAD},   /* the paper's configuration */
-    {"fp16", M_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},      /* attn_fwd_fp16.cu */
-    {"fp8-e4m3", M_FP8, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL},   /* simulated on the CPU */
+    {"int8-pu8", M_INT, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL, INTFA_FMT_INT8, 0}, /* the default */
+    {"int8-ps8", M_INT, INTFA_PQ_S8_127, INTFA_VS_CHANNEL, INTFA_FMT_INT8, 0}, /* paper's P */
+    {"int8-paper", M_INT, INTFA_PQ_S8_127, INTFA_VS_HEAD, INTFA_FMT_INT8, 0},  /* paper's config */
+    {"int8+smooth", M_INT, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL, INTFA_FMT_INT8, 1},
+    {"int4", M_INT, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL, INTFA_FMT_INT4, 0},
+    {"int4+smooth", M_INT, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL, INTFA_FMT_INT4, 1},
+    {"fp16", M_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL, INTFA_FMT_INT8, 0},    /* attn_fwd_fp16.cu */
+    {"fp8-e4m3", M_FP8, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL, INTFA_FMT_INT8, 0}, /* simulated on the CPU */
 };
 
 /* One problem: inputs [N][H][D] on the host (fp16 values as floats) and on the device. */
@@ -87,7 +92,7 @@ static intfa_status gpu_rows(intfa_context *ctx, acc_problem *p, int m, float *g
     const bench_config *c = &p->cfg;
     const int64_t N = c->seq, H = c->heads, D = c->head_dim, n = N * H * D;
     const intfa_attn_problem pr = {1, H, H, N, N, D, 0.0f, c->causal, INTFA_DTYPE_FP16,
-                                   methods[m].pq, methods[m].vs};
+                                   methods[m].pq, methods[m].vs, methods[m].fmt, methods[m].smooth};
     intfa_tensor t[4];
     for (int i = 0; i < 3; ++i) t[i] = intfa_tensor_bnhd((void *)(uintptr_t)p->dx[i], N, H, D);
     t[3] = intfa_tensor_bnhd((void *)(uintptr_t)p->out, N, H, D);
@@ -105,6 +110,41 @@ static intfa_status gpu_rows(intfa_context *ctx, acc_problem *p, int m, float *g
                 got[(h * BENCH_ACC_ROWS + i) * D + d] =
                     intfa_ref_f16_to_f32(p->host[(p->rows[i] * H + h) * D + d]);
     return INTFA_OK;
+}
+
+/* An integer method simulated on the CPU with the C reference (the GPU refused it): Q, K per
+ * token in the method's format (K smoothed when asked), V, the quantized algorithm on each
+ * sampled row with the default tile's key block of the context's arch. Non-causal problems
+ * only (the accuracy section's). 0, or -1. */
+static int sim_rows(const intfa_context *ctx, const acc_problem *p, int m, float *got)
+{
+    const int64_t N = p->cfg.seq, H = p->cfg.heads, D = p->cfg.head_dim, npad = intfa_v_padded_len(N);
+    if (p->cfg.causal) return -1;
+    intfa_variant var;
+    const int block_n = intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)D, methods[m].fmt, 0,
+                                              INTFA_DTYPE_FP16, methods[m].pq, &var) == INTFA_OK
+                            ? var.block_n : 64;
+    int8_t *k8 = malloc((size_t)(N * D)), *vt = malloc((size_t)(npad * D)), q8[128];
+    float *ks = malloc((size_t)N * sizeof *ks), vs[128], mean[128], qs;
+    if (!k8 || !vt || !ks) {
+        free(k8); free(vt); free(ks);
+        return -1;
+    }
+    for (int64_t h = 0; h < H; ++h) {
+        intfa_ref_mean_rows(p->x[1] + h * D, N, H * D, (int)D, mean);
+        intfa_ref_quantize_rows_ex(p->x[1] + h * D, N, H * D, (int)D, methods[m].fmt,
+                                   methods[m].smooth ? mean : NULL, k8, ks);
+        intfa_ref_quantize_v(p->x[2] + h * D, N, H * D, (int)D, methods[m].vs, vt, vs);
+        for (int i = 0; i < BENCH_ACC_ROWS; ++i) {
+            intfa_ref_quantize_rows_ex(p->x[0] + (p->rows[i] * H + h) * D, 1, D, (int)D,
+                                       methods[m].fmt, NULL, q8, &qs);
+            intfa_ref_attention_quant_head(q8, &qs, k8, ks, vt, vs, 1, N, (int)D, 0.0f, 0,
+                                           methods[m].pq, block_n,
+                                           got + (h * BENCH_ACC_ROWS + i) * D, NULL);
+        }
+    }
+    free(k8); free(vt); free(ks);
+    return 0;
 }
 
 static void free_problem(const intfa_cu *cu, acc_problem *p)
@@ -168,6 +208,13 @@ int bench_accuracy_run(intfa_context *ctx, const int64_t *seqs, int nseqs, const
                     intfa_status st = methods[m].kind == M_FP8
                                           ? (fp8_rows(&p, got) ? INTFA_ERR_OUT_OF_MEMORY : INTFA_OK)
                                           : gpu_rows(ctx, &p, m, got);
+                    if (st == INTFA_ERR_UNSUPPORTED && methods[m].kind == M_INT) {
+                        /* this GPU or build cannot run it: the C reference's simulation, named so */
+                        fprintf(log, "  accuracy: %s not available on the GPU (%s): simulated on the CPU\n",
+                                methods[m].name, intfa_last_error());
+                        snprintf(r->method, sizeof r->method, "%s-sim", methods[m].name);
+                        st = sim_rows(ctx, &p, m, got) ? INTFA_ERR_OUT_OF_MEMORY : INTFA_OK;
+                    }
                     if (st == INTFA_OK) intfa_ref_compare(got, ref, vals, &r->m);
                     if (st == INTFA_OK && r->m.nonfinite) {
                         ++*failures;

@@ -1,7 +1,9 @@
 /* bench_accuracy.h - the accuracy section of intfa-bench: the INT8 kernel in each P
- * quantization mode and in the paper's configuration, the FP16 baseline, and a simulated FP8
- * e4m3 attention (CPU, reference/ref_fp8.c), each against exact attention in FP64 on sampled
- * query rows, for three input distributions. */
+ * quantization mode and in the paper's configuration, INT8 and INT4 Q/K with and without K
+ * smoothing (the drop-in on the GPU; where the GPU refuses a method, the C reference's
+ * simulation of it, marked "-sim"), the FP16 baseline, and a simulated FP8 e4m3 attention (CPU,
+ * reference/ref_fp8.c), each against exact attention in FP64 on sampled query rows, for three
+ * input distributions. */
 #ifndef INTFA_BENCH_ACCURACY_H
 #define INTFA_BENCH_ACCURACY_H
 
@@ -12,7 +14,7 @@
 
 #define BENCH_ACC_HEADS 4       /* heads of each accuracy problem (batch 1) */
 #define BENCH_ACC_ROWS 64       /* sampled query rows per head, evenly spaced */
-#define BENCH_ACC_METHODS 5     /* rows per problem */
+#define BENCH_ACC_METHODS 8     /* rows per problem */
 #define BENCH_ACC_FP8_BLOCK 128 /* key tile of the simulated FP8 attention */
 
 /* For every input distribution, head_dim in hds and N in seqs (non-causal, batch 1,

@@ -4,7 +4,7 @@
 
 const char *bench_dist_name(bench_dist d)
 {
-    static const char *const names[BENCH_IN_COUNT] = {"normal", "uniform", "k-outliers"};
+    static const char *const names[BENCH_IN_COUNT] = {"normal", "uniform", "k-outliers", "k-offsets"};
     return (unsigned)d < BENCH_IN_COUNT ? names[d] : "?";
 }
 
@@ -26,6 +26,15 @@ void bench_make_inputs(bench_dist dist, uint64_t seed, int64_t tokens, int64_t h
         k[i] = intfa_ref_round_dtype(sample(&rng, dist), INTFA_DTYPE_FP16);
         v[i] = intfa_ref_round_dtype(sample(&rng, dist), INTFA_DTYPE_FP16);
     }
+    if (dist == BENCH_IN_K_OFFSETS)
+        for (int64_t h = 0; h < heads; ++h)
+            for (int c = 0; c < BENCH_OUTLIER_CHANNELS; ++c) {
+                const float off = (c & 1 ? -1.0f : 1.0f) * (8.0f + 8.0f * (float)intfa_ref_uniform(&rng));
+                for (int64_t t = 0; t < tokens; ++t) {
+                    float *x = &k[(t * heads + h) * d + bench_outlier_channel(c, d)];
+                    *x = intfa_ref_round_dtype(*x + off, INTFA_DTYPE_FP16);
+                }
+            }
     if (dist != BENCH_IN_K_OUTLIERS) return;
     for (int64_t row = 0; row < tokens * heads; ++row)
         for (int c = 0; c < BENCH_OUTLIER_CHANNELS; ++c) {

@@ -124,6 +124,41 @@ static void cell(FILE *f, int width, const char *fmt, double x)
     fprintf(f, " %*s", width, num);
 }
 
+static void int4_table_print(FILE *f, const bench_row *rows, int n)
+{
+    fprintf(f, "\nINT4 Q/K (x int8: the INT8 kernel's time over the INT4 kernel's; int4+q: the drop-in; "
+               "+smooth: the drop-in with K smoothing):\n");
+    fprintf(f, "%6s %4s %4s %3s %6s | %9s | %9s %7s %6s %6s %8s | %10s %7s | %11s %7s\n", "N", "B",
+            "H", "hd", "mask", "int8 ms", "int4 ms", "TOPS", "x fp16", "x int8", "err",
+            "int4+q ms", "TOPS", "+smooth ms", "TOPS");
+    const bench_row none = {.ms = NAN, .tops = NAN, .speedup = NAN, .check = NAN};
+    for (int i = 0; i < n; ++i) {
+        if (strcmp(rows[i].kernel, BENCH_K_INT4) != 0) continue; /* one line per INT4 row */
+        const bench_config *c = &rows[i].cfg;
+        const bench_row *k[4] = {find(rows, n, c, BENCH_K_INT8), &rows[i],
+                                 find(rows, n, c, BENCH_K_DROPIN_INT4),
+                                 find(rows, n, c, BENCH_K_DROPIN_SMOOTH)};
+        for (int j = 0; j < 4; ++j)
+            if (!k[j]) k[j] = &none;
+        fprintf(f, "%6lld %4lld %4lld %3lld %6s |", (long long)c->seq, (long long)c->batch,
+                (long long)c->heads, (long long)c->head_dim, c->causal ? "causal" : "full");
+        cell(f, 9, "%.3f", k[0]->ms);
+        fputs(" |", f);
+        cell(f, 9, "%.3f", k[1]->ms);
+        cell(f, 7, "%.1f", k[1]->tops);
+        cell(f, 6, "%.2fx", k[1]->speedup);
+        cell(f, 6, "%.2fx", k[0]->ms / k[1]->ms);
+        cell(f, 8, "%.1e", k[1]->check);
+        fputs(" |", f);
+        cell(f, 10, "%.3f", k[2]->ms);
+        cell(f, 7, "%.1f", k[2]->tops);
+        fputs(" |", f);
+        cell(f, 11, "%.3f", k[3]->ms);
+        cell(f, 7, "%.1f", k[3]->tops);
+        fputc('\n', f);
+    }
+}
+
 void bench_table_print(FILE *f, const bench_row *rows, int n)
 {
     fprintf(f, "%6s %4s %4s %3s %6s | %9s %7s | %9s %7s %6s %8s | %9s | %10s %7s %6s\n", "N",
@@ -156,6 +191,11 @@ void bench_table_print(FILE *f, const bench_row *rows, int n)
         cell(f, 6, "%.2fx", k[3]->speedup);
         fputc('\n', f);
     }
+    for (int i = 0; i < n; ++i)
+        if (strcmp(rows[i].kernel, BENCH_K_INT4) == 0) {
+            int4_table_print(f, rows, n);
+            break;
+        }
 }
 
 void bench_acc_csv_write(FILE *f, const bench_acc_row *rows, int n)
@@ -178,11 +218,11 @@ void bench_acc_csv_write(FILE *f, const bench_acc_row *rows, int n)
 
 void bench_acc_table_print(FILE *f, const bench_acc_row *rows, int n)
 {
-    fprintf(f, "%-10s %-10s %6s %3s %6s %5s | %9s %10s %9s %9s %9s\n", "inputs", "method", "N",
+    fprintf(f, "%-10s %-15s %6s %3s %6s %5s | %9s %10s %9s %9s %9s\n", "inputs", "method", "N",
             "hd", "mask", "rows", "rel L2", "cosine", "rel L1", "RMSE", "MRE");
     for (int i = 0; i < n; ++i) {
         const bench_acc_row *r = &rows[i];
-        fprintf(f, "%-10s %-10s %6lld %3lld %6s %5lld |", r->inputs, r->method,
+        fprintf(f, "%-10s %-15s %6lld %3lld %6s %5lld |", r->inputs, r->method,
                 (long long)r->cfg.seq, (long long)r->cfg.head_dim, r->cfg.causal ? "causal" : "full",
                 r->rows);
         cell(f, 9, "%.3e", r->m.rel_l2);

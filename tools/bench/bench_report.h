@@ -14,6 +14,10 @@
 #define BENCH_K_INT8 "int8"         /* the INT8 attention kernel on quantized inputs */
 #define BENCH_K_QUANT "quant"       /* quantization of Q, K and V (3 launches); not attention */
 #define BENCH_K_DROPIN "int8+quant" /* intfa_attention: quantization + INT8 attention */
+#define BENCH_K_INT4 "int4"         /* the attention kernel on INT4 Q/K (INT8 V) quantized beforehand */
+#define BENCH_K_DROPIN_INT4 "int4+quant"   /* intfa_attention with qk_format INT4 */
+#define BENCH_K_DROPIN_SMOOTH "int4+smooth" /* the same with smooth_k: K's mean, quantization
+                                               (K - mean), INT4 attention */
 #define BENCH_NAME_MAX 24
 
 /* One timed kernel on one configuration. NaN marks what does not apply or failed. */
@@ -38,14 +42,18 @@ void bench_csv_write(FILE *f, const bench_row *rows, int n);
  * data line (the header is not one). */
 int bench_csv_parse(const char *line, bench_row *row);
 
-/* The speed table: one line per configuration, the kernels side by side. */
+/* The speed table: one line per configuration, the kernels side by side; then, when there are
+ * INT4 rows, the INT4 table: one line per configuration with an "int4" row, beside its INT8
+ * kernel time ("x int8" = INT8 kernel time / INT4 kernel time). */
 void bench_table_print(FILE *f, const bench_row *rows, int n);
 
 /* One accuracy measurement: a method on one input distribution and shape, against exact
  * attention (FP64) on `rows` sampled query rows. */
 typedef struct bench_acc_row {
-    char inputs[BENCH_NAME_MAX]; /* "normal", "uniform", "k-outliers" */
-    char method[BENCH_NAME_MAX]; /* "int8-pu8", "int8-ps8", "int8-paper", "fp16", "fp8-e4m3" */
+    char inputs[BENCH_NAME_MAX]; /* "normal", "uniform", "k-outliers", "k-offsets" */
+    char method[BENCH_NAME_MAX]; /* "int8-pu8", "int8-ps8", "int8-paper", "int8+smooth", "int4",
+                                    "int4+smooth", "fp16", "fp8-e4m3"; "-sim": simulated on the
+                                    CPU (C reference) because the GPU refused the method */
     bench_config cfg;
     long long rows;
     intfa_ref_metrics m;

@@ -10,11 +10,13 @@
 #define POOL_VALUES (1u << 22) /* random fp16 values the device inputs are copied from */
 #define CHECK_STRIDE 61        /* every 61st output element is compared with the fp16 kernel's */
 #define CHECK_MAX 0.1          /* an int8 output further from the fp16 one counts as a failure */
+#define CHECK_MAX_INT4 0.4     /* the same for INT4 Q/K (~0.15 .. 0.2 against exact on N(0,1)) */
 
-/* One input set: fp16 Q, K, V [B, N, H, D] and their quantized forms. */
+/* One input set: fp16 Q, K, V [B, N, H, D] and their quantized forms (Q and K also as INT4). */
 typedef struct speed_set {
     CUdeviceptr x[3];
     CUdeviceptr q8, k8, v8, qs, ks, vs;
+    CUdeviceptr q4, k4, q4s, k4s;
 } speed_set;
 
 typedef struct speed_state {
@@ -61,6 +63,54 @@ static intfa_status launch_int8(speed_state *s, int set)
     const intfa_v_int8 v = {ptr(x->v8), ptr(x->vs)};
     const intfa_tensor o = fp16_view(s, s->out);
     return intfa_attention_int8(s->ctx, &s->pr, &q, &k, &v, &o, NULL, NULL);
+}
+
+/* s->pr with INT4 Q/K, K smoothed or not. */
+static intfa_attn_problem int4_problem(const speed_state *s, int smooth)
+{
+    intfa_attn_problem p = s->pr;
+    p.qk_format = INTFA_FMT_INT4;
+    p.smooth_k = smooth;
+    return p;
+}
+
+static intfa_status launch_int4(speed_state *s, int set)
+{
+    const speed_set *x = &s->sets[set];
+    const int64_t N = s->pr.seq_q, H = s->pr.heads_q, D = s->pr.head_dim;
+    const intfa_attn_problem p = int4_problem(s, 0);
+    const intfa_qk_int8 q = {intfa_tensor_bhnd(ptr(x->q4), N, H, D / 2), ptr(x->q4s), NULL};
+    const intfa_qk_int8 k = {intfa_tensor_bhnd(ptr(x->k4), N, H, D / 2), ptr(x->k4s), NULL};
+    const intfa_v_int8 v = {ptr(x->v8), ptr(x->vs)};
+    const intfa_tensor o = fp16_view(s, s->out);
+    return intfa_attention_int8(s->ctx, &p, &q, &k, &v, &o, NULL, NULL);
+}
+
+/* The drop-in with INT4 Q/K, K smoothed or not. */
+static intfa_status dropin_int4(speed_state *s, int set, int smooth)
+{
+    const speed_set *x = &s->sets[set];
+    const intfa_attn_problem p = int4_problem(s, smooth);
+    const intfa_tensor q = fp16_view(s, x->x[0]), k = fp16_view(s, x->x[1]), v = fp16_view(s, x->x[2]);
+    const intfa_tensor o = fp16_view(s, s->out);
+    return intfa_attention(s->ctx, &p, &q, &k, &v, &o, NULL, NULL, 0, NULL);
+}
+static intfa_status launch_dropin_int4(speed_state *s, int set) { return dropin_int4(s, set, 0); }
+static intfa_status launch_dropin_smooth(speed_state *s, int set) { return dropin_int4(s, set, 1); }
+
+/* Q and K of a set as INT4 (for launch_int4; V is the INT8 one). Not timed. */
+static intfa_status quantize_int4(speed_state *s, int set)
+{
+    const speed_set *x = &s->sets[set];
+    const intfa_attn_problem *p = &s->pr;
+    const intfa_qk_quant_options o = {INTFA_FMT_INT4, NULL, NULL, 0, 0.0f, NULL};
+    const intfa_tensor q = fp16_view(s, x->x[0]), k = fp16_view(s, x->x[1]);
+    intfa_status st = intfa_quantize_qk_ex(s->ctx, &q, p->dtype, p->batch, p->heads_q, p->seq_q,
+                                           p->head_dim, &o, ptr(x->q4), ptr(x->q4s), NULL);
+    if (st == INTFA_OK)
+        st = intfa_quantize_qk_ex(s->ctx, &k, p->dtype, p->batch, p->heads_kv, p->seq_kv,
+                                  p->head_dim, &o, ptr(x->k4), ptr(x->k4s), NULL);
+    return st;
 }
 
 static intfa_status launch_quant(speed_state *s, int set)
@@ -193,7 +243,11 @@ static int alloc_sets(speed_state *s, const speed_sizes *z)
              cu->MemAlloc(&x->v8, (size_t)z->v8) == CUDA_SUCCESS &&
              cu->MemAlloc(&x->qs, (size_t)z->scales * 4) == CUDA_SUCCESS &&
              cu->MemAlloc(&x->ks, (size_t)z->scales * 4) == CUDA_SUCCESS &&
-             cu->MemAlloc(&x->vs, (size_t)z->v_scales * 4) == CUDA_SUCCESS;
+             cu->MemAlloc(&x->vs, (size_t)z->v_scales * 4) == CUDA_SUCCESS &&
+             cu->MemAlloc(&x->q4, (size_t)z->x / 2) == CUDA_SUCCESS &&
+             cu->MemAlloc(&x->k4, (size_t)z->x / 2) == CUDA_SUCCESS &&
+             cu->MemAlloc(&x->q4s, (size_t)z->scales * 4) == CUDA_SUCCESS &&
+             cu->MemAlloc(&x->k4s, (size_t)z->scales * 4) == CUDA_SUCCESS;
     }
     free(pool);
     return ok ? 0 : -1;
@@ -203,10 +257,10 @@ static void free_state(speed_state *s)
 {
     const intfa_cu *cu = s->cu;
     for (int i = 0; s->sets && i < s->nsets; ++i) {
-        const CUdeviceptr all[9] = {s->sets[i].x[0], s->sets[i].x[1], s->sets[i].x[2], s->sets[i].q8,
-                                    s->sets[i].k8, s->sets[i].v8, s->sets[i].qs, s->sets[i].ks,
-                                    s->sets[i].vs};
-        for (int k = 0; k < 9; ++k)
+        const speed_set *x = &s->sets[i];
+        const CUdeviceptr all[13] = {x->x[0], x->x[1], x->x[2], x->q8, x->k8, x->v8, x->qs,
+                                     x->ks, x->vs, x->q4, x->k4, x->q4s, x->k4s};
+        for (int k = 0; k < 13; ++k)
             if (all[k]) cu->MemFree(all[k]);
     }
     if (s->out) cu->MemFree(s->out);
@@ -219,8 +273,11 @@ int bench_speed_run(intfa_context *ctx, const bench_config *cfgs, int ncfg, int 
                     bench_row *rows, int cap, int *sets, int *failures, FILE *log)
 {
     static const char *const names[BENCH_KERNELS] = {BENCH_K_FP16, BENCH_K_INT8, BENCH_K_DROPIN,
-                                                     BENCH_K_QUANT};
-    static const launch_fn fns[BENCH_KERNELS] = {launch_fp16, launch_int8, launch_dropin, launch_quant};
+                                                     BENCH_K_QUANT, BENCH_K_INT4, BENCH_K_DROPIN_INT4,
+                                                     BENCH_K_DROPIN_SMOOTH};
+    static const launch_fn fns[BENCH_KERNELS] = {launch_fp16, launch_int8, launch_dropin, launch_quant,
+                                                 launch_int4, launch_dropin_int4, launch_dropin_smooth};
+    enum { QUANT = 3, INT4_FIRST = 4 }; /* the row that is no attention; the first INT4 one */
     speed_state s;
     memset(&s, 0, sizeof s);
     s.ctx = ctx;
@@ -249,22 +306,27 @@ int bench_speed_run(intfa_context *ctx, const bench_config *cfgs, int ncfg, int 
         const bench_config *c = &cfgs[i];
         s.pr = (intfa_attn_problem){c->batch, c->heads, c->heads, c->seq, c->seq, c->head_dim, 0.0f,
                                     c->causal, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL};
-        intfa_status st = INTFA_OK;
-        for (int k = 0; k < s.nsets && st == INTFA_OK; ++k) st = launch_quant(&s, k);
+        intfa_status st8 = INTFA_OK, st4; /* preparing the INT8 inputs, and the INT4 ones */
+        for (int k = 0; k < s.nsets && st8 == INTFA_OK; ++k) st8 = launch_quant(&s, k);
+        st4 = st8;
+        for (int k = 0; k < s.nsets && st4 == INTFA_OK; ++k) st4 = quantize_int4(&s, k);
         int have_reference = 0;
         for (int k = 0; k < BENCH_KERNELS; ++k) {
+            const intfa_status st = k >= INT4_FIRST ? st4 : st8;
             bench_row *r = &rows[n++];
             memset(r, 0, sizeof *r);
             snprintf(r->kernel, sizeof r->kernel, "%s", names[k]);
             r->cfg = *c;
             r->ms = r->check = NAN;
             /* the attention kernels' outputs on set 0, against the fp16 kernel's (k == 0) */
-            const double err = st == INTFA_OK && k < 3 ? check_output(&s, fns[k], k == 0) : NAN;
+            const int attention = k != QUANT;
+            const double err = st == INTFA_OK && attention ? check_output(&s, fns[k], k == 0) : NAN;
             if (k == 0)
                 have_reference = !isnan(err);
             else if (have_reference)
                 r->check = err;
-            if (st == INTFA_OK && k < 3 && !(err < CHECK_MAX) && (k == 0 || have_reference)) {
+            const double limit = k >= INT4_FIRST ? CHECK_MAX_INT4 : CHECK_MAX;
+            if (st == INTFA_OK && attention && !(err < limit) && (k == 0 || have_reference)) {
                 ++*failures;
                 fprintf(stderr, "intfa-bench: %s, N=%lld hd=%lld %s: output %s\n", names[k],
                         (long long)c->seq, (long long)c->head_dim, c->causal ? "causal" : "full",
@@ -281,9 +343,11 @@ int bench_speed_run(intfa_context *ctx, const bench_config *cfgs, int ncfg, int 
         }
         bench_derive(rows + n - BENCH_KERNELS, BENCH_KERNELS);
         const bench_row *r = rows + n - BENCH_KERNELS;
-        fprintf(log, "  N=%-6lld B=%-3lld hd=%-3lld %-6s fp16 %8.3f ms  int8 %8.3f ms (%.2fx)  drop-in %8.3f ms  quant %7.3f ms\n",
+        fprintf(log, "  N=%-6lld B=%-3lld hd=%-3lld %-6s fp16 %8.3f ms  int8 %8.3f ms (%.2fx)  drop-in %8.3f ms  quant %7.3f ms"
+                "  int4 %8.3f ms (%.2fx)  int4 drop-in %8.3f ms  +smooth %8.3f ms\n",
                 (long long)c->seq, (long long)c->batch, (long long)c->head_dim,
-                c->causal ? "causal" : "full", r[0].ms, r[1].ms, r[1].speedup, r[2].ms, r[3].ms);
+                c->causal ? "causal" : "full", r[0].ms, r[1].ms, r[1].speedup, r[2].ms, r[3].ms,
+                r[4].ms, r[4].speedup, r[5].ms, r[6].ms);
         fflush(log);
     }
     bench_derive(rows, n);

@@ -1,5 +1,6 @@
 /* bench_speed.h - the timing sweep of intfa-bench: every configuration, every kernel (the FP16
- * baseline, the INT8 attention, the quantization, the drop-in), CUDA events, warm-up, median,
+ * baseline, the INT8 attention, the quantization, the drop-in; the INT4 attention and its
+ * drop-in without and with K smoothing), CUDA events, warm-up, median,
  * inputs rotated through enough distinct sets to exceed twice the L2 cache. */
 #ifndef INTFA_BENCH_SPEED_H
 #define INTFA_BENCH_SPEED_H
@@ -10,7 +11,8 @@
 #include "context.h"
 
 #define BENCH_MAX_SETS 256
-#define BENCH_KERNELS 4 /* rows per configuration */
+#define BENCH_KERNELS 7 /* rows per configuration: fp16, int8, int8+quant, quant, int4,
+                           int4+quant, int4+smooth */
 
 /* Number of input sets to cycle through: enough that 2 x l2_bytes is exceeded by the smallest
  * one any kernel reads (set_bytes), at least 2, at most BENCH_MAX_SETS. */
