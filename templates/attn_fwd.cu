@@ -26,7 +26,7 @@
 // Q/K storage: INT8, or INT4 packed two per byte along head_dim (low nibble = even index).
 // INT4 takes the native s4 tensor-core path (mma.m16n8k64) on sm_80/86/89; on sm_90, where
 // INT4 mma.sync is emulated, it is a storage format: tiles land packed and are unpacked to
-// INT8 in shared memory, then the INT8 path runs (docs/INT4_PLAN.md).
+// INT8 in shared memory, then the INT8 path runs (docs/INT4.md).
 //% local native4 = v.int4 and (v.arch < 90 or v.int4_native_test)
 #define QK_INT4 ${v.int4 and 1 or 0}
 #define INT4_NATIVE ${native4 and 1 or 0}

@@ -27,7 +27,10 @@
 #define MAX_REL_L2_EXACT_PS8 8e-2    /* the paper's P quantization, rows >= 16 */
 #define MAX_REL_L2_EXACT_PLAIN 2e-2  /* pu8 + per-channel V on N(0,1) inputs */
 #define FEW_ROWS_FACTOR 2.0          /* fewer than 16 query rows: one row's error, not a mean */
-#define MAX_LSE_DIFF_QUANT 1e-3
+/* LSE vs the C reference: ex2.approx can move one quantized P by one step (1/255 of the tile's
+ * largest), which moves l by at most that much; in a row that sees only a few keys l is near
+ * 1, so |dLSE| <= ln(1 + 1/255) = 3.9e-3 (seen: 1.1e-3 in a 17-key causal INT4 case). */
+#define MAX_LSE_DIFF_QUANT 4e-3
 
 /* INT4 Q/K against exact attention: the error is the algorithm's (the C reference of it on
  * the harness's inputs, whose few outliers of 6..12 per head take a whole INT4 token's range),
