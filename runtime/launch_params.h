@@ -1,5 +1,6 @@
 /* launch_params.h - host mirrors of the kernels' parameter structs (templates, *.cu). Field
- * order, types and padding must match the templates exactly; the static asserts pin sizes. */
+ * order, types and padding must match the templates exactly; the static asserts pin sizes.
+ * intfa_quant_mean_params mirrors templates/quant_mean.cu. */
 #ifndef INTFA_LAUNCH_PARAMS_H
 #define INTFA_LAUNCH_PARAMS_H
 
@@ -22,13 +23,25 @@ _Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4, "attn params 
 
 typedef struct intfa_quant_qk_params {
     const void *x;
-    int8_t *out;
+    void *out;
     float *scale;
+    const float *subtract, *bias_mean;
+    float *out_bias;
     int64_t x_sb, x_sn, x_sh;
     int64_t rows;
-    int32_t heads, seq;
+    int32_t heads, seq, heads_per_mean;
+    float bias_scale;
 } intfa_quant_qk_params;
-_Static_assert(sizeof(intfa_quant_qk_params) == 3 * 8 + 4 * 8 + 2 * 4, "quant_qk params layout");
+_Static_assert(sizeof(intfa_quant_qk_params) == 6 * 8 + 4 * 8 + 4 * 4, "quant_qk params layout");
+
+typedef struct intfa_quant_mean_params {
+    const void *x;
+    float *out;
+    int64_t x_sb, x_sn, x_sh;
+    int32_t heads, seq;
+} intfa_quant_mean_params;
+_Static_assert(sizeof(intfa_quant_mean_params) == 2 * 8 + 3 * 8 + 2 * 4, "quant_mean params layout");
+
 
 typedef struct intfa_quant_v_params {
     const void *x;

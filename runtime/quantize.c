@@ -9,29 +9,6 @@
 #include "quantize.h"
 #include "validate.h"
 
-/* Host mirrors of the parameters of intfa_quant_qk (templates/quant_qk.cu) and
- * intfa_mean_tokens (templates/quant_mean.cu): field order, types and padding must match. */
-typedef struct quant_qk_params {
-    const void *x;
-    void *out;
-    float *scale;
-    const float *subtract, *bias_mean;
-    float *out_bias;
-    int64_t x_sb, x_sn, x_sh;
-    int64_t rows;
-    int32_t heads, seq, heads_per_mean;
-    float bias_scale;
-} quant_qk_params;
-_Static_assert(sizeof(quant_qk_params) == 6 * 8 + 4 * 8 + 4 * 4, "quant_qk params layout");
-
-typedef struct quant_mean_params {
-    const void *x;
-    float *out;
-    int64_t x_sb, x_sn, x_sh;
-    int32_t heads, seq;
-} quant_mean_params;
-_Static_assert(sizeof(quant_mean_params) == 2 * 8 + 3 * 8 + 2 * 4, "quant_mean params layout");
-
 #define MEAN_THREADS 256 /* MEAN_WARPS * 32 in templates/quant_mean.cu */
 
 int64_t intfa_v_padded_len(int64_t seq_kv) { return seq_kv <= 0 ? 0 : (seq_kv + 15) / 16 * 16; }
@@ -99,7 +76,7 @@ intfa_status intfa_quantize_qk_launch(intfa_context *ctx, const intfa_tensor *x,
                                             o->format, 0, dtype, INTFA_PQ_U8_ROW, &v);
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_qk", &fn);
     if (st != INTFA_OK) return st;
-    quant_qk_params p = {x->data, out_values, out_scale, o->subtract, o->bias_mean,
+    intfa_quant_qk_params p = {x->data, out_values, out_scale, o->subtract, o->bias_mean,
                          o->bias_mean ? o->out_bias : NULL, x->stride_b, x->stride_n, x->stride_h,
                          batch * heads * seq, (int32_t)heads, (int32_t)seq,
                          o->bias_mean ? (int32_t)o->heads_per_mean : 1, o->bias_scale};
@@ -123,7 +100,7 @@ intfa_status intfa_mean_launch(intfa_context *ctx, intfa_format fmt, const intfa
     const int64_t bh = batch * heads;
     if (bh > 0x7fffffffLL)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "mean: batch x heads = %lld is too many", (long long)bh);
-    quant_mean_params p = {x->data, out_mean, x->stride_b, x->stride_n, x->stride_h, (int32_t)heads,
+    intfa_quant_mean_params p = {x->data, out_mean, x->stride_b, x->stride_n, x->stride_h, (int32_t)heads,
                            (int32_t)seq};
     return intfa_launch(ctx, fn, "intfa_mean_tokens", (unsigned)bh, 1, 1, MEAN_THREADS, 0, stream, &p);
 }
