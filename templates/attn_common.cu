@@ -67,3 +67,46 @@ __device__ __forceinline__ float ex2(float x)
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
     return y;
 }
+
+// An NS-deep cp.async pipeline over key tiles (NS = the kernel's STAGES): copy group s holds
+// tile s, stage s % NS.
+// load(kt, st) issues the copies of tile kt into stage st (tiles are requested in order).
+// pipeline_start requests tiles 0 .. NS-2 (copies the caller issued before, Q's, join
+// group 0) and returns when tile 0 has landed for every thread.
+template <int NS, typename Load>
+__device__ __forceinline__ void pipeline_start(const Load &load, int n_tiles)
+{
+    if constexpr (NS > 1) {
+#pragma unroll
+        for (int s = 0; s < NS - 1; ++s) {
+            if (s < n_tiles) load(s, s);
+            cp_async_commit();
+        }
+        cp_async_wait<NS - 2>();
+    } else {
+        cp_async_commit();
+        cp_async_wait<0>();
+    }
+    __syncthreads();
+}
+
+// At the top of key tile kt (in stage st): returns when tile kt has landed and every thread has
+// finished tile kt - 1, and refills the stage tile kt - 1 used with tile kt + NS - 1.
+template <int NS, typename Load>
+__device__ __forceinline__ void pipeline_next(const Load &load, int kt, int st, int n_tiles)
+{
+    if constexpr (NS > 1) {
+        if (kt > 0) {
+            cp_async_wait<NS - 2>();
+            __syncthreads();
+        }
+        if (kt + NS - 1 < n_tiles) load(kt + NS - 1, st == 0 ? NS - 1 : st - 1);
+        cp_async_commit();
+    } else {
+        if (kt > 0) __syncthreads();
+        load(kt, 0);
+        cp_async_commit();
+        cp_async_wait<0>();
+        __syncthreads();
+    }
+}

@@ -242,18 +242,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     };
 
     // Prologue: Q and the first STAGES-1 tiles (group s holds tile s; group 0 also Q).
-#if STAGES > 1
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s) {
-        if (s < n_tiles) load_kv(s, s);
-        cp_async_commit();
-    }
-    cp_async_wait<STAGES - 2>();
-#else
-    cp_async_commit();
-    cp_async_wait<0>();
-#endif
-    __syncthreads();
+    pipeline_start<STAGES>(load_kv, n_tiles);
 #if INT4_UNPACK
     for (int idx = tid; idx < BM * GC; idx += NT)
         unpack_chunk(sQ, sQ4 + (idx / GC) * GB + swz<GC>(idx / GC, idx % GC) * 16, idx / GC, idx % GC);
@@ -307,21 +296,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             for (int i = 0; i < 4; ++i) o[mt][e][i] = 0.f;
 
     for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
-#if STAGES > 1
-        if (kt > 0) {
-            cp_async_wait<STAGES - 2>();
-            __syncthreads();
-        }
-        // Refill the stage consumed in the previous iteration (all warps passed the barrier).
-        if (kt + STAGES - 1 < n_tiles) load_kv(kt + STAGES - 1, st == 0 ? STAGES - 1 : st - 1);
-        cp_async_commit();
-#else
-        if (kt > 0) __syncthreads();
-        load_kv(kt, 0);
-        cp_async_commit();
-        cp_async_wait<0>();
-        __syncthreads();
-#endif
+        pipeline_next<STAGES>(load_kv, kt, st, n_tiles);
 #if INT4_UNPACK
         // unpack this tile's K to int8 (every warp finished the previous tile at the barrier)
         for (int idx = tid; idx < BN * GC; idx += NT)

@@ -114,18 +114,7 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
     };
 
     // Prologue: Q and the first STAGES-1 tiles (group s holds tile s; group 0 also Q).
-#if STAGES > 1
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s) {
-        if (s < n_tiles) load_kv(s, s);
-        cp_async_commit();
-    }
-    cp_async_wait<STAGES - 2>();
-#else
-    cp_async_commit();
-    cp_async_wait<0>();
-#endif
-    __syncthreads();
+    pipeline_start<STAGES>(load_kv, n_tiles);
 
     // Q fragments (A operand: 16 rows x 16 dims per k-step) of row tile mt, k-step kk.
     const int q_row = warp * 16 * MT + ((lane >> 3) & 1) * 8 + (lane & 7);
@@ -156,21 +145,7 @@ intfa_attn_fwd_fp16(const intfa_attn_fp16_params p)
 
     for (int kt = 0; kt < n_tiles; ++kt) {
         const int st = kt % STAGES;
-#if STAGES > 1
-        if (kt > 0) {
-            cp_async_wait<STAGES - 2>();
-            __syncthreads();
-        }
-        // Refill the stage consumed in the previous iteration (all warps passed the barrier).
-        if (kt + STAGES - 1 < n_tiles) load_kv(kt + STAGES - 1, (kt + STAGES - 1) % STAGES);
-        cp_async_commit();
-#else
-        if (kt > 0) __syncthreads();
-        load_kv(kt, 0);
-        cp_async_commit();
-        cp_async_wait<0>();
-        __syncthreads();
-#endif
+        pipeline_next<STAGES>(load_kv, kt, st, n_tiles);
         const unsigned char *tK = sK + st * TILE_BYTES;
         const unsigned char *tV = sV + st * TILE_BYTES;
         const int key0 = kt * BN;
