@@ -2,12 +2,7 @@
 # INT4 validation on the GPU machine (build/ carried): the full GPU attention suite (INT8 and
 # INT4, with and without K smoothing), the native s4 path forced on sm_90 for checking, the
 # bench smoke test, INT4 vs INT8 speed, the README's main command. Logs to $OUT.
-set -uo pipefail
-cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/intfa-out}; mkdir -p "$OUT"
-export LD_LIBRARY_PATH="$PWD/build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-sum="$OUT/summary.txt"
-note() { echo "$*" | tee -a "$sum"; }
+source "$(dirname "$0")/device_env.sh"
 export INTFA_CACHE_DIR=/tmp/intfa-cache-int4
 INTFA_TEST_SEED=12345 timeout 400 build/test_gpu_attention > "$OUT/test_gpu_attention.log" 2>&1
 note "test_gpu_attention rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/test_gpu_attention.log" | tr '\n' ' ')"

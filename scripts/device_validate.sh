@@ -2,12 +2,7 @@
 # Final validation on the GPU machine (build/ carried with libcmocka and liblua beside the
 # binaries): every GPU test, compute-sanitizer, the autotuner's timings, cold-start figures,
 # the README's main command. Logs to $OUT. usage: OUT=dir scripts/device_validate.sh
-set -uo pipefail
-cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/intfa-out}; mkdir -p "$OUT"
-export LD_LIBRARY_PATH="$PWD/build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-sum="$OUT/summary.txt"
-note() { echo "$*" | tee -a "$sum"; }
+source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
 
 export INTFA_CACHE_DIR=/tmp/intfa-cache-tests INTFA_TUNING_DB=/tmp/intfa-tests.db

@@ -3,7 +3,8 @@
 //
 // One block computes BM query rows of one (batch, head_q); each of its WARPS warps owns 16 or
 // 32 rows (MT = 1 or 2 m16 tiles: with 2, every K and V fragment read from shared memory
-// serves twice the rows, halving shared-memory traffic per score). Key tiles of BN keys stream through a STAGES-deep cp.async pipeline:
+// serves twice the rows, halving shared-memory traffic per score). Key tiles of BN keys stream
+// through a STAGES-deep cp.async pipeline:
 //   S  = Q_i8 K_i8^T          mma.m16n8k32 s8.s8 -> s32
 //   x  = S * k_scale           fp32, masked (tails, causal) only on tiles that need it
 //   online softmax in the log2 domain, P re-quantized to 8 bits in registers
@@ -329,14 +330,14 @@ intfa_attn_fwd(const intfa_attn_params p)
                 u32 qa[MT][4];
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
-                                ldmatrix_x4(qa[mt], sQ + (warp * RW + mt * 16 + lrow_a) * KB +
-                                                        swz<QC>(lrow_a, 2 * kc + (lane >> 4)) * 16);
+                    ldmatrix_x4(qa[mt], sQ + (warp * RW + mt * 16 + lrow_a) * KB +
+                                            swz<QC>(lrow_a, 2 * kc + (lane >> 4)) * 16);
 #define QA(mt) qa[mt]
 #endif
 #pragma unroll
                 for (int jp = 0; jp < BN / 16; ++jp) {
                     u32 kb[4];
-                                    ldmatrix_x4(kb, tK + k_ofs[kc] + 16 * jp * KB);
+                    ldmatrix_x4(kb, tK + k_ofs[kc] + 16 * jp * KB);
 #pragma unroll
                     for (int mt = 0; mt < MT; ++mt) {
                         mma_qk(s[mt][2 * jp], QA(mt), kb[0], kb[1]);
@@ -459,35 +460,35 @@ intfa_attn_fwd(const intfa_attn_params p)
             }
 
             // Row sums of the quantized P, four bytes at a time with dp4a on the packed words
-                        // (words 0 and 2 of a k-chunk hold row g, words 1 and 3 row g + 8).
+            // (words 0 and 2 of a k-chunk hold row g, words 1 and 3 row g + 8).
 #if P_U8
 #pragma unroll
-                        for (int r = 0; r < NR; ++r) {
-                            const int mt = r >> 1, h = r & 1;
-                            unsigned rs = 0;
+            for (int r = 0; r < NR; ++r) {
+                const int mt = r >> 1, h = r & 1;
+                unsigned rs = 0;
 #pragma unroll
-                            for (int kc = 0; kc < BN / 32; ++kc)
-                                rs = __dp4a(pf[mt][kc][2 + h], 0x01010101u, __dp4a(pf[mt][kc][h], 0x01010101u, rs));
-                            rs += __shfl_xor_sync(0xffffffffu, rs, 1);
-                            rs += __shfl_xor_sync(0xffffffffu, rs, 2);
-                            l[r] = __fmaf_rn((float)rs, beta[r], l[r] * alpha[r]);
-                        }
+                for (int kc = 0; kc < BN / 32; ++kc)
+                    rs = __dp4a(pf[mt][kc][2 + h], 0x01010101u, __dp4a(pf[mt][kc][h], 0x01010101u, rs));
+                rs += __shfl_xor_sync(0xffffffffu, rs, 1);
+                rs += __shfl_xor_sync(0xffffffffu, rs, 2);
+                l[r] = __fmaf_rn((float)rs, beta[r], l[r] * alpha[r]);
+            }
 #endif
 
-                        // When no row's maximum moved (alpha == 1 everywhere in the warp, the common case
+            // When no row's maximum moved (alpha == 1 everywhere in the warp, the common case
             // once a row has seen its largest scores), O needs no rescale: skip the multiply.
             bool rescale = false;
 #pragma unroll
             for (int r = 0; r < NR; ++r) rescale = rescale || alpha[r] != 1.0f;
             rescale = __any_sync(0xffffffffu, rescale);
-                        if (rescale) {
+            if (rescale) {
 #pragma unroll
-                            for (int mt = 0; mt < MT; ++mt)
+                for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                                for (int e = 0; e < HD / 8; ++e)
+                    for (int e = 0; e < HD / 8; ++e)
 #pragma unroll
-                                    for (int r = 0; r < 4; ++r) o[mt][e][r] *= alpha[2 * mt + (r >> 1)];
-                        }
+                        for (int r = 0; r < 4; ++r) o[mt][e][r] *= alpha[2 * mt + (r >> 1)];
+            }
 
             // ---- O = O * alpha + (P V) * beta, 16 output columns at a time, software
             // pipelined: the products of group e2 + 1 are issued before group e2 is converted
