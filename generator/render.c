@@ -18,6 +18,11 @@ const char *intfa_variant_template_name(intfa_kind kind)
     }
 }
 
+const char *intfa_variant_template(const intfa_variant *v)
+{
+    return intfa_variant_uses_wgmma(v) ? "attn_fwd_wg.cu" : intfa_variant_template_name(v->kind);
+}
+
 static int int4_native_test(void)
 {
     const char *e = getenv("INTFA_INT4_NATIVE_TEST");
@@ -59,7 +64,7 @@ intfa_status intfa_variant_render(const intfa_variant *v, char **source)
         {"int4_native_test", INTFA_TV_BOOL, NULL, int4_native_test()},
     };
 
-    const char *tname = intfa_variant_template_name(v->kind);
+    const char *tname = intfa_variant_template(v);
     char *text = NULL, *origin = NULL, *body = NULL;
     size_t size = 0;
     st = intfa_template_load(tname, &text, &size, &origin);

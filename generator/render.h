@@ -21,6 +21,9 @@
 /* Template file of a kind: "attn_fwd.cu", "quant_qk.cu", "quant_v.cu"; NULL if out of range. */
 const char *intfa_variant_template_name(intfa_kind kind);
 
+/* Template file of a variant: its kind's, except "attn_fwd_wg.cu" for the wgmma variants. */
+const char *intfa_variant_template(const intfa_variant *v);
+
 /* --- defined in variant.c; arguments are assumed in range (checked variants) --- */
 
 /* "attn_fwd", "quant_qk", "quant_v"; NULL if out of range. */
@@ -32,8 +35,14 @@ int intfa_arch_sm(intfa_arch arch);
 /* Opt-in shared memory per block of an arch, in bytes; 0 if out of range. */
 long long intfa_arch_smem_limit(intfa_arch arch);
 
+/* 1 for the INT8 attention variants that run on wgmma: target sm_90a, INT8 Q/K, one m16 row
+ * tile per warp (block_m = 16 * warps, so each 4-warp warpgroup owns 64 rows). The same tile on
+ * sm_90, and every two-tile (block_m = 32 * warps) or INT4 variant, runs on mma.sync. */
+int intfa_variant_uses_wgmma(const intfa_variant *v);
+
 /* Dynamic shared memory of an attention variant: the Q tile plus, per stage, the K tile, the
- * V^T tile and the K scales (block_m*d + stages*(2*block_n*d + 4*block_n)). 0 for other kinds. */
+ * V^T tile and the K scales (block_m*d + stages*(2*block_n*d + 4*block_n)), plus 1024 bytes on
+ * the wgmma path (its tiles start on 1024-byte boundaries). 0 for other kinds. */
 long long intfa_variant_smem_bytes(const intfa_variant *v);
 
 /* Estimated 32-bit registers per thread of an attention variant: block_n/2 (S accumulator) +

@@ -6,7 +6,9 @@
  *   quant_qk-<arch>-d<head_dim>-<int8|int4>-<fp16|bf16>-w<W>
  *   quant_v-<arch>-d<head_dim>-<fp16|bf16>-w<W>
  *   attn_fp16-<arch>-d<head_dim>-<fp16|bf16>-<causal|full>-m<M>n<N>w<W>s<S>
- * with <arch> one of sm80 sm86 sm89 sm90 sm90a. Fields a kind does not have are zero in a
+ * with <arch> one of sm80 sm86 sm89 sm90 sm90a. On sm90a, int8 attn_fwd variants with one m16
+ * row tile per warp (M = 16 W) run on wgmma (templates/attn_fwd_wg.cu), the rest on mma.sync
+ * (intfa_variant_uses_wgmma). Fields a kind does not have are zero in a
  * parsed variant, so parse(name(v)) equals v once those fields of v are zeroed.
  */
 #include <limits.h>
@@ -57,6 +59,12 @@ long long intfa_arch_smem_limit(intfa_arch arch)
     return (unsigned)arch < INTFA_ARCH_COUNT ? arch_smem[arch] : 0;
 }
 
+int intfa_variant_uses_wgmma(const intfa_variant *v)
+{
+    return v->kind == INTFA_KIND_ATTN_FWD && v->arch == INTFA_ARCH_SM90A &&
+           v->qk_format == INTFA_FMT_INT8 && v->warps > 0 && v->block_m == 16 * v->warps;
+}
+
 long long intfa_variant_smem_bytes(const intfa_variant *v)
 {
     long long d = v->head_dim, n = v->block_n;
@@ -71,7 +79,8 @@ long long intfa_variant_smem_bytes(const intfa_variant *v)
         return (long long)v->block_m * (unpack ? d : g) + (long long)v->stages * (n * g + d * n + 4 * n) +
                (unpack ? (long long)v->block_m * g + n * d : 0);
     }
-    return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n);
+    return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n) +
+           (intfa_variant_uses_wgmma(v) ? 1024 : 0);
 }
 
 long long intfa_variant_reg_estimate(const intfa_variant *v)

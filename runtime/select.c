@@ -1,22 +1,49 @@
 /* select.c - the attention variant for a problem: the tuned winner of its class when the
  * context's tuning database has one for this device (tuning it first on a context created
- * with INTFA_TUNE_ON_FIRST_USE), else the built-in per-arch default (docs/TUNING.md). */
+ * with INTFA_TUNE_ON_FIRST_USE), else the built-in per-arch default (docs/TUNING.md).
+ * $INTFA_ATTN_TILE (e.g. "m64n64w4s2") overrides the tile of whichever variant that gives, for
+ * experiments and for tests that cover both kernels on one GPU; a tile the problem's variant
+ * cannot take is an error naming it, never a silent fallback. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "render.h"
 #include "select.h"
 #include "tune_choose.h"
+
+/* Parses "m<M>n<N>w<W>s<S>" strictly into v's tile. */
+static intfa_status apply_tile_override(const char *tile, intfa_variant *v)
+{
+    int m, n, w, s, used = -1;
+    if (sscanf(tile, "m%dn%dw%ds%d%n", &m, &n, &w, &s, &used) != 4 || used < 0 || tile[used])
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "INTFA_ATTN_TILE=\"%s\": expected m<block_m>n<block_n>w<warps>s<stages>, "
+                          "e.g. m64n64w4s2", tile);
+    intfa_variant t = *v;
+    t.block_m = m;
+    t.block_n = n;
+    t.warps = w;
+    t.stages = s;
+    intfa_status st = intfa_variant_check(&t);
+    if (st != INTFA_OK) return intfa_fail_wrap(st, "INTFA_ATTN_TILE=\"%s\"", tile);
+    *v = t;
+    return INTFA_OK;
+}
 
 intfa_status intfa_select_attention(intfa_context *ctx, const intfa_attn_problem *p,
                                     intfa_variant *out)
 {
     intfa_tune_class c;
-    intfa_variant tuned;
+    intfa_variant v;
     int found = 0;
     intfa_status st = intfa_tune_class_of(p, &c);
-    if (st == INTFA_OK) st = intfa_tune_choose(ctx, &c, &tuned, &found);
-    if (st != INTFA_OK) return st;
-    if (found) {
-        *out = tuned;
-        return INTFA_OK;
-    }
-    return intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)p->head_dim, p->qk_format,
-                                 p->causal, p->dtype, p->p_quant, out);
+    if (st == INTFA_OK) st = intfa_tune_choose(ctx, &c, &v, &found);
+    if (st == INTFA_OK && !found)
+        st = intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)p->head_dim,
+                                   p->qk_format, p->causal, p->dtype, p->p_quant, &v);
+    const char *tile = getenv("INTFA_ATTN_TILE");
+    if (st == INTFA_OK && tile && tile[0]) st = apply_tile_override(tile, &v);
+    if (st == INTFA_OK) *out = v;
+    return st;
 }

@@ -73,7 +73,15 @@ __device__ __forceinline__ float ex2(float x)
 // load(kt, st) issues the copies of tile kt into stage st (tiles are requested in order).
 // pipeline_start requests tiles 0 .. NS-2 (copies the caller issued before, Q's, join
 // group 0) and returns when tile 0 has landed for every thread.
-template <int NS, typename Load>
+// ASYNC_PROXY: the tiles are read by wgmma (the async proxy), so each thread fences its
+// landed copies (written through the generic proxy) before the barrier that publishes them.
+template <bool ASYNC_PROXY> __device__ __forceinline__ void publish_copies()
+{
+    if (ASYNC_PROXY) asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    __syncthreads();
+}
+
+template <int NS, bool ASYNC_PROXY = false, typename Load>
 __device__ __forceinline__ void pipeline_start(const Load &load, int n_tiles)
 {
     if constexpr (NS > 1) {
@@ -87,18 +95,18 @@ __device__ __forceinline__ void pipeline_start(const Load &load, int n_tiles)
         cp_async_commit();
         cp_async_wait<0>();
     }
-    __syncthreads();
+    publish_copies<ASYNC_PROXY>();
 }
 
 // At the top of key tile kt (in stage st): returns when tile kt has landed and every thread has
 // finished tile kt - 1, and refills the stage tile kt - 1 used with tile kt + NS - 1.
-template <int NS, typename Load>
+template <int NS, bool ASYNC_PROXY = false, typename Load>
 __device__ __forceinline__ void pipeline_next(const Load &load, int kt, int st, int n_tiles)
 {
     if constexpr (NS > 1) {
         if (kt > 0) {
             cp_async_wait<NS - 2>();
-            __syncthreads();
+            publish_copies<ASYNC_PROXY>();
         }
         if (kt + NS - 1 < n_tiles) load(kt + NS - 1, st == 0 ? NS - 1 : st - 1);
         cp_async_commit();
@@ -107,6 +115,6 @@ __device__ __forceinline__ void pipeline_next(const Load &load, int kt, int st, 
         load(kt, 0);
         cp_async_commit();
         cp_async_wait<0>();
-        __syncthreads();
+        publish_copies<ASYNC_PROXY>();
     }
 }

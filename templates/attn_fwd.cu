@@ -41,26 +41,7 @@
 //% local bf16 = (v.dtype == "bf16")
 
 //% include("attn_common.cu")
-
-// Kernel parameters; the host mirror is intfa_attn_params in runtime/launch_params.h.
-struct intfa_attn_params {
-    const signed char *q, *k, *v;
-    const float *q_scale, *k_scale, *v_scale;
-    void *o;
-    float *lse;
-    const float *lse_bias; // optional, added to the LSE (K smoothing's q . mean(k) term)
-    i64 q_sb, q_sh, q_sn;
-    i64 k_sb, k_sh, k_sn;
-    i64 o_sb, o_sh, o_sn;
-    int batch, heads_q, heads_kv, seq_q, seq_kv, n_pad;
-    float scale_log2;
-    int pad_;
-};
-
-
-template <bool B> struct Flag {
-    static constexpr bool value = B;
-};
+//% include("attn_int8_tile.cu")
 
 // S += Q K^T for one k step: s8 x s8 (k = 32), or s4 x s4 (k = 64) on the native INT4 path.
 __device__ __forceinline__ void mma_qk(int (&c)[4], const u32 (&a)[4], u32 b0, u32 b1)
@@ -86,37 +67,6 @@ __device__ __forceinline__ void mma_pv(int (&c)[4], const u32 (&a)[4], u32 b0, u
                  "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// Low bytes of four words -> one word, first argument in the lowest byte.
-__device__ __forceinline__ u32 pack_low_bytes(u32 b0, u32 b1, u32 b2, u32 b3)
-{
-    u32 lo, hi, r;
-    asm("prmt.b32 %0, %1, %2, 0x0040;" : "=r"(lo) : "r"(b0), "r"(b1));
-    asm("prmt.b32 %0, %1, %2, 0x0040;" : "=r"(hi) : "r"(b2), "r"(b3));
-    asm("prmt.b32 %0, %1, %2, 0x5410;" : "=r"(r) : "r"(lo), "r"(hi));
-    return r;
-}
-
-// Two floats -> two 16-bit values of the output dtype, lo in the low half.
-__device__ __forceinline__ u32 pack_out(float lo, float hi)
-{
-    u32 r;
-//% if bf16 then
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-//% else
-    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-//% end
-    return r;
-}
-
-// Shared-memory tiles are rows of C 16-byte chunks; chunk c of a row is stored at a position
-// xor-ed with the row so that ldmatrix's 8 rows hit 8 different bank groups.
-template <int C> __device__ __forceinline__ int swz(int row, int c)
-{
-    if (C >= 8) return c ^ (row & 7);
-    if (C == 4) return c ^ ((row >> 1) & 3);
-    return c ^ ((row >> 2) & 1);
 }
 
 #define GC (GB / 16) // 16-byte chunks per Q/K row as loaded
@@ -347,148 +297,12 @@ intfa_attn_fwd(const intfa_attn_params p)
 #undef QA
             }
 
-            // ---- dequantize with the key scales; mask only where the tile needs it
             float x[MT][BN / 8][4];
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j) {
-                const float2 ks = lds_f2(tKs + (8 * j + 2 * t) * 4);
-#pragma unroll
-                for (int mt = 0; mt < MT; ++mt) {
-                    x[mt][j][0] = (float)s[mt][j][0] * ks.x;
-                    x[mt][j][1] = (float)s[mt][j][1] * ks.y;
-                    x[mt][j][2] = (float)s[mt][j][2] * ks.x;
-                    x[mt][j][3] = (float)s[mt][j][3] * ks.y;
-                }
-            }
-            if (MASK) {
-#pragma unroll
-                for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-                    for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                        for (int i = 0; i < 4; ++i) {
-                            const int key = key0 + 8 * j + 2 * t + (i & 1);
-                            bool vis = key < p.seq_kv;
-#if CAUSAL
-                            vis = vis && key <= rows[2 * mt + (i >> 1)] + diag;
-#endif
-                            if (!vis) x[mt][j][i] = NEG_INF;
-                        }
-            }
-
-            // ---- online softmax (log2 domain) and P quantization, one row tile at a time:
-            // both rows' statistics first, then P is quantized and packed k-chunk by k-chunk
-            // so that the 32-bit intermediates die right away.
+            tile_scores<MASK>(s, x, tKs, t, key0, rows, p.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];
-#pragma unroll
-            for (int mt = 0; mt < MT; ++mt) {
-                float shift[2]; // what each row subtracts before ex2
-#pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    const int r = 2 * mt + h;
-                    // row maximum as a tree (depth log2(BN / 4), not a chain of BN / 4)
-                    float mv[BN / 8];
-#pragma unroll
-                    for (int j = 0; j < BN / 8; ++j) mv[j] = fmaxf(x[mt][j][2 * h], x[mt][j][2 * h + 1]);
-#pragma unroll
-                    for (int j = 0; j < 8; ++j)
-                        if (BN / 8 >= 16) mv[j] = fmaxf(mv[j], mv[(j + 8) % (BN / 8)]);
-#pragma unroll
-                    for (int j = 0; j < 4; ++j)
-                        if (BN / 8 >= 8) mv[j] = fmaxf(mv[j], mv[(j + 4) % (BN / 8)]);
-                    float mx = fmaxf(fmaxf(mv[0], mv[2]), fmaxf(mv[1], mv[3]));
-                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                    const float mt_ = mx == NEG_INF ? NEG_INF : mx * a[r];
-#if P_U8
-                    // The reference maximum m moves only when a tile's maximum exceeds it by
-                    // more than LAZY_TAU (log2 units): P is scaled by the tile's own maximum
-                    // anyway, so beta = 2^(mt - m) / 255 absorbs the difference (at most
-                    // 2^LAZY_TAU) and O and l need no rescale on most tiles.
-                    const float m_new = mt_ > m[r] + LAZY_TAU ? mt_ : m[r];
-                    const float m_use = m_new == NEG_INF ? 0.f : m_new;
-                    shift[h] = mt_ == NEG_INF ? 0.f : mt_;
-                    beta[r] = ex2(mt_ - m_use) * (1.0f / 255.0f);
-#else
-                    const float m_new = fmaxf(m[r], mt_);
-                    const float m_use = m_new == NEG_INF ? 0.f : m_new;
-                    shift[h] = m_use;
-                    beta[r] = 1.0f / 127.0f;
-#endif
-                    alpha[r] = m_new == m[r] ? 1.0f : ex2(m[r] - m_use);
-                    m[r] = m_new;
-                }
-#if !P_U8
-                float psum[2] = {0.f, 0.f};
-#endif
-#pragma unroll
-                for (int kc = 0; kc < BN / 32; ++kc) {
-                    u32 q[4][4]; // q[jj][i]: key chunk 4 kc + jj, accumulator element i
-#pragma unroll
-                    for (int jj = 0; jj < 4; ++jj)
-#pragma unroll
-                        for (int i = 0; i < 4; ++i) {
-                            const int h = i >> 1;
-                            const float xv = x[mt][4 * kc + jj][i];
-                            float pr = ex2(__fmaf_rn(xv, a[2 * mt + h], -shift[h]));
-                            if (MASK) pr = xv == NEG_INF ? 0.f : pr;
-#if P_U8
-                            q[jj][i] = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));
-#else
-                            psum[h] += pr;
-                            q[jj][i] = __float_as_uint(__fmaf_rn(pr, 127.0f, 12582912.0f));
-#endif
-                        }
-                    // P as the A operand of m16n8k32: thread (g, t) holds keys 8j+2t, 8j+2t+1 of
-                    // rows g and g+8, exactly the permuted key order of V's slots. The low byte
-                    // of each magic-rounded float is the quantized value.
-                    pf[mt][kc][0] = pack_low_bytes(q[0][0], q[0][1], q[1][0], q[1][1]);
-                    pf[mt][kc][1] = pack_low_bytes(q[0][2], q[0][3], q[1][2], q[1][3]);
-                    pf[mt][kc][2] = pack_low_bytes(q[2][0], q[2][1], q[3][0], q[3][1]);
-                    pf[mt][kc][3] = pack_low_bytes(q[2][2], q[2][3], q[3][2], q[3][3]);
-                }
-#if !P_U8
-#pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    float ps = psum[h];
-                    ps += __shfl_xor_sync(0xffffffffu, ps, 1);
-                    ps += __shfl_xor_sync(0xffffffffu, ps, 2);
-                    l[2 * mt + h] = __fmaf_rn(l[2 * mt + h], alpha[2 * mt + h], ps);
-                }
-#endif
-            }
-
-            // Row sums of the quantized P, four bytes at a time with dp4a on the packed words
-            // (words 0 and 2 of a k-chunk hold row g, words 1 and 3 row g + 8).
-#if P_U8
-#pragma unroll
-            for (int r = 0; r < NR; ++r) {
-                const int mt = r >> 1, h = r & 1;
-                unsigned rs = 0;
-#pragma unroll
-                for (int kc = 0; kc < BN / 32; ++kc)
-                    rs = __dp4a(pf[mt][kc][2 + h], 0x01010101u, __dp4a(pf[mt][kc][h], 0x01010101u, rs));
-                rs += __shfl_xor_sync(0xffffffffu, rs, 1);
-                rs += __shfl_xor_sync(0xffffffffu, rs, 2);
-                l[r] = __fmaf_rn((float)rs, beta[r], l[r] * alpha[r]);
-            }
-#endif
-
-            // When no row's maximum moved (alpha == 1 everywhere in the warp, the common case
-            // once a row has seen its largest scores), O needs no rescale: skip the multiply.
-            bool rescale = false;
-#pragma unroll
-            for (int r = 0; r < NR; ++r) rescale = rescale || alpha[r] != 1.0f;
-            rescale = __any_sync(0xffffffffu, rescale);
-            if (rescale) {
-#pragma unroll
-                for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-                    for (int e = 0; e < HD / 8; ++e)
-#pragma unroll
-                        for (int r = 0; r < 4; ++r) o[mt][e][r] *= alpha[2 * mt + (r >> 1)];
-            }
+            tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
+            rescale_o(o, alpha);
 
             // ---- O = O * alpha + (P V) * beta, 16 output columns at a time, software
             // pipelined: the products of group e2 + 1 are issued before group e2 is converted
@@ -538,27 +352,5 @@ intfa_attn_fwd(const intfa_attn_params p)
         else step(Flag<false>{});
     }
 
-    // ---- epilogue: out = o * v_scale / l, LSE
-    const float *vs = p.v_scale + bh_kv * HD;
-#pragma unroll
-    for (int r = 0; r < NR; ++r) {
-        const int row = rows[r], mt = r >> 1, h = r & 1;
-        if (row >= p.seq_q) continue;
-        unsigned short *orow = (unsigned short *)p.o + b * p.o_sb + hq * p.o_sh + (i64)row * p.o_sn;
-        const float lv = l[r];
-#pragma unroll
-        for (int e = 0; e < HD / 8; ++e) {
-            const int d = 8 * e + 2 * t;
-            const float2 sc = lv > 0.f ? *(const float2 *)(vs + d) : make_float2(0.f, 0.f);
-            const float o0 = lv > 0.f ? (o[mt][e][2 * h] * sc.x) / lv : 0.f;
-            const float o1 = lv > 0.f ? (o[mt][e][2 * h + 1] * sc.y) / lv : 0.f;
-            *(u32 *)(orow + d) = pack_out(o0, o1);
-        }
-        if (p.lse && t == 0) {
-            const i64 at = ((i64)b * p.heads_q + hq) * p.seq_q + row;
-            p.lse[at] = lv > 0.f ? (m[r] + log2f(lv)) * 0.693147180559945309f +
-                                       (p.lse_bias ? p.lse_bias[at] : 0.f)
-                                 : NEG_INF;
-        }
-    }
+    store_output(p, o, m, l, rows, b, hq, bh_kv, t);
 }

@@ -1,0 +1,236 @@
+// INT8 FlashAttention forward (INT-FlashAttention), wgmma path for sm_90a.
+// Variant: ${v.name}
+//
+// The same algorithm as attn_fwd.cu (docs/ALGORITHM.md) with Hopper's warpgroup matrix
+// products: each warpgroup (4 warps) owns 64 query rows, each warp 16 of them. Per key tile:
+//   S  = Q_i8 K_i8^T    wgmma m64n<BN>k32 s8.s8 -> s32: Q from registers, K from shared memory
+//   softmax and P quantization in registers (attn_int8_tile.cu, the mma.sync kernel's code)
+//   O += P_8 V_i8^T     wgmma m64n<HD>k32 (u8|s8).s8 -> s32: P from registers, V^T from shared
+// The wgmma accumulator is the m16n8 accumulator layout repeated over n, and its register A
+// operand is the m16n8k32 A layout, so V's permuted key order (docs/ALGORITHM.md) lets P
+// pack straight from S here as well. Shared-memory tiles use the same XOR swizzle as
+// attn_fwd.cu, which is exactly the hardware's 128/64/32-byte swizzle of K-major operands
+// when a tile starts on a 1024-byte boundary: the descriptors below describe those tiles.
+
+#define HD ${v.head_dim}
+#define BM ${v.block_m}
+#define BN ${v.block_n}
+#define WARPS ${v.warps}
+#define STAGES ${v.stages}
+#define NT (WARPS * 32)
+#define MT 1 // one m16 row tile per warp, 64 rows per warpgroup
+#define NR 2
+#define CAUSAL ${v.causal and 1 or 0}
+//% local pu8 = (v.p_quant == "u8row")
+#define P_U8 ${pu8 and 1 or 0}
+#define LAZY_TAU 8.0f // see docs/ALGORITHM.md
+//% local bf16 = (v.dtype == "bf16")
+
+//% include("attn_common.cu")
+//% include("attn_int8_tile.cu")
+
+#define QC (HD / 16) // 16-byte chunks per Q/K row
+#define VC (BN / 16) // 16-byte chunks per V^T row
+#define TILE_K_BYTES (BN * HD)
+#define TILE_V_BYTES (HD * BN)
+
+// Shared-memory matrix descriptor of a K-major operand whose rows are `row_bytes` (32, 64 or
+// 128) long and swizzled with the matching pattern: 8-row atoms, 8 * row_bytes apart.
+__device__ __forceinline__ unsigned long long wg_desc(u32 addr, int row_bytes)
+{
+    const unsigned long long mode = row_bytes == 128 ? 1 : row_bytes == 64 ? 2 : 3;
+    return (unsigned long long)((addr & 0x3FFFF) >> 4) | (1ull << 16) |
+           ((unsigned long long)((8 * row_bytes) >> 4) << 32) | (mode << 62);
+}
+
+__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void wg_wait()
+{
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+
+//% local function acc_list(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
+//% local function acc_ops(arr, n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+r"(%s[%d][%d])', arr, i // 4, i % 4) end return table.concat(t, ", ") end
+// S (+)= Q K^T over one k32 step: 64 x BN, Q fragment from registers, K tile via descriptor.
+template <int ACC>
+__device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], const u32 (&a)[4], unsigned long long kd)
+{
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.block_n // 2 + 5}, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n${v.block_n}k32.s32.s8.s8 {${acc_list(v.block_n // 2)}}, "
+                 "{%${v.block_n // 2},%${v.block_n // 2 + 1},%${v.block_n // 2 + 2},%${v.block_n // 2 + 3}}, %${v.block_n // 2 + 4}, p;\n}\n"
+                 : ${acc_ops("c", v.block_n // 2)}
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(kd), "n"(ACC));
+}
+
+// O_tile (+)= P V over one k32 step: 64 x HD, P fragment from registers, V^T tile via descriptor.
+template <int ACC>
+__device__ __forceinline__ void wg_pv(int (&c)[HD / 8][4], const u32 (&a)[4], unsigned long long vd)
+{
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.head_dim // 2 + 5}, 0;\n"
+//% if pu8 then
+                 "wgmma.mma_async.sync.aligned.m64n${v.head_dim}k32.s32.u8.s8 {${acc_list(v.head_dim // 2)}}, "
+//% else
+                 "wgmma.mma_async.sync.aligned.m64n${v.head_dim}k32.s32.s8.s8 {${acc_list(v.head_dim // 2)}}, "
+//% end
+                 "{%${v.head_dim // 2},%${v.head_dim // 2 + 1},%${v.head_dim // 2 + 2},%${v.head_dim // 2 + 3}}, %${v.head_dim // 2 + 4}, p;\n}\n"
+                 : ${acc_ops("c", v.head_dim // 2)}
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(vd), "n"(ACC));
+}
+
+// With one warpgroup per block, two blocks share an SM: while one runs its softmax the other's
+// matrix products keep the tensor cores busy.
+#define MIN_BLOCKS ${v.warps == 4 and 2 or 1}
+
+extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
+intfa_attn_fwd(const intfa_attn_params p)
+{
+    extern __shared__ __align__(128) unsigned char smem[];
+    const u32 sQ = (smem_addr(smem) + 1023u) & ~1023u; // swizzle atoms need 1024-byte alignment
+    const u32 sK = sQ + BM * HD;
+    const u32 sV = sK + STAGES * TILE_K_BYTES;
+    const u32 sKs = sV + STAGES * TILE_V_BYTES; // fp32 key scales
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t = lane & 3;
+#if CAUSAL
+    const int mb = gridDim.x - 1 - blockIdx.x; // longest rows first
+#else
+    const int mb = blockIdx.x;
+#endif
+    const int hq = blockIdx.y, b = blockIdx.z;
+    const int hkv = hq / (p.heads_q / p.heads_kv);
+    const int m0 = mb * BM;
+    const int diag = p.seq_kv - p.seq_q; // key j is visible to row i iff j <= i + diag
+
+    const signed char *qg = p.q + b * p.q_sb + hq * p.q_sh;
+    const signed char *kg = p.k + b * p.k_sb + hkv * p.k_sh;
+    const i64 bh_kv = (i64)b * p.heads_kv + hkv;
+    const signed char *vg = p.v + bh_kv * HD * p.n_pad;
+    const float *ksg = p.k_scale + bh_kv * p.seq_kv;
+
+    int n_tiles = (p.seq_kv + BN - 1) / BN;
+#if CAUSAL
+    {
+        const int jmax = min(m0 + BM, p.seq_q) - 1 + diag;
+        n_tiles = jmax < 0 ? 0 : min(n_tiles, jmax / BN + 1);
+    }
+#endif
+
+    // ---- async loads (as in attn_fwd.cu: a fixed chunk column per thread)
+    static_assert(NT % QC == 0 && NT % VC == 0 && (NT / QC) % 8 == 0 && (NT / VC) % 8 == 0,
+                  "chunk columns must be fixed per thread");
+#define FOR_CHUNKS(i, COUNT)                                                                   \
+    _Pragma("unroll") for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)                         \
+        if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
+    {
+        const int row0 = tid / QC, c = tid % QC;
+        const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
+        const u32 dst = sQ + row0 * HD + swz<QC>(row0, c) * 16;
+        FOR_CHUNKS(i, BM * QC) {
+            const bool ok = m0 + row0 + i * (NT / QC) < p.seq_q;
+            cp_async16(dst + i * (NT / QC) * HD, ok ? src + i * (NT / QC) * p.q_sn : p.q, ok ? 16 : 0);
+        }
+    }
+    const int k_row0 = tid / QC, v_row0 = tid / VC, v_c = tid % VC;
+    const int k_dst0 = k_row0 * HD + swz<QC>(k_row0, tid % QC) * 16;
+    const int v_dst0 = v_row0 * BN + swz<VC>(v_row0, v_c) * 16;
+    const i64 k_step = (i64)(NT / QC) * p.k_sn, v_step = (i64)(NT / VC) * p.n_pad;
+    const signed char *k_src = kg + (i64)k_row0 * p.k_sn + (tid % QC) * 16; // at tile 0
+    const signed char *v_src = vg + (i64)v_row0 * p.n_pad + v_c * 16;
+    const i64 k_tile_step = (i64)BN * p.k_sn;
+    auto load_kv = [&](int kt, int st) {
+        const int key0 = kt * BN;
+        const u32 dk = sK + st * TILE_K_BYTES + k_dst0;
+        const u32 dv = sV + st * TILE_V_BYTES + v_dst0;
+        FOR_CHUNKS(i, BN * QC) {
+            const bool ok = key0 + k_row0 + i * (NT / QC) < p.seq_kv;
+            cp_async16(dk + i * (NT / QC) * HD, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
+        }
+        const bool v_ok = key0 + v_c * 16 < p.n_pad;
+        FOR_CHUNKS(i, HD * VC) {
+            cp_async16(dv + i * (NT / VC) * BN, v_ok ? v_src + i * v_step : p.v, v_ok ? 16 : 0);
+        }
+        if (tid < BN) {
+            const bool ok = key0 + tid < p.seq_kv;
+            cp_async4(sKs + (st * BN + tid) * 4, ok ? ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
+        }
+        k_src += k_tile_step;
+        v_src += BN;
+    };
+
+    // cp.async writes through the generic proxy, wgmma reads through the async proxy: every
+    // writer fences its landed copies before the barrier that publishes them.
+    pipeline_start<STAGES, true>(load_kv, n_tiles);
+
+    // Q fragments (the A operand of S = Q K^T) stay in registers for the whole loop.
+    u32 qf[HD / 32][4];
+#pragma unroll
+    for (int kc = 0; kc < HD / 32; ++kc) {
+        const int row = warp * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
+        const int c = 2 * kc + (lane >> 4);
+        ldmatrix_x4(qf[kc], sQ + row * HD + swz<QC>(row, c) * 16);
+    }
+
+    int rows[NR];
+    float a[NR], m[NR], l[NR];
+#pragma unroll
+    for (int r = 0; r < NR; ++r) {
+        rows[r] = m0 + warp * 16 + g + 8 * r;
+        const float qs = rows[r] < p.seq_q ? p.q_scale[((i64)b * p.heads_q + hq) * p.seq_q + rows[r]] : 0.f;
+        a[r] = qs * p.scale_log2;
+        m[r] = NEG_INF;
+        l[r] = 0.f;
+    }
+    float o[MT][HD / 8][4];
+#pragma unroll
+    for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) o[0][e][i] = 0.f;
+
+    for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
+        pipeline_next<STAGES, true>(load_kv, kt, st, n_tiles);
+        const u32 tK = sK + st * TILE_K_BYTES;
+        const u32 tV = sV + st * TILE_V_BYTES;
+        const u32 tKs = sKs + st * BN * 4;
+        const int key0 = kt * BN;
+        auto step = [&](auto mask_tag) {
+            constexpr bool MASK = decltype(mask_tag)::value;
+            int s[MT][BN / 8][4];
+            wg_fence();
+            wg_qk<0>(s[0], qf[0], wg_desc(tK, HD));
+#pragma unroll
+            for (int kc = 1; kc < HD / 32; ++kc) wg_qk<1>(s[0], qf[kc], wg_desc(tK + kc * 32, HD));
+            wg_commit();
+            wg_wait<0>();
+
+            float x[MT][BN / 8][4];
+            tile_scores<MASK>(s, x, tKs, t, key0, rows, p.seq_kv, diag);
+            float alpha[NR], beta[NR];
+            u32 pf[MT][BN / 32][4];
+            tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
+
+            int pv[HD / 8][4];
+            wg_fence();
+            wg_pv<0>(pv, pf[0][0], wg_desc(tV, BN));
+#pragma unroll
+            for (int kc = 1; kc < BN / 32; ++kc) wg_pv<1>(pv, pf[0][kc], wg_desc(tV + kc * 32, BN));
+            wg_commit();
+            rescale_o(o, alpha); // overlaps the products
+            wg_wait<0>();
+#pragma unroll
+            for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+                for (int r = 0; r < 4; ++r)
+                    o[0][e][r] = __fmaf_rn((float)pv[e][r], beta[r >> 1], o[0][e][r]);
+        };
+        bool need_mask = key0 + BN > p.seq_kv;
+#if CAUSAL
+        need_mask = need_mask || (key0 + BN - 1 > m0 + diag);
+#endif
+        if (need_mask) step(Flag<true>{});
+        else step(Flag<false>{});
+    }
+
+    store_output(p, o, m, l, rows, b, hq, bh_kv, t);
+}
