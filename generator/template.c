@@ -373,6 +373,31 @@ static int lua_include(lua_State *L)
     return 0;
 }
 
+/* __index of the globals and of v: reading a name that does not exist is an error with the
+ * template's file and line (a misspelt or out-of-scope variable would otherwise be nil and
+ * silently take the "false" branch of an //% if). */
+static int undefined_name(lua_State *L)
+{
+    const int is_v = lua_toboolean(L, lua_upvalueindex(1));
+    luaL_where(L, 1);
+    lua_pushfstring(L, is_v ? "v has no field \"%s\"" : "undefined variable \"%s\" (locals of a "
+                              "template are not visible in the templates it includes)",
+                    luaL_tolstring(L, 2, NULL));
+    lua_remove(L, -2);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+/* Gives the table on top of the stack a metatable whose __index is undefined_name. */
+static void make_strict(lua_State *L, int is_v)
+{
+    lua_createtable(L, 0, 1);
+    lua_pushboolean(L, is_v);
+    lua_pushcclosure(L, undefined_name, 1);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+}
+
 /* Runs protected: builds the environment, loads and calls the chunk. */
 static int run_protected(lua_State *L)
 {
@@ -400,9 +425,13 @@ static int run_protected(lua_State *L)
             lua_pushboolean(L, t->i != 0);
         lua_setfield(L, -2, t->name);
     }
+    make_strict(L, 1);
     lua_setglobal(L, "v");
     lua_pushcfunction(L, lua_include);
     lua_setglobal(L, "include");
+    lua_pushglobaltable(L);
+    make_strict(L, 0);
+    lua_pop(L, 1);
 
     if (luaL_loadbufferx(L, ctx->chunk, ctx->chunk_len, ctx->chunkname, "t") != LUA_OK)
         return lua_error(L);

@@ -38,7 +38,6 @@
 //% local pu8 = (v.p_quant == "u8row")
 #define P_U8 ${pu8 and 1 or 0}
 #define LAZY_TAU 8.0f // see docs/ALGORITHM.md
-//% local bf16 = (v.dtype == "bf16")
 
 //% include("attn_common.cu")
 //% include("attn_int8_tile.cu")

@@ -39,7 +39,7 @@ __device__ __forceinline__ u32 pack_low_bytes(u32 b0, u32 b1, u32 b2, u32 b3)
 __device__ __forceinline__ u32 pack_out(float lo, float hi)
 {
     u32 r;
-//% if bf16 then
+//% if v.dtype == "bf16" then
     asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
 //% else
     asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));

@@ -130,9 +130,10 @@ static void test_expand_code(void **state)
     /* ${ in a code line is Lua, not substitution; CRLF code lines. */
     expect_output("//% local s = \"${kept}\"\r\n${s}\r\n", "${kept}\r\n");
     /* The sandbox: no files, no loading, no printing, no pcall; the three libraries are there. */
-    expect_output("${io == nil} ${os == nil} ${package == nil} ${require == nil} "
-                  "${dofile == nil} ${loadfile == nil} ${load == nil} ${print == nil} "
-                  "${pcall == nil} ${debug == nil} ${coroutine == nil} ${utf8 == nil}\n"
+    expect_output("//% local function gone(n) return rawget(_G, n) == nil end\n"
+                  "${gone('io')} ${gone('os')} ${gone('package')} ${gone('require')} "
+                  "${gone('dofile')} ${gone('loadfile')} ${gone('load')} ${gone('print')} "
+                  "${gone('pcall')} ${gone('debug')} ${gone('coroutine')} ${gone('utf8')}\n"
                   "${type(string.rep)} ${type(math.floor)} ${type(table.insert)} "
                   "${type(ipairs)} ${type(error)}\n",
                   "true true true true true true true true true true true true\n"
@@ -142,7 +143,11 @@ static void test_expand_code(void **state)
 static void test_expand_errors(void **state)
 {
     (void)state;
-    expect_error("a\nb ${v.nope} c\n", "t.cu", "t.cu:2: ${v.nope} is nil");
+    /* Reading what does not exist is an error at its line, never a silent nil. */
+    expect_error("a\nb ${v.nope} c\n", "t.cu", "t.cu:2: v has no field \"nope\"");
+    expect_error("a\n//% if bf16 then\n//% end\n", "t.cu",
+                 "t.cu:2: undefined variable \"bf16\" (locals of a template are not visible in "
+                 "the templates it includes)");
     expect_error("line 1\n\n//% error('stop here')\n", "x/y.cu", "x/y.cu:3: stop here");
     expect_error("1\r\n2\r\n//% error('crlf')\r\n", "t.cu", "t.cu:3: crlf");
     expect_error("1\n${v.a .. \"\n", "t.cu", "t.cu:2: unterminated ${ (no closing } on the line)");
@@ -425,6 +430,22 @@ static void test_render(void **state)
     assert_int_equal(setenv("INTFA_TEMPLATE_DIR", "", 1), 0);
 }
 
+/* What a rendered INT8 attention source must show: the output conversion of its dtype (the
+ * tile code is an included template, where a variable's scope once silently made bf16 fp16)
+ * and wgmma exactly on the wgmma variants. */
+static void check_attention_source(const intfa_variant *v, const char *name, const char *src)
+{
+    if (v->kind != INTFA_KIND_ATTN_FWD) return;
+    const int bf16 = v->dtype == INTFA_DTYPE_BF16, wg = intfa_variant_uses_wgmma(v);
+    if ((strstr(src, "cvt.rn.bf16x2.f32") != NULL) != bf16 ||
+        (strstr(src, "cvt.rn.f16x2.f32") != NULL) == bf16 ||
+        (strstr(src, "wgmma.mma_async") != NULL) != wg) {
+        print_error("%s: expected the %s output conversion and %s\n", name,
+                    bf16 ? "bf16" : "fp16", wg ? "wgmma" : "no wgmma");
+        fail();
+    }
+}
+
 /* The real templates, when embedded: every default variant of every arch renders. */
 static void test_render_embedded(void **state)
 {
@@ -453,9 +474,27 @@ static void test_render_embedded(void **state)
             }
             snprintf(head, sizeof head, "// intfa %s\n", name);
             assert_memory_equal(src, head, strlen(head));
+            check_attention_source(&set[i], name, src);
             intfa_free(src);
         }
     }
+    /* A one-row-tile INT8 tile: wgmma on sm_90a, mma.sync on sm_90 (checked above). */
+    for (int a = INTFA_ARCH_SM90; a <= INTFA_ARCH_SM90A; a++)
+        for (int dt = INTFA_DTYPE_FP16; dt <= INTFA_DTYPE_BF16; dt++) {
+            intfa_variant v;
+            assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, (intfa_arch)a, 128,
+                                                   INTFA_FMT_INT8, 0, (intfa_dtype)dt,
+                                                   INTFA_PQ_U8_ROW, &v),
+                             INTFA_OK);
+            v.block_m = 64;
+            v.block_n = 128;
+            char name[INTFA_VARIANT_NAME_MAX], *src = NULL;
+            assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+            assert_int_equal(intfa_variant_render(&v, &src), INTFA_OK);
+            assert_int_equal(intfa_variant_uses_wgmma(&v), a == INTFA_ARCH_SM90A);
+            check_attention_source(&v, name, src);
+            intfa_free(src);
+        }
 }
 
 static int setup(void **state)
