@@ -188,11 +188,6 @@ intfa_status intfa_variant_check(const intfa_variant *v)
     if (v->stages < 1 || v->stages > 4)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "stages = %d: supported are 1 to 4",
                           v->stages);
-    if (intfa_variant_uses_wgmma(v) && v->stages < 2)
-        return intfa_fail(INTFA_ERR_UNSUPPORTED,
-                          "stages = 1: the wgmma kernel (%s, one m16 row tile per warp) keeps two "
-                          "key tiles resident; it takes 2 to 4 stages",
-                          arch_names[v->arch]);
     long long smem = intfa_variant_smem_bytes(v);
     if (smem > arch_smem[v->arch])
         return intfa_fail(INTFA_ERR_UNSUPPORTED,

@@ -118,26 +118,3 @@ __device__ __forceinline__ void pipeline_next(const Load &load, int kt, int st, 
         publish_copies<ASYNC_PROXY>();
     }
 }
-
-// The same pipeline for a loop that works one tile ahead (the wgmma kernel issues tile kt+1's
-// Q K^T during tile kt's softmax): at the top of tile kt it returns when tile kt+1 has landed
-// for every thread and every thread has finished tile kt-1, and it refills tile kt-1's stage
-// with tile kt+NS-1. Needs NS >= 2 (tiles kt and kt+1 are both in use); with NS = 2 the next
-// tile is requested and awaited at once (no copy overlap).
-template <int NS, bool ASYNC_PROXY, typename Load>
-__device__ __forceinline__ void pipeline_ahead(const Load &load, int kt, int st_prev, int n_tiles)
-{
-    static_assert(NS >= 2, "a look-ahead pipeline needs two stages");
-    if constexpr (NS >= 3) {
-        cp_async_wait<NS - 3>();
-        publish_copies<ASYNC_PROXY>();
-        if (kt + NS - 1 < n_tiles) load(kt + NS - 1, st_prev);
-        cp_async_commit();
-    } else {
-        __syncthreads();
-        if (kt + 1 < n_tiles) load(kt + 1, st_prev);
-        cp_async_commit();
-        cp_async_wait<0>();
-        publish_copies<ASYNC_PROXY>();
-    }
-}

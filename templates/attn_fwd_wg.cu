@@ -51,21 +51,7 @@ template <int N> __device__ __forceinline__ void wg_wait()
 
 //% local function acc_list(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
 //% local function acc_ops(arr, n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+r"(%s[%d][%d])', arr, i // 4, i % 4) end return table.concat(t, ", ") end
-// S (+)= Q K^T over one k32 step: 64 x BN, K tile via descriptor; Q from registers, or (QSMEM)
-// from shared memory via descriptor too, which frees HD / 8 registers for the large tiles.
-//% local qsmem = (v.head_dim == 128 and v.block_n == 128)
-#define QSMEM ${qsmem and 1 or 0}
-#if QSMEM
-template <int ACC>
-__device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], unsigned long long qd, unsigned long long kd)
-{
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.block_n // 2 + 2}, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n${v.block_n}k32.s32.s8.s8 {${acc_list(v.block_n // 2)}}, "
-                 "%${v.block_n // 2}, %${v.block_n // 2 + 1}, p;\n}\n"
-                 : ${acc_ops("c", v.block_n // 2)}
-                 : "l"(qd), "l"(kd), "n"(ACC));
-}
-#else
+// S (+)= Q K^T over one k32 step: 64 x BN, Q fragment from registers, K tile via descriptor.
 template <int ACC>
 __device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], const u32 (&a)[4], unsigned long long kd)
 {
@@ -75,7 +61,6 @@ __device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], const u32 (&a)[4], un
                  : ${acc_ops("c", v.block_n // 2)}
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(kd), "n"(ACC));
 }
-#endif
 
 // O_tile (+)= P V over one k32 step: 64 x HD, P fragment from registers, V^T tile via descriptor.
 template <int ACC>
@@ -175,15 +160,9 @@ intfa_attn_fwd(const intfa_attn_params p)
 
     // cp.async writes through the generic proxy, wgmma reads through the async proxy: every
     // writer fences its landed copies before the barrier that publishes them.
-    static_assert(STAGES >= 2, "tiles kt and kt + 1 are resident together");
     pipeline_start<STAGES, true>(load_kv, n_tiles);
 
-    // Q, the A operand of S = Q K^T: this warpgroup's 64 rows in shared memory (QSMEM), or
-    // fragments in registers for the whole loop.
-#if QSMEM
-    const u32 sQw = sQ + (warp >> 2) * 64 * HD;
-#define QA(kc) wg_desc(sQw + (kc) * 32, HD)
-#else
+    // Q fragments (the A operand of S = Q K^T) stay in registers for the whole loop.
     u32 qf[HD / 32][4];
 #pragma unroll
     for (int kc = 0; kc < HD / 32; ++kc) {
@@ -191,8 +170,6 @@ intfa_attn_fwd(const intfa_attn_params p)
         const int c = 2 * kc + (lane >> 4);
         ldmatrix_x4(qf[kc], sQ + row * HD + swz<QC>(row, c) * 16);
     }
-#define QA(kc) qf[kc]
-#endif
 
     int rows[NR];
     float a[NR], m[NR], l[NR];
@@ -210,27 +187,24 @@ intfa_attn_fwd(const intfa_attn_params p)
 #pragma unroll
         for (int i = 0; i < 4; ++i) o[0][e][i] = 0.f;
 
-    // S = Q K^T of one tile: issued, not awaited.
-    auto issue_qk = [&](int (&s)[BN / 8][4], int st) {
+    for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
+        pipeline_next<STAGES, true>(load_kv, kt, st, n_tiles);
         const u32 tK = sK + st * TILE_K_BYTES;
-        wg_fence();
-        wg_qk<0>(s, QA(0), wg_desc(tK, HD));
-#pragma unroll
-        for (int kc = 1; kc < HD / 32; ++kc) wg_qk<1>(s, QA(kc), wg_desc(tK + kc * 32, HD));
-        wg_commit();
-    };
-
-    // Tile kt, its scores in s_cur; tile kt+1's Q K^T goes into s_next while this tile's softmax
-    // runs, so the tensor cores work on this warpgroup's behalf during its own softmax.
-    auto tile = [&](int kt, int st, int st_next, int (&s_cur)[MT][BN / 8][4], int (&s_next)[MT][BN / 8][4]) {
         const u32 tV = sV + st * TILE_V_BYTES;
         const u32 tKs = sKs + st * BN * 4;
         const int key0 = kt * BN;
-        if (kt + 1 < n_tiles) issue_qk(s_next[0], st_next);
         auto step = [&](auto mask_tag) {
             constexpr bool MASK = decltype(mask_tag)::value;
+            int s[MT][BN / 8][4];
+            wg_fence();
+            wg_qk<0>(s[0], qf[0], wg_desc(tK, HD));
+#pragma unroll
+            for (int kc = 1; kc < HD / 32; ++kc) wg_qk<1>(s[0], qf[kc], wg_desc(tK + kc * 32, HD));
+            wg_commit();
+            wg_wait<0>();
+
             float x[MT][BN / 8][4];
-            tile_scores<MASK>(s_cur, x, tKs, t, key0, rows, p.seq_kv, diag);
+            tile_scores<MASK>(s, x, tKs, t, key0, rows, p.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];
             tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
@@ -242,7 +216,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             for (int kc = 1; kc < BN / 32; ++kc) wg_pv<1>(pv, pf[0][kc], wg_desc(tV + kc * 32, BN));
             wg_commit();
             rescale_o(o, alpha); // overlaps the products
-            wg_wait<0>();        // P V of this tile and Q K^T of the next
+            wg_wait<0>();
 #pragma unroll
             for (int e = 0; e < HD / 8; ++e)
 #pragma unroll
@@ -255,22 +229,6 @@ intfa_attn_fwd(const intfa_attn_params p)
 #endif
         if (need_mask) step(Flag<true>{});
         else step(Flag<false>{});
-    };
-
-    // Two score buffers, alternating: the loop is unrolled by two so that neither is copied.
-    int s_a[MT][BN / 8][4], s_b[MT][BN / 8][4];
-    if (n_tiles > 0) {
-        issue_qk(s_a[0], 0);
-        wg_wait<0>();
-    }
-    for (int kt = 0, st = 0; kt < n_tiles; kt += 2) {
-        const int st1 = st + 1 == STAGES ? 0 : st + 1, st2 = st1 + 1 == STAGES ? 0 : st1 + 1;
-        pipeline_ahead<STAGES, true>(load_kv, kt, st == 0 ? STAGES - 1 : st - 1, n_tiles);
-        tile(kt, st, st1, s_a, s_b);
-        if (kt + 1 == n_tiles) break;
-        pipeline_ahead<STAGES, true>(load_kv, kt + 1, st, n_tiles);
-        tile(kt + 1, st1, st2, s_b, s_a);
-        st = st2;
     }
 
     store_output(p, o, m, l, rows, b, hq, bh_kv, t);
