@@ -51,7 +51,21 @@ template <int N> __device__ __forceinline__ void wg_wait()
 
 //% local function acc_list(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
 //% local function acc_ops(arr, n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+r"(%s[%d][%d])', arr, i // 4, i % 4) end return table.concat(t, ", ") end
-// S (+)= Q K^T over one k32 step: 64 x BN, Q fragment from registers, K tile via descriptor.
+// S (+)= Q K^T over one k32 step: 64 x BN, K tile via descriptor; Q from registers, or (QSMEM)
+// from shared memory via descriptor too, which frees HD / 8 registers for the large tiles.
+//% local qsmem = false
+#define QSMEM ${qsmem and 1 or 0}
+#if QSMEM
+template <int ACC>
+__device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], unsigned long long qd, unsigned long long kd)
+{
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.block_n // 2 + 2}, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n${v.block_n}k32.s32.s8.s8 {${acc_list(v.block_n // 2)}}, "
+                 "%${v.block_n // 2}, %${v.block_n // 2 + 1}, p;\n}\n"
+                 : ${acc_ops("c", v.block_n // 2)}
+                 : "l"(qd), "l"(kd), "n"(ACC));
+}
+#else
 template <int ACC>
 __device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], const u32 (&a)[4], unsigned long long kd)
 {
@@ -61,6 +75,7 @@ __device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], const u32 (&a)[4], un
                  : ${acc_ops("c", v.block_n // 2)}
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(kd), "n"(ACC));
 }
+#endif
 
 // O_tile (+)= P V over one k32 step: 64 x HD, P fragment from registers, V^T tile via descriptor.
 template <int ACC>
@@ -79,7 +94,8 @@ __device__ __forceinline__ void wg_pv(int (&c)[HD / 8][4], const u32 (&a)[4], un
 
 // With one warpgroup per block, two blocks share an SM: while one runs its softmax the other's
 // matrix products keep the tensor cores busy.
-#define MIN_BLOCKS ${v.warps == 4 and 2 or 1}
+//% local min_blocks = v.warps == 4 and 2 or 1
+#define MIN_BLOCKS ${min_blocks}
 
 extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
 intfa_attn_fwd(const intfa_attn_params p)
@@ -162,7 +178,12 @@ intfa_attn_fwd(const intfa_attn_params p)
     // writer fences its landed copies before the barrier that publishes them.
     pipeline_start<STAGES, true>(load_kv, n_tiles);
 
-    // Q fragments (the A operand of S = Q K^T) stay in registers for the whole loop.
+    // Q, the A operand of S = Q K^T: this warpgroup's 64 rows in shared memory (QSMEM), or
+    // fragments in registers for the whole loop.
+#if QSMEM
+    const u32 sQw = sQ + (warp >> 2) * 64 * HD;
+#define QA(kc) wg_desc(sQw + (kc) * 32, HD)
+#else
     u32 qf[HD / 32][4];
 #pragma unroll
     for (int kc = 0; kc < HD / 32; ++kc) {
@@ -170,6 +191,8 @@ intfa_attn_fwd(const intfa_attn_params p)
         const int c = 2 * kc + (lane >> 4);
         ldmatrix_x4(qf[kc], sQ + row * HD + swz<QC>(row, c) * 16);
     }
+#define QA(kc) qf[kc]
+#endif
 
     int rows[NR];
     float a[NR], m[NR], l[NR];
@@ -197,9 +220,9 @@ intfa_attn_fwd(const intfa_attn_params p)
             constexpr bool MASK = decltype(mask_tag)::value;
             int s[MT][BN / 8][4];
             wg_fence();
-            wg_qk<0>(s[0], qf[0], wg_desc(tK, HD));
+            wg_qk<0>(s[0], QA(0), wg_desc(tK, HD));
 #pragma unroll
-            for (int kc = 1; kc < HD / 32; ++kc) wg_qk<1>(s[0], qf[kc], wg_desc(tK + kc * 32, HD));
+            for (int kc = 1; kc < HD / 32; ++kc) wg_qk<1>(s[0], QA(kc), wg_desc(tK + kc * 32, HD));
             wg_commit();
             wg_wait<0>();
 
