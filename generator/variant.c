@@ -444,6 +444,12 @@ intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_di
         v.block_m = head_dim == 128 ? 128 : 64;
         v.block_n = head_dim == 128 ? 64 : 128;
         v.stages = 2;
+        /* sm_90a, INT8: the wgmma kernel, 64 rows per block (one warpgroup, three blocks per
+         * SM) and 128 keys per tile at both head dims (docs/PERF_NOTES.md, "wgmma"). */
+        if (kind == INTFA_KIND_ATTN_FWD && arch == INTFA_ARCH_SM90A && fmt == INTFA_FMT_INT8) {
+            v.block_m = 64;
+            v.block_n = 128;
+        }
     } else {
         if (kind == INTFA_KIND_QUANT_QK) v.qk_format = fmt;
         v.warps = 4;

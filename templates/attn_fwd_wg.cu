@@ -3,7 +3,7 @@
 //
 // The same algorithm as attn_fwd.cu (docs/ALGORITHM.md) with Hopper's warpgroup matrix
 // products: each warpgroup (4 warps) owns 64 query rows, each warp 16 of them. Per key tile:
-//   S  = Q_i8 K_i8^T    wgmma m64n<BN>k32 s8.s8 -> s32: Q from registers, K from shared memory
+//   S  = Q_i8 K_i8^T    wgmma m64n<BN>k32 s8.s8 -> s32: Q and K from shared memory
 //   softmax and P quantization in registers (attn_int8_tile.cu, the mma.sync kernel's code)
 //   O += P_8 V_i8^T     wgmma m64n<HD>k32 (u8|s8).s8 -> s32: P from registers, V^T from shared
 // The wgmma accumulator is the m16n8 accumulator layout repeated over n, and its register A
@@ -51,11 +51,9 @@ template <int N> __device__ __forceinline__ void wg_wait()
 
 //% local function acc_list(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
 //% local function acc_ops(arr, n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+r"(%s[%d][%d])', arr, i // 4, i % 4) end return table.concat(t, ", ") end
-// S (+)= Q K^T over one k32 step: 64 x BN, K tile via descriptor; Q from registers, or (QSMEM)
-// from shared memory via descriptor too, which frees HD / 8 registers for the large tiles.
-//% local qsmem = false
-#define QSMEM ${qsmem and 1 or 0}
-#if QSMEM
+// S (+)= Q K^T over one k32 step: 64 x BN, both operands from shared memory via descriptors
+// (Q from registers would hold HD / 8 more registers per thread, which the third resident
+// block needs; measured the same or slower, docs/PERF_NOTES.md).
 template <int ACC>
 __device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], unsigned long long qd, unsigned long long kd)
 {
@@ -65,17 +63,6 @@ __device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], unsigned long long qd
                  : ${acc_ops("c", v.block_n // 2)}
                  : "l"(qd), "l"(kd), "n"(ACC));
 }
-#else
-template <int ACC>
-__device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], const u32 (&a)[4], unsigned long long kd)
-{
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.block_n // 2 + 5}, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n${v.block_n}k32.s32.s8.s8 {${acc_list(v.block_n // 2)}}, "
-                 "{%${v.block_n // 2},%${v.block_n // 2 + 1},%${v.block_n // 2 + 2},%${v.block_n // 2 + 3}}, %${v.block_n // 2 + 4}, p;\n}\n"
-                 : ${acc_ops("c", v.block_n // 2)}
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(kd), "n"(ACC));
-}
-#endif
 
 // O_tile (+)= P V over one k32 step: 64 x HD, P fragment from registers, V^T tile via descriptor.
 template <int ACC>
@@ -92,9 +79,13 @@ __device__ __forceinline__ void wg_pv(int (&c)[HD / 8][4], const u32 (&a)[4], un
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(vd), "n"(ACC));
 }
 
-// With one warpgroup per block, two blocks share an SM: while one runs its softmax the other's
-// matrix products keep the tensor cores busy.
-//% local min_blocks = v.warps == 4 and 2 or 1
+// Resident warpgroups per SM are what hides the softmax's latency chains (the kernel issues
+// well under half of the time, docs/PERF_NOTES.md): with one warpgroup per block, registers
+// are capped for three blocks per SM wherever three blocks' shared memory fits (228 KB per
+// SM, 1 KB of it reserved per block), else for two. Q stays in shared memory to
+// make room. Two warpgroups per block: one block per SM.
+//% local min_blocks = 1
+//% if v.warps == 4 then min_blocks = (3 * (v.smem_bytes + 1024) <= 233472) and 3 or 2 end
 #define MIN_BLOCKS ${min_blocks}
 
 extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
@@ -178,21 +169,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     // writer fences its landed copies before the barrier that publishes them.
     pipeline_start<STAGES, true>(load_kv, n_tiles);
 
-    // Q, the A operand of S = Q K^T: this warpgroup's 64 rows in shared memory (QSMEM), or
-    // fragments in registers for the whole loop.
-#if QSMEM
-    const u32 sQw = sQ + (warp >> 2) * 64 * HD;
-#define QA(kc) wg_desc(sQw + (kc) * 32, HD)
-#else
-    u32 qf[HD / 32][4];
-#pragma unroll
-    for (int kc = 0; kc < HD / 32; ++kc) {
-        const int row = warp * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
-        const int c = 2 * kc + (lane >> 4);
-        ldmatrix_x4(qf[kc], sQ + row * HD + swz<QC>(row, c) * 16);
-    }
-#define QA(kc) qf[kc]
-#endif
+    const u32 sQw = sQ + (warp >> 2) * 64 * HD; // this warpgroup's 64 rows of Q
 
     int rows[NR];
     float a[NR], m[NR], l[NR];
@@ -220,9 +197,10 @@ intfa_attn_fwd(const intfa_attn_params p)
             constexpr bool MASK = decltype(mask_tag)::value;
             int s[MT][BN / 8][4];
             wg_fence();
-            wg_qk<0>(s[0], QA(0), wg_desc(tK, HD));
+            wg_qk<0>(s[0], wg_desc(sQw, HD), wg_desc(tK, HD));
 #pragma unroll
-            for (int kc = 1; kc < HD / 32; ++kc) wg_qk<1>(s[0], QA(kc), wg_desc(tK + kc * 32, HD));
+            for (int kc = 1; kc < HD / 32; ++kc)
+                wg_qk<1>(s[0], wg_desc(sQw + kc * 32, HD), wg_desc(tK + kc * 32, HD));
             wg_commit();
             wg_wait<0>();
 

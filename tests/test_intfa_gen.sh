@@ -86,13 +86,13 @@ compute_capability = 9.0
 driver = 13000
 nvrtc = 13000
 library = 0.1.0
-d128 int8 fp16 causal pu8 kv<=1024 attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n128w4s2 0.05
-d128 int8 fp16 causal pu8 kv<=4096 attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n128w4s2 0.2 attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n64w4s2 0.21
+d128 int8 fp16 causal pu8 kv<=1024 attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n64w4s3 0.05
+d128 int8 fp16 causal pu8 kv<=4096 attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n64w4s3 0.2 attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n64w4s2 0.21
 DB
 expect_rc 0 "$gen" --list --from-tuning-db "$tmp/tuning.db"
 cat >"$tmp/want" <<'EOF2'
-attn_fwd-sm90a-d128-int8-bf16-causal-pu8-m64n128w4s2
-attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n128w4s2
+attn_fwd-sm90a-d128-int8-bf16-causal-pu8-m64n64w4s3
+attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n64w4s3
 quant_qk-sm90a-d128-int8-bf16-w4
 quant_qk-sm90a-d128-int8-fp16-w4
 quant_v-sm90a-d128-bf16-w4
@@ -100,7 +100,7 @@ quant_v-sm90a-d128-fp16-w4
 EOF2
 cmp -s "$tmp/want" "$tmp/out" || fail "--from-tuning-db selected: $(tr '\n' ' ' <"$tmp/out")"
 expect_rc 0 "$gen" --list --from-tuning-db "$tmp/tuning.db" --dtypes fp16 --kinds attn_fwd
-[ "$(cat "$tmp/out")" = attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n128w4s2 ] ||
+[ "$(cat "$tmp/out")" = attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n64w4s3 ] ||
     fail "filters do not narrow --from-tuning-db"
 expect_rc 0 "$gen" --list --arch sm_90a
 n90=$(wc -l <"$tmp/out")

@@ -367,6 +367,7 @@ static void test_render(void **state)
     assert_null(intfa_variant_template_name(INTFA_KIND_COUNT));
 
     write_file(tmpdir, "attn_fwd.cu", dump_template);
+    write_file(tmpdir, "attn_fwd_wg.cu", dump_template); /* sm_90a INT8 one-row-tile variants */
     write_file(tmpdir, "quant_qk.cu", dump_template);
     write_file(tmpdir, "quant_v.cu", "//% error('quant_v says no')\n");
     assert_int_equal(setenv("INTFA_TEMPLATE_DIR", tmpdir, 1), 0);
@@ -378,12 +379,12 @@ static void test_render(void **state)
                      INTFA_OK);
     char *src = NULL;
     assert_int_equal(intfa_variant_render(&v, &src), INTFA_OK);
-    assert_string_equal(src, "// intfa attn_fwd-sm90a-d128-int8-bf16-causal-ps8-m128n64w4s2\n"
+    assert_string_equal(src, "// intfa attn_fwd-sm90a-d128-int8-bf16-causal-ps8-m64n128w4s2\n"
                              "kind=attn_fwd\n"
-                             "name=attn_fwd-sm90a-d128-int8-bf16-causal-ps8-m128n64w4s2\n"
-                             "arch=90\narch_a=true\nhead_dim=128\nblock_m=128\nblock_n=64\n"
+                             "name=attn_fwd-sm90a-d128-int8-bf16-causal-ps8-m64n128w4s2\n"
+                             "arch=90\narch_a=true\nhead_dim=128\nblock_m=64\nblock_n=128\n"
                              "warps=4\nstages=2\nint4=false\ncausal=true\ndtype=bf16\n"
-                             "p_quant=s8_127\nsmem_bytes=49664\n");
+                             "p_quant=s8_127\nsmem_bytes=75776\n");
     intfa_free(src);
 
     assert_int_equal(intfa_variant_default(INTFA_KIND_QUANT_QK, INTFA_ARCH_SM86, 64,
@@ -517,7 +518,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    const char *files[] = {"mine.cu", "attn_fwd.cu", "quant_qk.cu", "quant_v.cu",
+    const char *files[] = {"mine.cu", "attn_fwd.cu", "attn_fwd_wg.cu", "quant_qk.cu", "quant_v.cu",
                            "inc_part.cu", "inc_bad.cu", "inc_self.cu"};
     char path[200];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {

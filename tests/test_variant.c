@@ -124,7 +124,9 @@ static void test_exact_names(void **state)
         const char *name;
     } defaults[] = {
         {INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90A, 128, INTFA_FMT_INT8, 1, INTFA_DTYPE_FP16,
-         INTFA_PQ_U8_ROW, "attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m128n64w4s2"},
+         INTFA_PQ_U8_ROW, "attn_fwd-sm90a-d128-int8-fp16-causal-pu8-m64n128w4s2"},
+        {INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90, 128, INTFA_FMT_INT8, 1, INTFA_DTYPE_FP16,
+         INTFA_PQ_U8_ROW, "attn_fwd-sm90-d128-int8-fp16-causal-pu8-m128n64w4s2"},
         {INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM86, 64, INTFA_FMT_INT8, 0, INTFA_DTYPE_BF16,
          INTFA_PQ_S8_127, "attn_fwd-sm86-d64-int8-bf16-full-ps8-m64n128w4s2"},
         /* the fields a kind lacks are ignored, and zero in the default: quant_qk has no mask
@@ -620,8 +622,9 @@ static void test_default_sets(void **state)
 static void test_default_tiles(void **state)
 {
     (void)state;
-    /* every arch: INT8 hd128 m128n64w4 (two row tiles per warp), hd64 m64n128w4; the FP16
-     * baseline the same blocks, at hd128 over 8 warps */
+    /* every arch but sm_90a: INT8 hd128 m128n64w4 (two row tiles per warp), hd64 m64n128w4;
+     * sm_90a (the wgmma kernel) m64n128w4 at both; the FP16 baseline the mma.sync blocks, at
+     * hd128 over 8 warps */
     static const struct {
         intfa_kind kind;
         int d, m, n, w, s;
@@ -638,8 +641,9 @@ static void test_default_tiles(void **state)
                 assert_int_equal(intfa_variant_default(want[i].kind, (intfa_arch)a, want[i].d,
                                                        INTFA_FMT_INT8, c, dt, INTFA_PQ_S8_127, &v),
                                  INTFA_OK);
-                intfa_variant e = attn((intfa_arch)a, want[i].d, want[i].m, want[i].n, want[i].w,
-                                       want[i].s);
+                const int wg = int8 && a == INTFA_ARCH_SM90A;
+                intfa_variant e = attn((intfa_arch)a, want[i].d, wg ? 64 : want[i].m,
+                                       wg ? 128 : want[i].n, want[i].w, want[i].s);
                 e.kind = want[i].kind;
                 e.causal = c;
                 e.dtype = dt;
@@ -656,7 +660,8 @@ static void test_default_tiles(void **state)
                                            &out),
                      INTFA_ERR_UNSUPPORTED);
     assert_error_contains("head_dim = 96");
-    /* INT4: the INT8 tile with packed Q/K, on every arch */
+    /* INT4: the INT8 tile with packed Q/K, on every arch but sm_90a (INT4 runs on mma.sync,
+     * with the mma.sync tile; hd64's is the same as the wgmma one) */
     for (int a = 0; a < INTFA_ARCH_COUNT; a++)
         for (int d = 64; d <= 128; d *= 2) {
             intfa_variant v4, v8;
@@ -670,6 +675,12 @@ static void test_default_tiles(void **state)
                              INTFA_OK);
             assert_int_equal(v4.qk_format, INTFA_FMT_INT4);
             v4.qk_format = INTFA_FMT_INT8;
+            if (a == INTFA_ARCH_SM90A && d == 128) {
+                assert_int_equal(v4.block_m, 128);
+                assert_int_equal(v4.block_n, 64);
+                v4.block_m = 64;
+                v4.block_n = 128;
+            }
             assert_memory_equal(&v4, &v8, sizeof v4);
         }
     assert_int_equal(intfa_variant_default((intfa_kind)5, INTFA_ARCH_SM80, 128, INTFA_FMT_INT8,
