@@ -39,6 +39,12 @@
 #define P_U8 ${pu8 and 1 or 0}
 #define LAZY_TAU 8.0f // see docs/ALGORITHM.md
 
+#define GC (GB / 16) // 16-byte chunks per Q/K row as loaded
+#define QC (KB / 16) // 16-byte chunks per Q/K row as the tensor cores read it
+#define VC (BN / 16) // 16-byte chunks per V^T row
+#define TILE_K_BYTES (BN * GB)
+#define TILE_V_BYTES (HD * BN)
+
 //% include("attn_common.cu")
 //% include("attn_int8_tile.cu")
 
@@ -68,11 +74,6 @@ __device__ __forceinline__ void mma_pv(int (&c)[4], const u32 (&a)[4], u32 b0, u
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-#define GC (GB / 16) // 16-byte chunks per Q/K row as loaded
-#define QC (KB / 16) // 16-byte chunks per Q/K row as the tensor cores read it
-#define VC (BN / 16) // 16-byte chunks per V^T row
-#define TILE_K_BYTES (BN * GB)
-#define TILE_V_BYTES (HD * BN)
 
 // INT4 -> INT8 in shared memory: the 16-byte chunk c of packed row `row` at `src` (32 values)
 // becomes the int8 chunks 2c and 2c+1 of that row at `dst` (rows of HD bytes, swizzled).
@@ -145,11 +146,6 @@ intfa_attn_fwd(const intfa_attn_params p)
     // ---- async loads. Chunk i of thread tid is tid + i * NT; NT is a multiple of every
     // row's chunk count, so a thread keeps one chunk column, its rows step by a constant, the
     // swizzle of its chunks is fixed, and only base pointers move from tile to tile.
-    static_assert(NT % GC == 0 && NT % VC == 0 && (NT / GC) % 8 == 0 && (NT / VC) % 8 == 0,
-                  "chunk columns must be fixed per thread");
-#define FOR_CHUNKS(i, COUNT)                                                                   \
-    _Pragma("unroll") for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)                         \
-        if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
     {
         const int row0 = tid / GC, c = tid % GC;
         const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
@@ -163,32 +159,10 @@ intfa_attn_fwd(const intfa_attn_params p)
             cp_async16(dst + i * (NT / GC) * GB, ok ? src + i * (NT / GC) * p.q_sn : p.q, ok ? 16 : 0);
         }
     }
-    const int k_row0 = tid / GC, v_row0 = tid / VC, v_c = tid % VC;
-    const int k_dst0 = k_row0 * GB + swz<GC>(k_row0, tid % GC) * 16;
-    const int v_dst0 = v_row0 * BN + swz<VC>(v_row0, v_c) * 16;
-    const i64 k_step = (i64)(NT / GC) * p.k_sn, v_step = (i64)(NT / VC) * p.n_pad;
-    const signed char *k_src = kg + (i64)k_row0 * p.k_sn + (tid % GC) * 16; // at tile 0
-    const signed char *v_src = vg + (i64)v_row0 * p.n_pad + v_c * 16;
-    const i64 k_tile_step = (i64)BN * p.k_sn;
-    // load_kv is called for kt = 0, 1, 2, ... in order: k_src and v_src point at tile kt.
+    kv_copier kv(p, kg, vg, tid);
+    // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
-        const int key0 = kt * BN;
-        const u32 dk = sK + st * TILE_K_BYTES + k_dst0;
-        const u32 dv = sV + st * TILE_V_BYTES + v_dst0;
-        FOR_CHUNKS(i, BN * GC) {
-            const bool ok = key0 + k_row0 + i * (NT / GC) < p.seq_kv;
-            cp_async16(dk + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
-        }
-        const bool v_ok = key0 + v_c * 16 < p.n_pad;
-        FOR_CHUNKS(i, HD * VC) {
-            cp_async16(dv + i * (NT / VC) * BN, v_ok ? v_src + i * v_step : p.v, v_ok ? 16 : 0);
-        }
-        if (tid < BN) {
-            const bool ok = key0 + tid < p.seq_kv;
-            cp_async4(sKs + (st * BN + tid) * 4, ok ? ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
-        }
-        k_src += k_tile_step;
-        v_src += BN;
+        kv.copy(p, ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
     };
 
     // Prologue: Q and the first STAGES-1 tiles (group s holds tile s; group 0 also Q).

@@ -25,13 +25,15 @@
 #define P_U8 ${pu8 and 1 or 0}
 #define LAZY_TAU 8.0f // see docs/ALGORITHM.md
 
-//% include("attn_common.cu")
-//% include("attn_int8_tile.cu")
-
-#define QC (HD / 16) // 16-byte chunks per Q/K row
+#define GB HD        // bytes of a Q/K row
+#define GC (HD / 16) // 16-byte chunks per Q/K row
 #define VC (BN / 16) // 16-byte chunks per V^T row
 #define TILE_K_BYTES (BN * HD)
 #define TILE_V_BYTES (HD * BN)
+
+//% include("attn_common.cu")
+//% include("attn_int8_tile.cu")
+
 
 // Shared-memory matrix descriptor of a K-major operand whose rows are `row_bytes` (32, 64 or
 // 128) long and swizzled with the matching pattern: 8-row atoms, 8 * row_bytes apart.
@@ -123,46 +125,20 @@ intfa_attn_fwd(const intfa_attn_params p)
     }
 #endif
 
-    // ---- async loads (as in attn_fwd.cu: a fixed chunk column per thread)
-    static_assert(NT % QC == 0 && NT % VC == 0 && (NT / QC) % 8 == 0 && (NT / VC) % 8 == 0,
-                  "chunk columns must be fixed per thread");
-#define FOR_CHUNKS(i, COUNT)                                                                   \
-    _Pragma("unroll") for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)                         \
-        if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
+    // ---- async loads: Q here, key tiles through kv_copier (attn_int8_tile.cu)
     {
-        const int row0 = tid / QC, c = tid % QC;
+        const int row0 = tid / GC, c = tid % GC;
         const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
-        const u32 dst = sQ + row0 * HD + swz<QC>(row0, c) * 16;
-        FOR_CHUNKS(i, BM * QC) {
-            const bool ok = m0 + row0 + i * (NT / QC) < p.seq_q;
-            cp_async16(dst + i * (NT / QC) * HD, ok ? src + i * (NT / QC) * p.q_sn : p.q, ok ? 16 : 0);
+        const u32 dst = sQ + row0 * HD + swz<GC>(row0, c) * 16;
+        FOR_CHUNKS(i, BM * GC) {
+            const bool ok = m0 + row0 + i * (NT / GC) < p.seq_q;
+            cp_async16(dst + i * (NT / GC) * HD, ok ? src + i * (NT / GC) * p.q_sn : p.q, ok ? 16 : 0);
         }
     }
-    const int k_row0 = tid / QC, v_row0 = tid / VC, v_c = tid % VC;
-    const int k_dst0 = k_row0 * HD + swz<QC>(k_row0, tid % QC) * 16;
-    const int v_dst0 = v_row0 * BN + swz<VC>(v_row0, v_c) * 16;
-    const i64 k_step = (i64)(NT / QC) * p.k_sn, v_step = (i64)(NT / VC) * p.n_pad;
-    const signed char *k_src = kg + (i64)k_row0 * p.k_sn + (tid % QC) * 16; // at tile 0
-    const signed char *v_src = vg + (i64)v_row0 * p.n_pad + v_c * 16;
-    const i64 k_tile_step = (i64)BN * p.k_sn;
+    kv_copier kv(p, kg, vg, tid);
+    // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
-        const int key0 = kt * BN;
-        const u32 dk = sK + st * TILE_K_BYTES + k_dst0;
-        const u32 dv = sV + st * TILE_V_BYTES + v_dst0;
-        FOR_CHUNKS(i, BN * QC) {
-            const bool ok = key0 + k_row0 + i * (NT / QC) < p.seq_kv;
-            cp_async16(dk + i * (NT / QC) * HD, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
-        }
-        const bool v_ok = key0 + v_c * 16 < p.n_pad;
-        FOR_CHUNKS(i, HD * VC) {
-            cp_async16(dv + i * (NT / VC) * BN, v_ok ? v_src + i * v_step : p.v, v_ok ? 16 : 0);
-        }
-        if (tid < BN) {
-            const bool ok = key0 + tid < p.seq_kv;
-            cp_async4(sKs + (st * BN + tid) * 4, ok ? ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
-        }
-        k_src += k_tile_step;
-        v_src += BN;
+        kv.copy(p, ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
     };
 
     // cp.async writes through the generic proxy, wgmma reads through the async proxy: every

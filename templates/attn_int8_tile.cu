@@ -3,7 +3,9 @@
 // accumulator layout (thread (g, t) of a warp: rows g and g + 8 of each m16 tile, columns
 // 8 j + 2 t and 8 j + 2 t + 1), so the softmax, P quantization and epilogue are the same code.
 // The including kernel defines HD, BN, MT (m16 row tiles per warp), NR (= 2 MT rows per
-// thread), CAUSAL, P_U8 and LAZY_TAU. docs/ALGORITHM.md is the arithmetic step by step.
+// thread), CAUSAL, P_U8 and LAZY_TAU, and for the copies NT (threads), GB and GC (bytes and
+// 16-byte chunks of a K row as loaded), VC (chunks of a V^T row). docs/ALGORITHM.md is the
+// arithmetic step by step.
 
 // Kernel parameters; the host mirror is intfa_attn_params in runtime/launch_params.h.
 struct intfa_attn_params {
@@ -55,6 +57,70 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
     if (C == 4) return c ^ ((row >> 1) & 3);
     return c ^ ((row >> 2) & 1);
 }
+
+// ---- cp.async copies. Chunk i of thread tid is tid + i * NT; NT is a multiple of every row's
+// chunk count, so a thread keeps one chunk column, its rows step by a constant, the swizzle of
+// its chunks is fixed, and only base pointers move from tile to tile.
+#define FOR_CHUNKS(i, COUNT)                                                                   \
+    _Pragma("unroll") for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)                         \
+        if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
+
+// One thread's part of the key-tile copies: its K and V^T chunk column and where the next
+// tile's chunks are.
+struct kv_copier {
+    static_assert(NT % GC == 0 && NT % VC == 0 && (NT / GC) % 8 == 0 && (NT / VC) % 8 == 0,
+                  "chunk columns must be fixed per thread");
+    const signed char *k_src, *v_src; // this thread's first chunk of the next tile
+    i64 k_step, v_step;               // between this thread's chunks (NT / GC K rows, NT / VC V^T rows)
+    i64 k_tile_step;                  // from one tile's K rows to the next's
+    u32 k_dst0, v_dst0;               // this thread's first chunk in a stage
+    int k_row0;
+
+    __device__ __forceinline__ kv_copier(const intfa_attn_params &p, const signed char *kg,
+                                         const signed char *vg, int tid)
+    {
+        k_row0 = tid / GC;
+        const int v_row0 = tid / VC, v_c = tid % VC;
+        k_dst0 = k_row0 * GB + swz<GC>(k_row0, tid % GC) * 16;
+        v_dst0 = v_row0 * BN + swz<VC>(v_row0, v_c) * 16;
+        k_step = (i64)(NT / GC) * p.k_sn;
+        v_step = (i64)(NT / VC) * p.n_pad;
+        k_src = kg + (i64)k_row0 * p.k_sn + (tid % GC) * 16;
+        v_src = vg + (i64)v_row0 * p.n_pad + v_c * 16;
+        k_tile_step = (i64)BN * p.k_sn;
+    }
+
+    // Copies the next key tile (keys key0 ..) into the stage whose K, V^T and key-scale tiles
+    // are at dk, dv, dks. A tile entirely inside the keys (every one but the last) copies
+    // without per-chunk bounds checks; the last zero-fills what lies past the keys (V^T past
+    // its padded length).
+    __device__ __forceinline__ void copy(const intfa_attn_params &p, const float *ksg, u32 dk,
+                                         u32 dv, u32 dks, int key0, int tid)
+    {
+        dk += k_dst0;
+        dv += v_dst0;
+        if (key0 + BN <= p.seq_kv) {
+            FOR_CHUNKS(i, BN * GC) cp_async16(dk + i * (NT / GC) * GB, k_src + i * k_step, 16);
+            FOR_CHUNKS(i, HD * VC) cp_async16(dv + i * (NT / VC) * BN, v_src + i * v_step, 16);
+            if (tid < BN) cp_async4(dks + tid * 4, ksg + key0 + tid, 4);
+        } else {
+            FOR_CHUNKS(i, BN * GC) {
+                const bool ok = key0 + k_row0 + i * (NT / GC) < p.seq_kv;
+                cp_async16(dk + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
+            }
+            const bool v_ok = key0 + (tid % VC) * 16 < p.n_pad;
+            FOR_CHUNKS(i, HD * VC) {
+                cp_async16(dv + i * (NT / VC) * BN, v_ok ? v_src + i * v_step : p.v, v_ok ? 16 : 0);
+            }
+            if (tid < BN) {
+                const bool ok = key0 + tid < p.seq_kv;
+                cp_async4(dks + tid * 4, ok ? ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
+            }
+        }
+        k_src += k_tile_step;
+        v_src += BN;
+    }
+};
 
 // S (int32) -> x = S * k_scale (fp32); keys past the end and (causal) above the diagonal are
 // -inf when MASK (only tiles on the key tail or the diagonal need it).
