@@ -83,11 +83,16 @@ __device__ __forceinline__ void wg_pv(int (&c)[HD / 8][4], const u32 (&a)[4], un
 
 // Resident warpgroups per SM are what hides the softmax's latency chains (the kernel issues
 // well under half of the time, docs/PERF_NOTES.md): with one warpgroup per block, registers
-// are capped for three blocks per SM wherever three blocks' shared memory fits (228 KB per
-// SM, 1 KB of it reserved per block), else for two. Q stays in shared memory to
-// make room. Two warpgroups per block: one block per SM.
+// are capped for as many blocks per SM as their shared memory allows (228 KB per SM, 1 KB of
+// it reserved per block), three at most, or four for head_dim 64 without a mask (128
+// registers without spills; the causal kernel spills there), and never fewer than two. Q
+// stays in shared memory to make room. Two warpgroups per block: one block per SM.
 //% local min_blocks = 1
-//% if v.warps == 4 then min_blocks = (3 * (v.smem_bytes + 1024) <= 233472) and 3 or 2 end
+//% if v.warps == 4 then
+//%   local want = (v.head_dim == 64 and not v.causal) and 4 or 3
+//%   min_blocks = 2
+//%   for b = want, 3, -1 do if b * (v.smem_bytes + 1024) <= 233472 then min_blocks = b break end end
+//% end
 #define MIN_BLOCKS ${min_blocks}
 
 extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
