@@ -66,15 +66,18 @@ class Tensor(C.Structure):
                 ("stride_h", C.c_int64)]
 
 
+# Mirrors of include/intfa.h's structs; tests/test_bench_sdpa_abi.sh checks their sizes and
+# offsets against the C compiler's in CI (fields unset here are zero: the defaults).
 class Problem(C.Structure):
     _fields_ = [("batch", C.c_int64), ("heads_q", C.c_int64), ("heads_kv", C.c_int64),
                 ("seq_q", C.c_int64), ("seq_kv", C.c_int64), ("head_dim", C.c_int64),
                 ("softmax_scale", C.c_float), ("causal", C.c_int), ("dtype", C.c_int),
-                ("p_quant", C.c_int), ("v_scale", C.c_int)]
+                ("p_quant", C.c_int), ("v_scale", C.c_int), ("qk_format", C.c_int),
+                ("smooth_k", C.c_int)]
 
 
 class QK8(C.Structure):
-    _fields_ = [("values", Tensor), ("scale", C.c_void_p)]
+    _fields_ = [("values", Tensor), ("scale", C.c_void_p), ("lse_bias", C.c_void_p)]
 
 
 class V8(C.Structure):

@@ -4,7 +4,7 @@
 # machine. Exit status 0 when everything is there afterwards, 1 otherwise. Run it with bash.
 set -uo pipefail
 need=()
-for pkg in cmake gcc make liblua5.4-dev libcmocka-dev; do
+for pkg in cmake gcc make liblua5.4-dev libcmocka-dev python3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
