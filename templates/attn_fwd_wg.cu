@@ -158,7 +158,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     for (int r = 0; r < NR; ++r) {
         rows[r] = m0 + warp * 16 + g + 8 * r;
         const float qs = rows[r] < p.seq_q ? p.q_scale[((i64)b * p.heads_q + hq) * p.seq_q + rows[r]] : 0.f;
-        a[r] = qs * p.scale_log2;
+        a[r] = fmaxf(qs * p.scale_log2, 1e-30f); // > 0: see tile_softmax
         m[r] = NEG_INF;
         l[r] = 0.f;
     }

@@ -141,19 +141,23 @@ __device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float
         }
     }
     if (MASK) {
+        // per row, the last visible key relative to this thread's first column: one compare
+        // with a constant per element
+        int last[NR];
+#pragma unroll
+        for (int r = 0; r < NR; ++r) {
+            last[r] = seq_kv - 1 - (key0 + 2 * t);
+#if CAUSAL
+            last[r] = min(last[r], rows[r] + diag - (key0 + 2 * t));
+#endif
+        }
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
             for (int j = 0; j < BN / 8; ++j)
 #pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const int key = key0 + 8 * j + 2 * t + (i & 1);
-                    bool vis = key < seq_kv;
-#if CAUSAL
-                    vis = vis && key <= rows[2 * mt + (i >> 1)] + diag;
-#endif
-                    if (!vis) x[mt][j][i] = NEG_INF;
-                }
+                for (int i = 0; i < 4; ++i)
+                    if (8 * j + (i & 1) > last[2 * mt + (i >> 1)]) x[mt][j][i] = NEG_INF;
     }
 }
 
@@ -217,8 +221,9 @@ __device__ __forceinline__ void tile_softmax(const float (&x)[MT][BN / 8][4], co
                 for (int i = 0; i < 4; ++i) {
                     const int h = i >> 1;
                     const float xv = x[mt][4 * kc + jj][i];
-                    float pr = ex2(__fmaf_rn(xv, a[2 * mt + h], -shift[h]));
-                    if (MASK) pr = xv == NEG_INF ? 0.f : pr;
+                    // a > 0 (kernels floor it at 1e-30 for all-zero Q rows), so a masked
+                    // score gives ex2(-inf) = 0 with no select
+                    const float pr = ex2(__fmaf_rn(xv, a[2 * mt + h], -shift[h]));
 #if P_U8
                     q[jj][i] = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));
 #else
@@ -292,12 +297,13 @@ __device__ __forceinline__ void store_output(const intfa_attn_params &p, const f
         if (row >= p.seq_q) continue;
         unsigned short *orow = (unsigned short *)p.o + b * p.o_sb + hq * p.o_sh + (i64)row * p.o_sn;
         const float lv = l[r];
+        const float inv = lv > 0.f ? 1.0f / lv : 0.f; // one division per row, not per element
 #pragma unroll
         for (int e = 0; e < HD / 8; ++e) {
             const int d = 8 * e + 2 * t;
             const float2 sc = lv > 0.f ? *(const float2 *)(vs + d) : make_float2(0.f, 0.f);
-            const float o0 = lv > 0.f ? (o[mt][e][2 * h] * sc.x) / lv : 0.f;
-            const float o1 = lv > 0.f ? (o[mt][e][2 * h + 1] * sc.y) / lv : 0.f;
+            const float o0 = o[mt][e][2 * h] * sc.x * inv;
+            const float o1 = o[mt][e][2 * h + 1] * sc.y * inv;
             *(u32 *)(orow + d) = pack_out(o0, o1);
         }
         if (p.lse && t == 0) {
