@@ -4,7 +4,6 @@
  * $INTFA_ATTN_TILE (e.g. "m64n64w4s2") overrides the tile of whichever variant that gives, for
  * experiments and for tests that cover both kernels on one GPU; a tile the problem's variant
  * cannot take is an error naming it, never a silent fallback. */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "error.h"
@@ -12,19 +11,35 @@
 #include "select.h"
 #include "tune_choose.h"
 
-/* Parses "m<M>n<N>w<W>s<S>" strictly into v's tile. */
-static intfa_status apply_tile_override(const char *tile, intfa_variant *v)
+/* Reads a decimal 1..9999 at *p (digits only: no sign, no space), advancing *p. */
+static int tile_number(const char **p, int *out)
 {
-    int m, n, w, s, used = -1;
-    if (sscanf(tile, "m%dn%dw%ds%d%n", &m, &n, &w, &s, &used) != 4 || used < 0 || tile[used])
+    int x = 0, n = 0;
+    while (**p >= '0' && **p <= '9' && n < 4) {
+        x = x * 10 + (**p - '0');
+        (*p)++;
+        n++;
+    }
+    *out = x;
+    return n > 0 && x > 0 && !(**p >= '0' && **p <= '9');
+}
+
+intfa_status intfa_apply_tile_override(const char *tile, intfa_variant *v)
+{
+    static const char letters[4] = {'m', 'n', 'w', 's'};
+    int val[4];
+    const char *p = tile;
+    int ok = 1;
+    for (int i = 0; i < 4 && ok; i++) ok = *p++ == letters[i] && tile_number(&p, &val[i]);
+    if (!ok || *p)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
-                          "INTFA_ATTN_TILE=\"%s\": expected m<block_m>n<block_n>w<warps>s<stages>, "
-                          "e.g. m64n64w4s2", tile);
+                          "INTFA_ATTN_TILE=\"%.64s\": expected m<block_m>n<block_n>w<warps>s<stages> "
+                          "(numbers 1..9999), e.g. m64n64w4s2", tile);
     intfa_variant t = *v;
-    t.block_m = m;
-    t.block_n = n;
-    t.warps = w;
-    t.stages = s;
+    t.block_m = val[0];
+    t.block_n = val[1];
+    t.warps = val[2];
+    t.stages = val[3];
     intfa_status st = intfa_variant_check(&t);
     if (st != INTFA_OK) return intfa_fail_wrap(st, "INTFA_ATTN_TILE=\"%s\"", tile);
     *v = t;
@@ -43,7 +58,7 @@ intfa_status intfa_select_attention(intfa_context *ctx, const intfa_attn_problem
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)p->head_dim,
                                    p->qk_format, p->causal, p->dtype, p->p_quant, &v);
     const char *tile = getenv("INTFA_ATTN_TILE");
-    if (st == INTFA_OK && tile && tile[0]) st = apply_tile_override(tile, &v);
+    if (st == INTFA_OK && tile && tile[0]) st = intfa_apply_tile_override(tile, &v);
     if (st == INTFA_OK) *out = v;
     return st;
 }

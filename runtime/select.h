@@ -8,4 +8,9 @@
 intfa_status intfa_select_attention(intfa_context *ctx, const intfa_attn_problem *p,
                                     intfa_variant *out);
 
+/* $INTFA_ATTN_TILE's parse: "m<block_m>n<block_n>w<warps>s<stages>" (digits only, 1..9999)
+ * replaces v's tile if the result passes intfa_variant_check; otherwise an error naming the
+ * setting, and v is unchanged. */
+intfa_status intfa_apply_tile_override(const char *tile, intfa_variant *v);
+
 #endif

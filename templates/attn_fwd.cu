@@ -119,50 +119,19 @@ intfa_attn_fwd(const intfa_attn_params p)
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
-#if CAUSAL
-    const int mb = gridDim.x - 1 - blockIdx.x; // longest rows first
-#else
-    const int mb = blockIdx.x;
-#endif
-    const int hq = blockIdx.y, b = blockIdx.z;
-    const int hkv = hq / (p.heads_q / p.heads_kv);
-    const int m0 = mb * BM;
-    const int diag = p.seq_kv - p.seq_q; // key j is visible to row i iff j <= i + diag
-
-    const signed char *qg = p.q + b * p.q_sb + hq * p.q_sh;
-    const signed char *kg = p.k + b * p.k_sb + hkv * p.k_sh;
-    const i64 bh_kv = (i64)b * p.heads_kv + hkv;
-    const signed char *vg = p.v + bh_kv * HD * p.n_pad;
-    const float *ksg = p.k_scale + bh_kv * p.seq_kv;
-
-    int n_tiles = (p.seq_kv + BN - 1) / BN;
-#if CAUSAL
-    {
-        const int jmax = min(m0 + BM, p.seq_q) - 1 + diag;
-        n_tiles = jmax < 0 ? 0 : min(n_tiles, jmax / BN + 1);
-    }
-#endif
-
-    // ---- async loads. Chunk i of thread tid is tid + i * NT; NT is a multiple of every
-    // row's chunk count, so a thread keeps one chunk column, its rows step by a constant, the
-    // swizzle of its chunks is fixed, and only base pointers move from tile to tile.
-    {
-        const int row0 = tid / GC, c = tid % GC;
-        const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
 #if INT4_UNPACK
-        const u32 dst = sQ4 + row0 * GB + swz<GC>(row0, c) * 16;
+    const u32 sQload = sQ4; // packed Q, unpacked after the prologue
 #else
-        const u32 dst = sQ + row0 * GB + swz<GC>(row0, c) * 16;
+    const u32 sQload = sQ;
 #endif
-        FOR_CHUNKS(i, BM * GC) {
-            const bool ok = m0 + row0 + i * (NT / GC) < p.seq_q;
-            cp_async16(dst + i * (NT / GC) * GB, ok ? src + i * (NT / GC) * p.q_sn : p.q, ok ? 16 : 0);
-        }
-    }
-    kv_copier kv(p, kg, vg, tid);
+    const attn_block blk(p);
+    const int hq = blk.hq, b = blk.b, m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
+    const i64 bh_kv = blk.bh_kv;
+    blk.copy_q(p, sQload, tid);
+    kv_copier kv(p, blk.kg, blk.vg, tid);
     // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
-        kv.copy(p, ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
+        kv.copy(p, blk.ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
     };
 
     // Prologue: Q and the first STAGES-1 tiles (group s holds tile s; group 0 also Q).
@@ -203,14 +172,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     // Each thread holds NR = 2 * MT rows: rows[2 * mt + h] = tile mt, row g + 8 h.
     int rows[NR];
     float a[NR], m[NR], l[NR];
-#pragma unroll
-    for (int r = 0; r < NR; ++r) {
-        rows[r] = m0 + warp * RW + (r >> 1) * 16 + g + 8 * (r & 1);
-        const float qs = rows[r] < p.seq_q ? p.q_scale[((i64)b * p.heads_q + hq) * p.seq_q + rows[r]] : 0.f;
-        a[r] = fmaxf(qs * p.scale_log2, 1e-30f); // > 0: see tile_softmax
-        m[r] = NEG_INF;
-        l[r] = 0.f;
-    }
+    init_rows(p, blk, warp, g, rows, a, m, l);
     float o[MT][HD / 8][4];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt)

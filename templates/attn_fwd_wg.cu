@@ -51,6 +51,16 @@ template <int N> __device__ __forceinline__ void wg_wait()
     asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
 
+// An accumulator's registers are written by wgmma behind the compiler's back: this empty asm,
+// placed after wg_wait and before wg_fence, pins every read and write of them to that side.
+template <int R> __device__ __forceinline__ void wg_operands(int (&c)[R][4])
+{
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(c[r][i])::"memory");
+}
+
 //% local function acc_list(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
 //% local function acc_ops(arr, n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+r"(%s[%d][%d])', arr, i // 4, i % 4) end return table.concat(t, ", ") end
 // S (+)= Q K^T over one k32 step: 64 x BN, both operands from shared memory via descriptors
@@ -85,7 +95,8 @@ __device__ __forceinline__ void wg_pv(int (&c)[HD / 8][4], const u32 (&a)[4], un
 // well under half of the time, docs/PERF_NOTES.md): with one warpgroup per block, registers
 // are capped for as many blocks per SM as their shared memory allows (228 KB per SM, 1 KB of
 // it reserved per block), three at most, or four for head_dim 64 without a mask (128
-// registers without spills; the causal kernel spills there), and never fewer than two. Q
+// registers: measured 4-9% faster than three blocks although ptxas spills a few bytes for
+// some of these variants; the causal kernel spills more there), never fewer than two. Q
 // stays in shared memory to make room. Two warpgroups per block: one block per SM.
 //% local min_blocks = 1
 //% if v.warps == 4 then
@@ -106,44 +117,14 @@ intfa_attn_fwd(const intfa_attn_params p)
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
-#if CAUSAL
-    const int mb = gridDim.x - 1 - blockIdx.x; // longest rows first
-#else
-    const int mb = blockIdx.x;
-#endif
-    const int hq = blockIdx.y, b = blockIdx.z;
-    const int hkv = hq / (p.heads_q / p.heads_kv);
-    const int m0 = mb * BM;
-    const int diag = p.seq_kv - p.seq_q; // key j is visible to row i iff j <= i + diag
-
-    const signed char *qg = p.q + b * p.q_sb + hq * p.q_sh;
-    const signed char *kg = p.k + b * p.k_sb + hkv * p.k_sh;
-    const i64 bh_kv = (i64)b * p.heads_kv + hkv;
-    const signed char *vg = p.v + bh_kv * HD * p.n_pad;
-    const float *ksg = p.k_scale + bh_kv * p.seq_kv;
-
-    int n_tiles = (p.seq_kv + BN - 1) / BN;
-#if CAUSAL
-    {
-        const int jmax = min(m0 + BM, p.seq_q) - 1 + diag;
-        n_tiles = jmax < 0 ? 0 : min(n_tiles, jmax / BN + 1);
-    }
-#endif
-
-    // ---- async loads: Q here, key tiles through kv_copier (attn_int8_tile.cu)
-    {
-        const int row0 = tid / GC, c = tid % GC;
-        const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
-        const u32 dst = sQ + row0 * HD + swz<GC>(row0, c) * 16;
-        FOR_CHUNKS(i, BM * GC) {
-            const bool ok = m0 + row0 + i * (NT / GC) < p.seq_q;
-            cp_async16(dst + i * (NT / GC) * HD, ok ? src + i * (NT / GC) * p.q_sn : p.q, ok ? 16 : 0);
-        }
-    }
-    kv_copier kv(p, kg, vg, tid);
+    const attn_block blk(p);
+    const int hq = blk.hq, b = blk.b, m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
+    const i64 bh_kv = blk.bh_kv;
+    blk.copy_q(p, sQ, tid);
+    kv_copier kv(p, blk.kg, blk.vg, tid);
     // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
-        kv.copy(p, ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
+        kv.copy(p, blk.ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
     };
 
     // cp.async writes through the generic proxy, wgmma reads through the async proxy: every
@@ -154,14 +135,7 @@ intfa_attn_fwd(const intfa_attn_params p)
 
     int rows[NR];
     float a[NR], m[NR], l[NR];
-#pragma unroll
-    for (int r = 0; r < NR; ++r) {
-        rows[r] = m0 + warp * 16 + g + 8 * r;
-        const float qs = rows[r] < p.seq_q ? p.q_scale[((i64)b * p.heads_q + hq) * p.seq_q + rows[r]] : 0.f;
-        a[r] = fmaxf(qs * p.scale_log2, 1e-30f); // > 0: see tile_softmax
-        m[r] = NEG_INF;
-        l[r] = 0.f;
-    }
+    init_rows(p, blk, warp, g, rows, a, m, l);
     float o[MT][HD / 8][4];
 #pragma unroll
     for (int e = 0; e < HD / 8; ++e)
@@ -177,6 +151,7 @@ intfa_attn_fwd(const intfa_attn_params p)
         auto step = [&](auto mask_tag) {
             constexpr bool MASK = decltype(mask_tag)::value;
             int s[MT][BN / 8][4];
+            wg_operands(s[0]);
             wg_fence();
             wg_qk<0>(s[0], wg_desc(sQw, HD), wg_desc(tK, HD));
 #pragma unroll
@@ -184,6 +159,7 @@ intfa_attn_fwd(const intfa_attn_params p)
                 wg_qk<1>(s[0], wg_desc(sQw + kc * 32, HD), wg_desc(tK + kc * 32, HD));
             wg_commit();
             wg_wait<0>();
+            wg_operands(s[0]);
 
             float x[MT][BN / 8][4];
             tile_scores<MASK>(s, x, tKs, t, key0, rows, p.seq_kv, diag);
@@ -192,6 +168,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
 
             int pv[HD / 8][4];
+            wg_operands(pv);
             wg_fence();
             wg_pv<0>(pv, pf[0][0], wg_desc(tV, BN));
 #pragma unroll
@@ -199,6 +176,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             wg_commit();
             rescale_o(o, alpha); // overlaps the products
             wg_wait<0>();
+            wg_operands(pv);
 #pragma unroll
             for (int e = 0; e < HD / 8; ++e)
 #pragma unroll

@@ -65,6 +65,70 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
     _Pragma("unroll") for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)                         \
         if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
 
+// Which query rows, heads and keys a block works on: rows m0 .. m0 + BM - 1 of query head hq
+// in batch b (causal grids run the longest rows first), and its n_tiles key tiles.
+struct attn_block {
+    int hq, b, hkv, m0, diag, n_tiles; // key j is visible to row i iff j <= i + diag (causal)
+    i64 bh_kv;                         // (batch, K/V head) index
+    const signed char *qg, *kg, *vg;   // this head's Q, K and V^T
+    const float *ksg;                  // this head's key scales
+
+    __device__ __forceinline__ explicit attn_block(const intfa_attn_params &p)
+    {
+#if CAUSAL
+        const int mb = gridDim.x - 1 - blockIdx.x;
+#else
+        const int mb = blockIdx.x;
+#endif
+        hq = blockIdx.y;
+        b = blockIdx.z;
+        hkv = hq / (p.heads_q / p.heads_kv);
+        m0 = mb * BM;
+        diag = p.seq_kv - p.seq_q;
+        qg = p.q + b * p.q_sb + hq * p.q_sh;
+        kg = p.k + b * p.k_sb + hkv * p.k_sh;
+        bh_kv = (i64)b * p.heads_kv + hkv;
+        vg = p.v + bh_kv * HD * p.n_pad;
+        ksg = p.k_scale + bh_kv * p.seq_kv;
+        n_tiles = (p.seq_kv + BN - 1) / BN;
+#if CAUSAL
+        const int jmax = min(m0 + BM, p.seq_q) - 1 + diag;
+        n_tiles = jmax < 0 ? 0 : min(n_tiles, jmax / BN + 1);
+#endif
+    }
+
+    // Copies the block's Q rows (GB bytes each, swizzled) to dst; rows past the end are zeros.
+    __device__ __forceinline__ void copy_q(const intfa_attn_params &p, u32 dst, int tid) const
+    {
+        const int row0 = tid / GC, c = tid % GC;
+        const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
+        dst += row0 * GB + swz<GC>(row0, c) * 16;
+        FOR_CHUNKS(i, BM * GC) {
+            const bool ok = m0 + row0 + i * (NT / GC) < p.seq_q;
+            cp_async16(dst + i * (NT / GC) * GB, ok ? src + i * (NT / GC) * p.q_sn : p.q, ok ? 16 : 0);
+        }
+    }
+};
+
+// The softmax state of a thread's NR = 2 MT rows: rows[2 mt + h] is row g + 8 h of its warp's
+// m16 tile mt (a warp owns 16 MT consecutive rows), a = q_scale * log2(e) * softmax scale,
+// floored at 1e-30 where it is 0 (all-zero Q rows, rows past the end) so that masked scores
+// need no select in tile_softmax; a NaN scale stays NaN.
+__device__ __forceinline__ void init_rows(const intfa_attn_params &p, const attn_block &blk, int warp,
+                                          int g, int (&rows)[NR], float (&a)[NR], float (&m)[NR],
+                                          float (&l)[NR])
+{
+    const float *qs = p.q_scale + ((i64)blk.b * p.heads_q + blk.hq) * p.seq_q;
+#pragma unroll
+    for (int r = 0; r < NR; ++r) {
+        rows[r] = blk.m0 + warp * 16 * MT + (r >> 1) * 16 + g + 8 * (r & 1);
+        const float ar = (rows[r] < p.seq_q ? qs[rows[r]] : 0.f) * p.scale_log2;
+        a[r] = ar == 0.f ? 1e-30f : ar;
+        m[r] = NEG_INF;
+        l[r] = 0.f;
+    }
+}
+
 // One thread's part of the key-tile copies: its K and V^T chunk column and where the next
 // tile's chunks are.
 struct kv_copier {
@@ -221,8 +285,7 @@ __device__ __forceinline__ void tile_softmax(const float (&x)[MT][BN / 8][4], co
                 for (int i = 0; i < 4; ++i) {
                     const int h = i >> 1;
                     const float xv = x[mt][4 * kc + jj][i];
-                    // a > 0 (kernels floor it at 1e-30 for all-zero Q rows), so a masked
-                    // score gives ex2(-inf) = 0 with no select
+                    // a > 0 (init_rows), so a masked score gives ex2(-inf) = 0 with no select
                     const float pr = ex2(__fmaf_rn(xv, a[2 * mt + h], -shift[h]));
 #if P_U8
                     q[jj][i] = __float_as_uint(__fmaf_rn(pr, 255.0f, 12582912.0f));

@@ -1,10 +1,12 @@
 #!/bin/sh
 # scripts/bench_sdpa.py calls libintfa-jit through ctypes with its own mirrors of intfa.h's
 # structs; a field added in C and not there once shifted every later field (garbage smooth_k).
-# This compares each mirror's size and field offsets with the C compiler's.
+# This compares each mirror's member names with the header's and its size and offsets with the
+# C compiler's. Exit 77 (skipped) where python3 is missing.
 # usage: test_bench_sdpa_abi.sh <source dir> <C compiler>
 set -eu
 src=$1; cc=$2
+command -v python3 >/dev/null || { echo "SKIP: test_bench_sdpa_abi needs python3"; exit 77; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/abi.c" <<'C'
 #include <stddef.h>
@@ -40,6 +42,31 @@ for cname, cls in (("intfa_tensor", b.Tensor), ("intfa_attn_problem", b.Problem)
         print("%s.%s %d" % (cname, f, getattr(cls, f).offset))
 PY
 sort -o "$tmp/py.txt" "$tmp/py.txt"
+# The member lists themselves, read from the header, so that a field appended in C (which
+# padding may hide from the sizes) is caught too.
+python3 - "$src/scripts" "$src/include/intfa.h" <<'PY' || exit 1
+import re, sys
+sys.path.insert(0, sys.argv[1])
+import bench_sdpa as b
+text = re.sub(r"/\*.*?\*/|//[^\n]*", "", open(sys.argv[2]).read(), flags=re.S)
+bad = 0
+for cname, cls in (("intfa_tensor", b.Tensor), ("intfa_attn_problem", b.Problem),
+                   ("intfa_qk_int8", b.QK8), ("intfa_v_int8", b.V8)):
+    m = re.search(r"typedef\s+struct\s+%s\s*\{(.*?)\}\s*%s\s*;" % (cname, cname), text, re.S)
+    if not m:
+        print("FAIL: struct %s not found in intfa.h" % cname)
+        bad = 1
+        continue
+    members = []  # the last identifier of each declarator ("int64_t a, b;" declares two)
+    for decl in m.group(1).split(";"):
+        decl = re.sub(r"\[.*?\]", "", decl)
+        members += [re.findall(r"\w+", part)[-1] for part in decl.split(",") if part.strip()]
+    mirror = [f for f, _ in cls._fields_]
+    if members != mirror:
+        print("FAIL: %s: intfa.h has %s, bench_sdpa.py %s" % (cname, members, mirror))
+        bad = 1
+sys.exit(bad)
+PY
 if ! cmp -s "$tmp/c.txt" "$tmp/py.txt"; then
     echo "FAIL: scripts/bench_sdpa.py's struct mirrors differ from include/intfa.h (< C, > python):"
     diff "$tmp/c.txt" "$tmp/py.txt" || true
