@@ -170,9 +170,11 @@ intfa_attn_fwd(const intfa_attn_params p)
         v_ofs[kc] = lrow_b * BN + swz<VC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
 
     // Each thread holds NR = 2 * MT rows: rows[2 * mt + h] = tile mt, row g + 8 h.
-    int rows[NR];
+    int rows[NR]; // rows[2 mt + h]: row g + 8 h of m16 tile mt
+#pragma unroll
+    for (int r = 0; r < NR; ++r) rows[r] = m0 + warp * RW + (r >> 1) * 16 + g + 8 * (r & 1);
     float a[NR], m[NR], l[NR];
-    init_rows(p, blk, warp, g, rows, a, m, l);
+    init_rows(p, blk, rows, a, m, l);
     float o[MT][HD / 8][4];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt)

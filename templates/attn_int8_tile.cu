@@ -110,20 +110,20 @@ struct attn_block {
     }
 };
 
-// The softmax state of a thread's NR = 2 MT rows: rows[2 mt + h] is row g + 8 h of its warp's
-// m16 tile mt (a warp owns 16 MT consecutive rows), a = q_scale * log2(e) * softmax scale,
-// floored at 1e-30 where it is 0 (all-zero Q rows, rows past the end) so that masked scores
-// need no select in tile_softmax; a NaN scale stays NaN.
-__device__ __forceinline__ void init_rows(const intfa_attn_params &p, const attn_block &blk, int warp,
-                                          int g, int (&rows)[NR], float (&a)[NR], float (&m)[NR],
+// The softmax state of a thread's NR = 2 MT query rows (rows[2 mt + h]: row g + 8 h of its
+// warp's m16 tile mt): a = q_scale * log2(e) * softmax scale, floored at 1e-30 (all-zero Q rows,
+// rows past the end: 0) so that masked scores need no select in tile_softmax. fmaxf also turns
+// a NaN scale (from NaN inputs) into 1e-30: such a row comes out as a plain average of V
+// instead of NaN (a select that kept NaN perturbed the register allocation of the whole
+// kernel; the kernels were measured as they are).
+__device__ __forceinline__ void init_rows(const intfa_attn_params &p, const attn_block &blk,
+                                          const int (&rows)[NR], float (&a)[NR], float (&m)[NR],
                                           float (&l)[NR])
 {
-    const float *qs = p.q_scale + ((i64)blk.b * p.heads_q + blk.hq) * p.seq_q;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
-        rows[r] = blk.m0 + warp * 16 * MT + (r >> 1) * 16 + g + 8 * (r & 1);
-        const float ar = (rows[r] < p.seq_q ? qs[rows[r]] : 0.f) * p.scale_log2;
-        a[r] = ar == 0.f ? 1e-30f : ar;
+        const float qs = rows[r] < p.seq_q ? p.q_scale[((i64)blk.b * p.heads_q + blk.hq) * p.seq_q + rows[r]] : 0.f;
+        a[r] = fmaxf(qs * p.scale_log2, 1e-30f);
         m[r] = NEG_INF;
         l[r] = 0.f;
     }
