@@ -20,6 +20,7 @@ const char *intfa_variant_template_name(intfa_kind kind)
 
 const char *intfa_variant_template(const intfa_variant *v)
 {
+    if (intfa_variant_uses_ws(v)) return "attn_fwd_ws.cu";
     return intfa_variant_uses_wgmma(v) ? "attn_fwd_wg.cu" : intfa_variant_template_name(v->kind);
 }
 

@@ -21,7 +21,8 @@
 /* Template file of a kind: "attn_fwd.cu", "quant_qk.cu", "quant_v.cu"; NULL if out of range. */
 const char *intfa_variant_template_name(intfa_kind kind);
 
-/* Template file of a variant: its kind's, except "attn_fwd_wg.cu" for the wgmma variants. */
+/* Template file of a variant: its kind's, except "attn_fwd_wg.cu" for the wgmma variants and
+ * "attn_fwd_ws.cu" for the warp-specialized ones. */
 const char *intfa_variant_template(const intfa_variant *v);
 
 /* --- defined in variant.c; arguments are assumed in range (checked variants) --- */
@@ -39,6 +40,11 @@ long long intfa_arch_smem_limit(intfa_arch arch);
  * tile per warp (block_m = 16 * warps, so each 4-warp warpgroup owns 64 rows). The same tile on
  * sm_90, and every two-tile (block_m = 32 * warps) or INT4 variant, runs on mma.sync. */
 int intfa_variant_uses_wgmma(const intfa_variant *v);
+
+/* 1 for the warp-specialized sm_90a INT8 kernel (templates/attn_fwd_ws.cu): warps = 8 or 12
+ * (one producer warpgroup, then one or two consumer warpgroups of 64 rows each), block_m =
+ * 16 * (warps - 4). */
+int intfa_variant_uses_ws(const intfa_variant *v);
 
 /* Dynamic shared memory of an attention variant: the Q tile plus, per stage, the K tile, the
  * V^T tile and the K scales (block_m*d + stages*(2*block_n*d + 4*block_n)), plus 1024 bytes on

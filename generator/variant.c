@@ -65,6 +65,13 @@ int intfa_variant_uses_wgmma(const intfa_variant *v)
            v->qk_format == INTFA_FMT_INT8 && v->warps > 0 && v->block_m == 16 * v->warps;
 }
 
+int intfa_variant_uses_ws(const intfa_variant *v)
+{
+    return v->kind == INTFA_KIND_ATTN_FWD && v->arch == INTFA_ARCH_SM90A &&
+           v->qk_format == INTFA_FMT_INT8 && (v->warps == 8 || v->warps == 12) &&
+           v->block_m == 16 * (v->warps - 4);
+}
+
 long long intfa_variant_smem_bytes(const intfa_variant *v)
 {
     long long d = v->head_dim, n = v->block_n;
@@ -79,8 +86,11 @@ long long intfa_variant_smem_bytes(const intfa_variant *v)
         return (long long)v->block_m * (unpack ? d : g) + (long long)v->stages * (n * g + d * n + 4 * n) +
                (unpack ? (long long)v->block_m * g + n * d : 0);
     }
+    /* the wgmma kernels' tiles start on 1024-byte boundaries; the warp-specialized one adds
+     * two mbarriers per stage and two for Q */
     return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n) +
-           (intfa_variant_uses_wgmma(v) ? 1024 : 0);
+           (intfa_variant_uses_wgmma(v) ? 1024 : 0) +
+           (intfa_variant_uses_ws(v) ? 1024 + 16 * (long long)v->stages + 16 : 0);
 }
 
 long long intfa_variant_reg_estimate(const intfa_variant *v)
@@ -91,6 +101,9 @@ long long intfa_variant_reg_estimate(const intfa_variant *v)
      * with two tiles the fp16 kernel holds two k-steps of Q per tile and its P.V chunk (16:
      * calibrated on ptxas, which spills fp16 m128n64w4 at hd128 and m128n128w4 at hd64);
      * addresses and softmax state 48 */
+    /* warp-specialized consumers: S (block_n / 2), O (head_dim / 2) and the int32 P.V tile
+     * (head_dim / 2) in flight together, P (block_n / 8), addresses and softmax state 32 */
+    if (intfa_variant_uses_ws(v)) return v->block_n / 2 + v->head_dim + v->block_n / 8 + 32;
     const int fp16 = v->kind == INTFA_KIND_ATTN_FWD_FP16;
     const long long mt = v->warps > 0 ? v->block_m / (16 * v->warps) : 1;
     const long long q = mt == 1 ? v->head_dim / (fp16 ? 4 : 8) + 16 : fp16 ? 16 : 0;
@@ -154,6 +167,32 @@ static intfa_status check_fields(const intfa_variant *v)
     return INTFA_OK;
 }
 
+/* The warp-specialized sm_90a kernel (templates/attn_fwd_ws.cu): one producer warpgroup and
+ * one or two 64-row consumer warpgroups; K/V^T rows of block_n bytes use the 64- or 128-byte
+ * swizzle; an mbarrier ring of 2 to 4 stages; consumers hold at most 240 registers. */
+static intfa_status check_ws(const intfa_variant *v)
+{
+    if (v->block_n != 64 && v->block_n != 128)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "block_n = %d: the warp-specialized kernel takes 64 or 128", v->block_n);
+    if (v->stages < 2 || v->stages > 4)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "stages = %d: the warp-specialized kernel takes 2 to 4", v->stages);
+    const long long smem = intfa_variant_smem_bytes(v), regs = intfa_variant_reg_estimate(v);
+    if (smem > arch_smem[v->arch])
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "shared memory: %lld bytes (block_m %d, block_n %d, head_dim %d, "
+                          "stages %d) exceed the %s limit of %lld bytes per block",
+                          smem, v->block_m, v->block_n, v->head_dim, v->stages,
+                          arch_names[v->arch], arch_smem[v->arch]);
+    if (regs > 240)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "register estimate %lld per consumer thread (block_n %d, head_dim %d) "
+                          "exceeds the 240 of the warp-specialized kernel",
+                          regs, v->block_n, v->head_dim);
+    return INTFA_OK;
+}
+
 intfa_status intfa_variant_check(const intfa_variant *v)
 {
     if (!v) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant is NULL");
@@ -174,8 +213,11 @@ intfa_status intfa_variant_check(const intfa_variant *v)
     if (v->kind == INTFA_KIND_ATTN_FWD_FP16 && v->dtype != INTFA_DTYPE_FP16)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "dtype = bf16: the FP16 attention baseline (attn_fp16) is fp16 only");
+    if (intfa_variant_uses_ws(v)) return check_ws(v);
     if (v->warps != 4 && v->warps != 8)
-        return intfa_fail(INTFA_ERR_UNSUPPORTED, "warps = %d: attention takes 4 or 8 warps",
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "warps = %d: attention takes 4 or 8 warps (on sm_90a INT8 also 8 or "
+                          "12 with block_m = 16 * (warps - 4): the warp-specialized kernel)",
                           v->warps);
     if (v->block_m != 16 * v->warps && v->block_m != 32 * v->warps)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,

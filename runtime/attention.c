@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "attention_launch.h"
+#include "attention_ws.h"
 #include "error.h"
 #include "launch.h"
 #include "launch_params.h"
@@ -68,9 +69,6 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
                                            const intfa_v_int8 *v, const intfa_tensor *out,
                                            float *lse, void *stream)
 {
-    CUfunction fn;
-    intfa_status st = intfa_ctx_function(ctx, var, "intfa_attn_fwd", &fn);
-    if (st != INTFA_OK) return st;
     intfa_attn_params p = {
         .q = q->values.data, .k = k->values.data, .v = v->values,
         .q_scale = q->scale, .k_scale = k->scale, .v_scale = v->scale,
@@ -82,6 +80,21 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
         .heads_kv = (int32_t)pr->heads_kv, .seq_q = (int32_t)pr->seq_q,
         .seq_kv = (int32_t)pr->seq_kv, .n_pad = (int32_t)intfa_v_padded_len(pr->seq_kv),
         .scale_log2 = scale * 1.44269504088896340736f, .pad_ = 0};
+    /* the warp-specialized kernel reads through TMA; tensors it cannot address run on the
+     * one-warpgroup wgmma kernel */
+    intfa_variant fallback;
+    if (intfa_variant_uses_ws(var) && !intfa_ws_can_run(&p)) {
+        fallback = *var;
+        fallback.block_m = 64;
+        fallback.block_n = 128;
+        fallback.warps = 4;
+        fallback.stages = 2;
+        var = &fallback;
+    }
+    CUfunction fn;
+    intfa_status st = intfa_ctx_function(ctx, var, "intfa_attn_fwd", &fn);
+    if (st != INTFA_OK) return st;
+    if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, &p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     const unsigned gx = (unsigned)((pr->seq_q + var->block_m - 1) / var->block_m);
     return intfa_launch(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q, (unsigned)pr->batch,

@@ -36,7 +36,7 @@ static const struct {
     ENTRY(FuncSetAttribute), ENTRY(FuncGetAttribute), ENTRY(LaunchKernel), ENTRY(MemAlloc),
     ENTRY(MemFree), ENTRY(MemcpyHtoD), ENTRY(MemcpyDtoH), ENTRY(MemcpyDtoD), ENTRY(MemsetD8),
     ENTRY(MemsetD32Async), ENTRY(EventCreate), ENTRY(EventDestroy), ENTRY(EventRecord),
-    ENTRY(EventSynchronize), ENTRY(EventElapsedTime),
+    ENTRY(EventSynchronize), ENTRY(EventElapsedTime), ENTRY(TensorMapEncodeTiled),
 };
 #undef ENTRY
 

@@ -4,6 +4,7 @@
 #ifndef INTFA_LAUNCH_PARAMS_H
 #define INTFA_LAUNCH_PARAMS_H
 
+#include <cuda.h>
 #include <stdint.h>
 
 typedef struct intfa_attn_params {
@@ -20,6 +21,15 @@ typedef struct intfa_attn_params {
     int32_t pad_;
 } intfa_attn_params;
 _Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4, "attn params layout");
+
+/* templates/attn_fwd_ws.cu: three TMA tensor maps (128 bytes, 128-byte aligned) and the
+ * common parameters. */
+typedef struct intfa_attn_ws_params {
+    CUtensorMap tq, tk, tv;
+    intfa_attn_params a;
+} intfa_attn_ws_params;
+_Static_assert(sizeof(CUtensorMap) == 128 && _Alignof(CUtensorMap) == 128, "CUtensorMap layout");
+_Static_assert(sizeof(intfa_attn_ws_params) == 3 * 128 + 256, "attn_ws params layout");
 
 typedef struct intfa_quant_qk_params {
     const void *x;

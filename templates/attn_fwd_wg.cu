@@ -33,63 +33,8 @@
 
 //% include("attn_common.cu")
 //% include("attn_int8_tile.cu")
+//% include("attn_wgmma.cu")
 
-
-// Shared-memory matrix descriptor of a K-major operand whose rows are `row_bytes` (32, 64 or
-// 128) long and swizzled with the matching pattern: 8-row atoms, 8 * row_bytes apart.
-__device__ __forceinline__ unsigned long long wg_desc(u32 addr, int row_bytes)
-{
-    const unsigned long long mode = row_bytes == 128 ? 1 : row_bytes == 64 ? 2 : 3;
-    return (unsigned long long)((addr & 0x3FFFF) >> 4) | (1ull << 16) |
-           ((unsigned long long)((8 * row_bytes) >> 4) << 32) | (mode << 62);
-}
-
-__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N> __device__ __forceinline__ void wg_wait()
-{
-    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-}
-
-// An accumulator's registers are written by wgmma behind the compiler's back: this empty asm,
-// placed after wg_wait and before wg_fence, pins every read and write of them to that side.
-template <int R> __device__ __forceinline__ void wg_operands(int (&c)[R][4])
-{
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(c[r][i])::"memory");
-}
-
-//% local function acc_list(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
-//% local function acc_ops(arr, n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+r"(%s[%d][%d])', arr, i // 4, i % 4) end return table.concat(t, ", ") end
-// S (+)= Q K^T over one k32 step: 64 x BN, both operands from shared memory via descriptors
-// (Q from registers would hold HD / 8 more registers per thread, which the third resident
-// block needs; measured the same or slower, docs/PERF_NOTES.md).
-template <int ACC>
-__device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], unsigned long long qd, unsigned long long kd)
-{
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.block_n // 2 + 2}, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n${v.block_n}k32.s32.s8.s8 {${acc_list(v.block_n // 2)}}, "
-                 "%${v.block_n // 2}, %${v.block_n // 2 + 1}, p;\n}\n"
-                 : ${acc_ops("c", v.block_n // 2)}
-                 : "l"(qd), "l"(kd), "n"(ACC));
-}
-
-// O_tile (+)= P V over one k32 step: 64 x HD, P fragment from registers, V^T tile via descriptor.
-template <int ACC>
-__device__ __forceinline__ void wg_pv(int (&c)[HD / 8][4], const u32 (&a)[4], unsigned long long vd)
-{
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.head_dim // 2 + 5}, 0;\n"
-//% if pu8 then
-                 "wgmma.mma_async.sync.aligned.m64n${v.head_dim}k32.s32.u8.s8 {${acc_list(v.head_dim // 2)}}, "
-//% else
-                 "wgmma.mma_async.sync.aligned.m64n${v.head_dim}k32.s32.s8.s8 {${acc_list(v.head_dim // 2)}}, "
-//% end
-                 "{%${v.head_dim // 2},%${v.head_dim // 2 + 1},%${v.head_dim // 2 + 2},%${v.head_dim // 2 + 3}}, %${v.head_dim // 2 + 4}, p;\n}\n"
-                 : ${acc_ops("c", v.head_dim // 2)}
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(vd), "n"(ACC));
-}
 
 // Resident warpgroups per SM are what hides the softmax's latency chains (the kernel issues
 // well under half of the time, docs/PERF_NOTES.md): with one warpgroup per block, registers

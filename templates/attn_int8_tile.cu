@@ -73,15 +73,21 @@ struct attn_block {
     const signed char *qg, *kg, *vg;   // this head's Q, K and V^T
     const float *ksg;                  // this head's key scales
 
+    // The block's own rows: m-block, head and batch from the grid.
     __device__ __forceinline__ explicit attn_block(const intfa_attn_params &p)
-    {
 #if CAUSAL
-        const int mb = gridDim.x - 1 - blockIdx.x;
+        : attn_block(p, gridDim.x - 1 - blockIdx.x, blockIdx.y, blockIdx.z)
 #else
-        const int mb = blockIdx.x;
+        : attn_block(p, blockIdx.x, blockIdx.y, blockIdx.z)
 #endif
-        hq = blockIdx.y;
-        b = blockIdx.z;
+    {
+    }
+
+    // m-block mb (rows mb * BM ..) of query head hq_ in batch b_ (persistent grids).
+    __device__ __forceinline__ attn_block(const intfa_attn_params &p, int mb, int hq_, int b_)
+    {
+        hq = hq_;
+        b = b_;
         hkv = hq / (p.heads_q / p.heads_kv);
         m0 = mb * BM;
         diag = p.seq_kv - p.seq_q;
