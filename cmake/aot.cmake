@@ -17,6 +17,8 @@
 #     10 s of NVRTC on 2 cores) in intfa-jit-aot-test (shared), which test_aot_lookup and
 #     test_gpu_aot link ahead of everything else; test_aot_lookup_static compiles the same
 #     table into itself over libintfa-jit.a instead.
+#   - The table's writer and reader (tools/gen/aot_emit.c, aot_verify.c) are build-time code:
+#     intfa-aot-emit, linked by intfa-gen and the tests, never by the run-time libraries.
 # The rest runs deferred, at the end of the top-level CMakeLists.txt, once the tool and test
 # targets exist: intfa-gen gets its parts (tools/gen/*.c) and the tests their table.
 
@@ -35,6 +37,14 @@ foreach(t intfa-jit intfa-jit-static)
   target_sources(${t} PRIVATE ${CMAKE_SOURCE_DIR}/runtime/aot_empty_table.c)
   target_include_directories(${t} PRIVATE ${CMAKE_SOURCE_DIR}/runtime)
 endforeach()
+
+# intfa-gen's --emit-aot and --verify, and the tests of both (test_aot_emit, test_aot_lookup).
+set(INTFA_AOT_EMIT_SOURCES ${CMAKE_SOURCE_DIR}/tools/gen/aot_emit.c
+                           ${CMAKE_SOURCE_DIR}/tools/gen/aot_verify.c)
+add_library(intfa-aot-emit STATIC ${INTFA_AOT_EMIT_SOURCES})
+target_include_directories(intfa-aot-emit PUBLIC ${CMAKE_SOURCE_DIR}/tools/gen ${CMAKE_SOURCE_DIR}/runtime
+                           PRIVATE ${CMAKE_SOURCE_DIR}/generator)
+target_link_libraries(intfa-aot-emit PUBLIC intfa-jit-static)
 
 # intfa_aot_library(<name> <dir> <SHARED|BOTH> <intfa-gen selection options>...):
 # intfa-gen --emit-aot <dir> at build time, and the library <name> (shared) and, with BOTH,
@@ -136,7 +146,9 @@ endfunction()
 
 function(_intfa_aot_finish)
   file(GLOB gen_parts CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tools/gen/*.c)
+  list(REMOVE_ITEM gen_parts ${INTFA_AOT_EMIT_SOURCES})
   target_sources(intfa-gen PRIVATE ${gen_parts})
+  target_link_libraries(intfa-gen PRIVATE intfa-aot-emit)
   _intfa_aot_link_like_plain()
   if(INTFA_BUILD_TESTS)
     _intfa_aot_tests()

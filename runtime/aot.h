@@ -4,7 +4,7 @@
  * The table is data linked into the library under one name, intfa_aot_builtin:
  *   - libintfa-jit (shared and static) link runtime/aot_empty_table.c, an empty table;
  *   - libintfa-jit-aot (cmake/aot.cmake) links the intfa_aot_table.c that
- *     `intfa-gen --emit-aot` generated (aot_emit.h);
+ *     `intfa-gen --emit-aot` generated (tools/gen/aot_emit.h);
  *   - a program linked with libintfa-jit.a may compile a generated intfa_aot_table.c itself:
  *     its definition then replaces the archive's empty one (that member is never pulled in).
  *

@@ -1,15 +1,15 @@
-/* context.c - contexts: device selection, the primary CUDA context, loaded modules. */
+/* context.c - contexts: device selection, the primary CUDA context, loaded modules, the
+ * chooser registered on each (chooser.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "context.h"
 #include "error.h"
 #include "kernel_store.h"
-#include "tune_state.h"
 
 static void context_free(intfa_context *ctx)
 {
-    intfa_tune_state_destroy(ctx->tune);
+    if (ctx->chooser) ctx->chooser->destroy(ctx->chooser_state);
     free((char *)ctx->opts.cache_dir);
     free((char *)ctx->opts.tuning_db);
     free(ctx);
@@ -91,7 +91,8 @@ intfa_status intfa_create_with_options(intfa_context **out, int device_ordinal,
         context_free(ctx);
         return intfa_cu_fail(r, "intfa_create: cuDevicePrimaryCtxRetain");
     }
-    if ((st = intfa_tune_state_create(&ctx->tune)) != INTFA_OK) {
+    ctx->chooser = &intfa_chooser_builtin;
+    if ((st = ctx->chooser->create(&ctx->chooser_state)) != INTFA_OK) {
         cu->DevicePrimaryCtxRelease(ctx->device);
         context_free(ctx);
         return st;

@@ -1,9 +1,11 @@
 /* context.h - what an intfa_context holds: a device's primary CUDA context, the arch its
- * kernels are built for, the modules loaded so far and the drop-in's workspace. */
+ * kernels are built for, the modules loaded so far, the drop-in's workspace and the chooser of
+ * tuned variants. */
 #ifndef INTFA_CONTEXT_H
 #define INTFA_CONTEXT_H
 
 #include <pthread.h>
+#include "chooser.h"
 #include "driver.h"
 
 typedef struct intfa_loaded_module {
@@ -26,7 +28,8 @@ struct intfa_context {
     intfa_loaded_module *modules;
     CUdeviceptr workspace;
     size_t workspace_bytes;
-    struct intfa_tune_state *tune; /* the tuning database as this context sees it (tuning/) */
+    const intfa_chooser *chooser; /* tuned variants (chooser.h), registered by intfa_create */
+    void *chooser_state;          /* the chooser's own, for this context */
 };
 
 /* Make ctx current on this thread (push) and restore (pop). */

@@ -1,5 +1,5 @@
-/* select.c - the attention variant for a problem: the tuned winner of its class when the
- * context's tuning database has one for this device (tuning it first on a context created
+/* select.c - the attention variant for a problem: the tuned winner the context's chooser
+ * (chooser.h) gives (from the tuning database of this device, tuned first on a context created
  * with INTFA_TUNE_ON_FIRST_USE), else the built-in per-arch default (docs/TUNING.md).
  * $INTFA_ATTN_TILE (e.g. "m64n64w4s2") overrides the tile of whichever variant that gives, for
  * experiments and for tests that cover both kernels on one GPU; a tile the problem's variant
@@ -9,7 +9,6 @@
 #include "error.h"
 #include "render.h"
 #include "select.h"
-#include "tune_choose.h"
 
 /* Reads a decimal 1..9999 at *p (digits only: no sign, no space), advancing *p. */
 static int tile_number(const char **p, int *out)
@@ -49,11 +48,9 @@ intfa_status intfa_apply_tile_override(const char *tile, intfa_variant *v)
 intfa_status intfa_select_attention(intfa_context *ctx, const intfa_attn_problem *p,
                                     intfa_variant *out)
 {
-    intfa_tune_class c;
     intfa_variant v;
     int found = 0;
-    intfa_status st = intfa_tune_class_of(p, &c);
-    if (st == INTFA_OK) st = intfa_tune_choose(ctx, &c, &v, &found);
+    intfa_status st = ctx->chooser->choose(ctx, ctx->chooser_state, p, &v, &found);
     if (st == INTFA_OK && !found)
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, ctx->arch, (int)p->head_dim,
                                    p->qk_format, p->causal, p->dtype, p->p_quant, &v);

@@ -1,5 +1,6 @@
-/* select.h - which variant serves a problem on a context: a tuned winner when the tuning
- * database holds one for this device and problem class, else the built-in per-arch default. */
+/* select.h - which variant serves a problem on a context: a tuned winner when the context's
+ * chooser (chooser.h) has one for this device and problem class, else the built-in per-arch
+ * default. */
 #ifndef INTFA_SELECT_H
 #define INTFA_SELECT_H
 

@@ -1,10 +1,18 @@
-/* tune_choose.c - a context's tuned variant for a class, tuning on first use (see
- * tune_choose.h). */
+/* tune_choose.c - the chooser the runtime's contexts use (runtime/chooser.h): the tuned
+ * variant for a problem's class on a context. The context's state (tune_state.h) is loaded on
+ * the first call (device key, database path), a class without a winner is tuned on the spot
+ * when the context was created with INTFA_TUNE_ON_FIRST_USE (and the winner saved to the
+ * database), never otherwise. Nothing here fails a call but a problem without a class:
+ * problems with the database or the tuning are warned about on stderr and leave *found = 0
+ * (the caller uses the built-in default). Thread-safe; a first-use tuning holds the context's
+ * tuning lock. */
 #include <stdio.h>
 #include <time.h>
 
+#include "chooser.h"
+#include "context.h"
 #include "error.h"
-#include "tune_choose.h"
+#include "tune_class.h"
 #include "tune_db_file.h"
 #include "tune_device_key.h"
 #include "tune_gpu.h"
@@ -64,24 +72,39 @@ static void tune_now(intfa_context *ctx, intfa_tune_state *s, const intfa_tune_c
         fprintf(stderr, "intfa: the winner is kept for this context only: %s\n", intfa_last_error());
 }
 
-intfa_status intfa_tune_choose(intfa_context *ctx, const intfa_tune_class *c, intfa_variant *out,
-                               int *found)
+static intfa_status choose(intfa_context *ctx, void *state, const intfa_attn_problem *p,
+                           intfa_variant *out, int *found)
 {
-    if (!ctx || !c || !out || !found)
+    intfa_tune_class c;
+    intfa_status st = intfa_tune_class_of(p, &c);
+    if (st != INTFA_OK) return st;
+    if (!ctx || !out || !found)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tune choose: NULL argument");
-    intfa_tune_state *s = ctx->tune;
+    intfa_tune_state *s = state;
     if (!s) {
         *found = 0;
         return INTFA_OK;
     }
     pthread_mutex_lock(&s->lock);
     if (!s->loaded) load_state(ctx, s);
-    int got = intfa_tune_state_find(s, c, ctx->arch, out);
-    if (!got && ctx->opts.tune == INTFA_TUNE_ON_FIRST_USE && s->have_key && !intfa_tune_state_failed(s, c)) {
-        tune_now(ctx, s, c);
-        got = intfa_tune_state_find(s, c, ctx->arch, out);
+    int got = intfa_tune_state_find(s, &c, ctx->arch, out);
+    if (!got && ctx->opts.tune == INTFA_TUNE_ON_FIRST_USE && s->have_key && !intfa_tune_state_failed(s, &c)) {
+        tune_now(ctx, s, &c);
+        got = intfa_tune_state_find(s, &c, ctx->arch, out);
     }
     pthread_mutex_unlock(&s->lock);
     *found = got;
     return INTFA_OK;
 }
+
+static intfa_status create(void **state)
+{
+    intfa_tune_state *s = NULL;
+    intfa_status st = intfa_tune_state_create(&s);
+    if (st == INTFA_OK) *state = s;
+    return st;
+}
+
+static void destroy(void *state) { intfa_tune_state_destroy(state); }
+
+const intfa_chooser intfa_chooser_builtin = {create, destroy, choose};

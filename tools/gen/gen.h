@@ -4,6 +4,8 @@
  *               database's winners, narrowed by filters
  *   pool.c      compiling many variants on a bounded number of threads
  *   aot_cmd.c   --emit-aot (a precompiled kernel table) and --verify (is a table stale?)
+ *   aot_emit.c, aot_verify.c (aot_emit.h)   the table's C text, written and read back; a
+ *               library of their own (intfa-aot-emit) that the tests link too
  *
  * Functions that can fail print their own message ("intfa-gen: ...") on stderr and return
  * the tool's exit status: 0 done, 1 a failure (compile, write, stale entry), 2 bad usage or
