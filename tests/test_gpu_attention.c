@@ -4,7 +4,8 @@
  * (INT4 unpacked) exactly against the C quantization, the output against the C algorithm on the
  * GPU's quantized values (tight) and against exact attention (the algorithm's own error).
  * Skips (exit 77, "SKIP: ...") where no GPU exists.
- * INTFA_TEST_QUICK=1 drops the largest sizes (for compute-sanitizer runs). */
+ * INTFA_TEST_QUICK=1 drops the largest sizes (for compute-sanitizer runs); INTFA_TEST_FORMAT=int8
+ * drops the INT4 cases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -238,8 +239,16 @@ int main(void)
     const char *seed = getenv("INTFA_TEST_SEED");
     seed_base = seed ? strtoull(seed, NULL, 0) : (uint64_t)time(NULL);
     printf("seed base %llu (set INTFA_TEST_SEED to repeat)\n", (unsigned long long)seed_base);
+    /* INTFA_TEST_FORMAT=int8 runs the INT8 cases only (for INTFA_ATTN_TILE values that only
+     * INT8 variants take, e.g. the warp-specialized kernel's m128n128w12s2) */
+    const char *format = getenv("INTFA_TEST_FORMAT");
+    const int int8_only = format && strcmp(format, "int8") == 0;
+    if (format && format[0] && !int8_only) {
+        fprintf(stderr, "INTFA_TEST_FORMAT=\"%s\": only \"int8\" is known\n", format);
+        return 2;
+    }
     build_cases(quick && quick[0] == '1');
-    build_int4_cases(quick && quick[0] == '1');
+    if (!int8_only) build_int4_cases(quick && quick[0] == '1');
     struct CMUnitTest tests[MAX_CASES];
     for (int i = 0; i < ncases; ++i) {
         struct CMUnitTest t = cmocka_unit_test_prestate(run_case, &cases[i]);

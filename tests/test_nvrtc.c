@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "nvrtc_compile.h"
+#include "render.h"
 #include "template.h"
 
 static const intfa_arch test_archs[] = {INTFA_ARCH_SM80, INTFA_ARCH_SM86, INTFA_ARCH_SM89,
@@ -264,6 +265,52 @@ static void require_template(const char *file)
              file);
 }
 
+/* Runs the jobs' compiles on two threads (each job records its status). */
+static void compile_jobs(job *jobs, size_t n)
+{
+    pool p = {.jobs = jobs, .n = n};
+    atomic_init(&p.next, 0);
+    pthread_t threads[2];
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&threads[t], NULL, worker, &p), 0);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+}
+
+/* The warp-specialized sm_90a kernel (not in the default set): both head dims and masks, both
+ * P quantizations, bf16, one and two consumer warpgroups, 64- and 128-key tiles. */
+static void test_warp_specialized_variants(void **state)
+{
+    (void)state;
+    require_template("attn_fwd_ws.cu");
+    static const char *const names[] = {
+        "attn_fwd-sm90a-d128-int8-fp16-full-pu8-m128n128w12s2",
+        "attn_fwd-sm90a-d64-int8-bf16-causal-pu8-m128n128w12s3",
+        "attn_fwd-sm90a-d128-int8-fp16-causal-ps8-m64n64w8s4",
+        "attn_fwd-sm90a-d64-int8-fp16-full-pu8-m128n64w12s2",
+    };
+    enum { N = sizeof names / sizeof names[0] };
+    job jobs[N];
+    memset(jobs, 0, sizeof jobs);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(intfa_variant_parse(names[i], &jobs[i].v), INTFA_OK);
+        assert_true(intfa_variant_uses_ws(&jobs[i].v));
+        snprintf(jobs[i].name, sizeof jobs[i].name, "%s", names[i]);
+        char *src = NULL;
+        assert_int_equal(intfa_variant_render(&jobs[i].v, &src), INTFA_OK);
+        assert_non_null(strstr(src, "cp.async.bulk.tensor"));
+        assert_non_null(strstr(src, "setmaxnreg.inc"));
+        intfa_free(src);
+    }
+    compile_jobs(jobs, N);
+    for (size_t i = 0; i < N; i++) {
+        if (jobs[i].status != INTFA_OK) fail_msg("%s: %s", jobs[i].name, jobs[i].message);
+        print_message("%-60s %8.0f ms %8zu bytes\n", jobs[i].name, jobs[i].ms, jobs[i].size);
+        check_cubin(jobs[i].cubin, jobs[i].size, jobs[i].v.arch, jobs[i].name);
+        intfa_free(jobs[i].cubin);
+    }
+}
+
 static void test_all_default_variants(void **state)
 {
     (void)state;
@@ -298,13 +345,7 @@ static void test_all_default_variants(void **state)
         free(vs);
     }
 
-    pool p = {.jobs = jobs, .n = n};
-    atomic_init(&p.next, 0);
-    pthread_t threads[2];
-    for (int t = 0; t < 2; t++)
-        assert_int_equal(pthread_create(&threads[t], NULL, worker, &p), 0);
-    for (int t = 0; t < 2; t++)
-        pthread_join(threads[t], NULL);
+    compile_jobs(jobs, n);
 
     size_t failed = 0;
     const job *first_failure = NULL;
@@ -351,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_small_kernel_every_arch),
         cmocka_unit_test(test_sm90a_features),
+        cmocka_unit_test(test_warp_specialized_variants),
         cmocka_unit_test(test_broken_source),
         cmocka_unit_test(test_long_log_truncated),
         cmocka_unit_test(test_all_default_variants),

@@ -85,6 +85,8 @@ static intfa_status fake_verify(void *self, const intfa_variant *v)
     return INTFA_OK;
 }
 
+/* On sm_90a: the default + 23 of the 27 mma.sync/wgmma grid points + the 12 warp-specialized
+ * ones = 36 candidates. */
 static const intfa_tune_class cls = {128, INTFA_FMT_INT8, INTFA_DTYPE_FP16, 1, INTFA_PQ_U8_ROW, INTFA_TUNE_KV_4K};
 
 /* A fake for cls on arch, every candidate at 1 ms. */
@@ -123,7 +125,7 @@ static void test_near_ties_go_to_the_first(void **state)
     (void)state;
     fake f;
     fake_init(&f, INTFA_ARCH_SM90A);
-    assert_int_equal(f.ncand, 24);
+    assert_int_equal(f.ncand, 36);
     /* all within 2% of the fastest (index 9), scattered */
     for (size_t i = 0; i < f.ncand; i++) f.ms[i] = 1.0 + 0.001 * (double)((i * 7) % 11);
     f.ms[9] = 0.995;
@@ -134,9 +136,9 @@ static void test_near_ties_go_to_the_first(void **state)
     assert_true(fabs(r.entry.ms - f.ms[0]) < 1e-12);
     assert_true(fabs(r.default_ms - f.ms[0]) < 1e-12); /* candidate 0 is the default */
     assert_int_equal(r.entry.has_runner_up, 1);
-    assert_int_equal(r.candidates, 24);
-    assert_int_equal(f.compiles, 24);
-    assert_int_equal(f.times, 24);
+    assert_int_equal(r.candidates, 36);
+    assert_int_equal(f.compiles, 36);
+    assert_int_equal(f.times, 36);
     assert_int_equal(f.verifies, 1);
 
     /* when the band excludes the first candidate: the earliest inside it. 0.90 ties with the
@@ -189,7 +191,7 @@ static void test_failures_are_infinitely_slow(void **state)
     assert_winner(&r, &f, 8);
     assert_int_equal(r.failed, 3);
     assert_true(isinf(r.default_ms));
-    assert_int_equal(f.times, 23); /* the one that did not compile is never timed */
+    assert_int_equal(f.times, 35); /* the one that did not compile is never timed */
     /* each failure is reported, naming the class and the candidate */
     assert_non_null(strstr(log, "scripted launch failure of 4"));
     assert_non_null(strstr(log, "scripted compile failure"));
@@ -287,14 +289,14 @@ static void test_compiled_once_for_all_buckets(void **state)
     intfa_tune_result r[3];
     intfa_tune_stats stats;
     assert_int_equal(intfa_tune_run(&b, INTFA_ARCH_SM90A, classes, 3, &o, r, &stats), INTFA_OK);
-    assert_int_equal(f.compiles, 24);
-    assert_int_equal(stats.compiles, 24);
+    assert_int_equal(f.compiles, 36);
+    assert_int_equal(stats.compiles, 36);
     assert_int_equal(stats.compile_failures, 0);
     assert_int_equal(stats.jobs, 8);
     assert_int_equal(f.prepares, 3);
-    assert_int_equal(f.times, 3 * 24);
-    assert_int_equal(s.compiled_calls, 24);
-    assert_int_equal(s.last_total, 24);
+    assert_int_equal(f.times, 3 * 36);
+    assert_int_equal(s.compiled_calls, 36);
+    assert_int_equal(s.last_total, 36);
     assert_int_equal(s.classes, 3);
     for (int i = 0; i < 3; i++) {
         assert_winner(&r[i], &f, 7);

@@ -332,7 +332,9 @@ static void test_check_messages(void **state)
                         "block_m must be 128 or twice that");
     v = attn(INTFA_ARCH_SM80, 128, 32, 64, 2, 2);
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
-    assert_string_equal(intfa_last_error(), "warps = 2: attention takes 4 or 8 warps");
+    assert_string_equal(intfa_last_error(),
+                        "warps = 2: attention takes 4 or 8 warps (on sm_90a INT8 also 8 or 12 with "
+                        "block_m = 16 * (warps - 4): the warp-specialized kernel)");
     v = attn(INTFA_ARCH_SM80, 128, 128, 96, 8, 2);
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
     assert_string_equal(intfa_last_error(), "block_n = 96: supported are 32, 64 and 128");
@@ -435,6 +437,18 @@ static int oracle(const intfa_variant *v, const char **reasons)
         return n;
     }
     if (fp16 && v->dtype != INTFA_DTYPE_FP16) reasons[n++] = "fp16 only";
+    if (!fp16 && v->arch == INTFA_ARCH_SM90A && v->qk_format == INTFA_FMT_INT8 &&
+        (v->warps == 8 || v->warps == 12) && v->block_m == 16 * (v->warps - 4)) {
+        /* the warp-specialized kernel: 64 or 128 keys, 2..4 stages, the shared memory of Q, the
+         * stages (K, V^T, key scales), 1 KB of alignment and the mbarriers; 240 registers */
+        if (v->block_n != 64 && v->block_n != 128) reasons[n++] = "block_n";
+        if (v->stages < 2 || v->stages > 4) reasons[n++] = "stages";
+        const long long smem = (long long)v->block_m * v->head_dim +
+                               (long long)v->stages * (2LL * v->block_n * v->head_dim + 4LL * v->block_n + 16) + 1040;
+        if (smem > 232448) reasons[n++] = "shared memory";
+        if (v->block_n / 2 + v->head_dim + v->block_n / 8 + 32 > 240) reasons[n++] = "register";
+        return n;
+    }
     if (v->warps != 4 && v->warps != 8) reasons[n++] = "warps";
     if (v->block_m != 16 * v->warps && v->block_m != 32 * v->warps) reasons[n++] = "block_m";
     if (v->block_n != 32 && v->block_n != 64 && v->block_n != 128) reasons[n++] = "block_n";
@@ -472,7 +486,7 @@ static void test_random_sweep(void **state)
     static const int dims[] = {0, 32, 64, 96, 128, 256};
     static const int ms[] = {16, 32, 48, 64, 128, 256};
     static const int ns[] = {0, 16, 32, 48, 64, 96, 128, 256};
-    static const int ws[] = {0, 1, 2, 3, 4, 8, 16};
+    static const int ws[] = {0, 1, 2, 3, 4, 8, 12, 16};
     int valid = 0, invalid = 0;
     for (int it = 0; it < 200000; it++) {
         intfa_variant v;
@@ -480,8 +494,8 @@ static void test_random_sweep(void **state)
         v.kind = (intfa_kind)rnd(INTFA_KIND_COUNT);
         v.arch = (intfa_arch)rnd(INTFA_ARCH_COUNT);
         v.head_dim = dims[rnd(6)];
-        v.warps = ws[rnd(7)];
-        v.block_m = rnd(2) ? 16 * v.warps : ms[rnd(6)];
+        v.warps = ws[rnd(8)];
+        v.block_m = rnd(2) ? 16 * v.warps : rnd(2) && v.warps > 4 ? 16 * (v.warps - 4) : ms[rnd(6)];
         v.block_n = ns[rnd(8)];
         v.stages = (int)rnd(6);
         v.qk_format = rnd(4) == 0 ? INTFA_FMT_INT4 : INTFA_FMT_INT8;

@@ -32,9 +32,15 @@ intfa_status intfa_tune_candidates(const intfa_tune_class *c, intfa_arch arch, i
     /* (block_m, warps): one m16 row tile per warp with 4 or 8 warps, or two with 4 warps */
     static const int mw[3][2] = {{64, 4}, {128, 4}, {128, 8}};
     static const int block_n[3] = {32, 64, 128};
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            for (int stages = 1; stages <= 3; stages++) {
+    /* sm_90a INT8 also: the warp-specialized kernel, one or two consumer warpgroups (block_m 64
+     * with 8 warps, 128 with 12), 64 or 128 keys per tile, 2 to 4 stages */
+    static const int ws_mw[2][2] = {{128, 12}, {64, 8}};
+    static const int ws_n[2] = {64, 128};
+    const int ws = arch == INTFA_ARCH_SM90A && c->qk_format == INTFA_FMT_INT8;
+    for (int g = 0; g < 1 + ws; g++)
+        for (int i = 0; i < (g ? 2 : 3); i++)
+        for (int j = 0; j < (g ? 2 : 3); j++)
+            for (int stages = 1 + g; stages <= 3 + g; stages++) {
                 intfa_variant v;
                 memset(&v, 0, sizeof v);
                 v.kind = INTFA_KIND_ATTN_FWD;
@@ -44,9 +50,9 @@ intfa_status intfa_tune_candidates(const intfa_tune_class *c, intfa_arch arch, i
                 v.dtype = c->dtype;
                 v.causal = c->causal;
                 v.p_quant = c->p_quant;
-                v.block_m = mw[i][0];
-                v.warps = mw[i][1];
-                v.block_n = block_n[j];
+                v.block_m = g ? ws_mw[i][0] : mw[i][0];
+                v.warps = g ? ws_mw[i][1] : mw[i][1];
+                v.block_n = g ? ws_n[j] : block_n[j];
                 v.stages = stages;
                 if (have_default && same_tile(&v, &def)) continue;
                 if (intfa_variant_check(&v) != INTFA_OK) {

@@ -1,16 +1,18 @@
 /* tune_space.h - the candidates the autotuner times for a class on an arch: the built-in
- * default first, then (block_m, warps) in {(64, 4), (128, 8)} x block_n in {32, 64, 128} x
- * stages in {1, 2, 3} in that nesting order, each kept only if intfa_variant_check accepts it
- * (shared memory and register limits of the arch), so nothing invalid is ever compiled. The
- * order is fixed: it breaks near-ties (tune_rank.h), so the default wins unless another
- * candidate is clearly faster. */
+ * default first, then (block_m, warps) in {(64, 4), (128, 4), (128, 8)} x block_n in {32, 64,
+ * 128} x stages in {1, 2, 3}, and on sm_90a for INT8 classes the warp-specialized kernel's
+ * (block_m, warps) in {(128, 12), (64, 8)} x block_n in {64, 128} x stages in {2, 3, 4}, in
+ * that nesting order, each kept only if intfa_variant_check accepts it (shared memory and
+ * register limits of the arch), so nothing invalid is ever compiled. The order is fixed: it
+ * breaks near-ties (tune_rank.h), so the default wins unless another candidate is clearly
+ * faster. */
 #ifndef INTFA_TUNE_SPACE_H
 #define INTFA_TUNE_SPACE_H
 
 #include "tune_class.h"
 
-/* The grid has 18 points; the default may lie outside it. */
-#define INTFA_TUNE_MAX_CANDIDATES 28 /* the default + 3 x 3 x 3 grid */
+/* The grids have 27 (+ 12) points; the default may lie outside them. */
+#define INTFA_TUNE_MAX_CANDIDATES 40 /* the default + 3 x 3 x 3 grid + 2 x 2 x 3 (sm_90a INT8) */
 
 /* Writes the candidates of class c on arch to out (cap >= INTFA_TUNE_MAX_CANDIDATES), their
  * number to *count and the number of grid points rejected by the resource checks to *pruned
