@@ -275,6 +275,12 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *probl
                              const intfa_tensor *out, float *lse, void *workspace,
                              size_t workspace_bytes, void *stream);
 
+/* Compiles (or loads from the AOT table or the disk cache) every kernel that intfa_attention
+ * and intfa_attention_int8 will need for these problems, in parallel, and loads them into ctx,
+ * so that the first request of a server pays nothing. A problem that fails its checks is an
+ * error naming its index; nothing is launched. count 0 does nothing. */
+intfa_status intfa_warmup(intfa_context *ctx, const intfa_attn_problem *problems, size_t count);
+
 #ifdef __cplusplus
 }
 #endif

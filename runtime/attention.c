@@ -7,6 +7,7 @@
 #include "error.h"
 #include "launch.h"
 #include "launch_params.h"
+#include "prepare.h"
 #include "quantize.h"
 #include "render.h"
 #include "select.h"
@@ -271,6 +272,11 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
     CUdeviceptr ws = (CUdeviceptr)workspace;
     st = intfa_ctx_check_stream(ctx, stream);
     if (st == INTFA_OK && !workspace) st = ctx_workspace(ctx, w.total, &ws);
+    /* the call's kernels that are not loaded yet compile at once, not one after another */
+    intfa_variant kernels[3];
+    size_t nk = 0;
+    if (st == INTFA_OK) st = intfa_dropin_kernels(ctx, pr, kernels, &nk);
+    if (st == INTFA_OK) st = intfa_ctx_prepare(ctx, kernels, nk);
     if (st == INTFA_OK) st = dropin_run(ctx, pr, scale, &w, (char *)(uintptr_t)ws, q, k, v, out, lse, stream);
     intfa_ctx_leave(ctx);
     return st;

@@ -5,6 +5,7 @@
 
 #include "context.h"
 #include "error.h"
+#include "render.h"
 #include "kernel_store.h"
 
 static void context_free(intfa_context *ctx)
@@ -143,28 +144,47 @@ void intfa_ctx_leave(intfa_context *ctx)
     ctx->cu->CtxPopCurrent(&dummy);
 }
 
-static int same_variant(const intfa_variant *a, const intfa_variant *b)
+int intfa_ctx_has_module(intfa_context *ctx, const intfa_variant *v)
 {
-    return a->kind == b->kind && a->arch == b->arch && a->head_dim == b->head_dim &&
-           a->block_m == b->block_m && a->block_n == b->block_n && a->warps == b->warps &&
-           a->stages == b->stages && a->qk_format == b->qk_format && a->causal == b->causal &&
-           a->dtype == b->dtype && a->p_quant == b->p_quant;
+    pthread_mutex_lock(&ctx->lock);
+    const intfa_loaded_module *m = ctx->modules;
+    while (m && !intfa_variant_same(&m->variant, v)) m = m->next;
+    pthread_mutex_unlock(&ctx->lock);
+    return m != NULL;
 }
 
-static intfa_status load_module(intfa_context *ctx, const intfa_variant *v, CUmodule *mod)
+/* Loads cubin as v's module and adds it to ctx's list; ctx->lock held. */
+static intfa_status add_module(intfa_context *ctx, const intfa_variant *v, const void *cubin,
+                               intfa_loaded_module **out)
 {
-    void *cubin = NULL;
-    size_t size = 0;
-    intfa_status st = intfa_kernel_binary(ctx, v, &cubin, &size);
-    if (st != INTFA_OK) return st;
-    CUresult r = ctx->cu->ModuleLoadData(mod, cubin);
-    free(cubin);
+    CUmodule mod;
+    CUresult r = ctx->cu->ModuleLoadData(&mod, cubin);
     if (r != CUDA_SUCCESS) {
         char name[INTFA_VARIANT_NAME_MAX];
         intfa_variant_name(v, name, sizeof name);
         return intfa_cu_fail(r, name);
     }
+    intfa_loaded_module *m = calloc(1, sizeof *m);
+    if (!m) {
+        ctx->cu->ModuleUnload(mod);
+        return intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "out of host memory");
+    }
+    m->variant = *v;
+    m->module = mod;
+    m->next = ctx->modules;
+    ctx->modules = m;
+    *out = m;
     return INTFA_OK;
+}
+
+intfa_status intfa_ctx_load_binary(intfa_context *ctx, const intfa_variant *v, const void *cubin)
+{
+    pthread_mutex_lock(&ctx->lock);
+    intfa_loaded_module *m = ctx->modules;
+    while (m && !intfa_variant_same(&m->variant, v)) m = m->next;
+    intfa_status st = m ? INTFA_OK : add_module(ctx, v, cubin, &m);
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
 }
 
 intfa_status intfa_ctx_function(intfa_context *ctx, const intfa_variant *v, const char *entry,
@@ -172,23 +192,14 @@ intfa_status intfa_ctx_function(intfa_context *ctx, const intfa_variant *v, cons
 {
     pthread_mutex_lock(&ctx->lock);
     intfa_loaded_module *m = ctx->modules;
-    while (m && !same_variant(&m->variant, v)) m = m->next;
+    while (m && !intfa_variant_same(&m->variant, v)) m = m->next;
     intfa_status st = INTFA_OK;
     if (!m) {
-        CUmodule mod;
-        st = load_module(ctx, v, &mod);
-        if (st == INTFA_OK) {
-            m = calloc(1, sizeof *m);
-            if (!m) {
-                ctx->cu->ModuleUnload(mod);
-                st = intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "out of host memory");
-            } else {
-                m->variant = *v;
-                m->module = mod;
-                m->next = ctx->modules;
-                ctx->modules = m;
-            }
-        }
+        void *cubin = NULL;
+        size_t size = 0;
+        st = intfa_kernel_binary(ctx, v, &cubin, &size);
+        if (st == INTFA_OK) st = add_module(ctx, v, cubin, &m);
+        free(cubin);
     }
     if (st == INTFA_OK) {
         CUresult r = ctx->cu->ModuleGetFunction(fn, m->module, entry);

@@ -36,6 +36,12 @@ struct intfa_context {
 intfa_status intfa_ctx_enter(intfa_context *ctx);
 void intfa_ctx_leave(intfa_context *ctx);
 
+/* 1 when ctx has loaded v's module (thread-safe). */
+int intfa_ctx_has_module(intfa_context *ctx, const intfa_variant *v);
+
+/* Loads cubin as v's module unless ctx has one for v already (thread-safe). ctx entered. */
+intfa_status intfa_ctx_load_binary(intfa_context *ctx, const intfa_variant *v, const void *cubin);
+
 /* The function `entry` of variant v, compiled and loaded on first use (thread-safe).
  * ctx must be entered. */
 intfa_status intfa_ctx_function(intfa_context *ctx, const intfa_variant *v, const char *entry,

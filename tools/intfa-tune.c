@@ -22,7 +22,7 @@
 #include "../tuning/tune_db_file.h"
 #include "../tuning/tune_device_key.h"
 #include "../tuning/tune_gpu.h"
-#include "../tuning/tune_pool.h"
+#include "../runtime/parallel.h"
 #include "../tuning/tune_space.h"
 
 typedef enum { ACT_TUNE, ACT_LIST, ACT_EXPORT, ACT_IMPORT, ACT_CLEAR } tune_action;
@@ -55,7 +55,7 @@ static void usage(FILE *f)
             "  --jobs N        parallel compiles, 1..%d (default: min(8, online CPUs))\n"
             "  --reps R        timed launches per candidate, 1..%d (default 10)\n"
             "  --verbose       report every failed candidate and each JIT compile\n",
-            INTFA_TUNE_MAX_JOBS, INTFA_TUNE_MAX_REPS);
+            INTFA_MAX_JOBS, INTFA_TUNE_MAX_REPS);
 }
 
 static int parse_int_arg(const char *opt, const char *val, int lo, int hi, int *out)
@@ -99,7 +99,7 @@ static int parse_args(int argc, char **argv, tune_opts *o)
         switch (c) {
         case 'd': db = optarg; break;
         case 'D': bad = parse_int_arg("--device", optarg, 0, 1023, &o->device); break;
-        case 'j': bad = parse_int_arg("--jobs", optarg, 1, INTFA_TUNE_MAX_JOBS, &o->jobs); break;
+        case 'j': bad = parse_int_arg("--jobs", optarg, 1, INTFA_MAX_JOBS, &o->jobs); break;
         case 'r': bad = parse_int_arg("--reps", optarg, 1, INTFA_TUNE_MAX_REPS, &o->reps); break;
         case 'v': o->verbose = 1; break;
         case 't': o->this_gpu = 1; break;

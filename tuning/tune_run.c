@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "error.h"
-#include "tune_pool.h"
+#include "parallel.h"
 #include "tune_rank.h"
 #include "tune_run.h"
 #include "tune_space.h"
@@ -182,8 +182,8 @@ static intfa_status check_args(const intfa_tune_backend *b, intfa_arch arch,
     if (n == 0 || !classes || !results)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tune run: n = %zu, classes %p, results %p: "
                           "need n > 0 and both", n, (const void *)classes, (const void *)results);
-    if (o && (o->jobs < 0 || o->jobs > INTFA_TUNE_MAX_JOBS))
-        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tune run: jobs = %d: not 0..%d", o->jobs, INTFA_TUNE_MAX_JOBS);
+    if (o && (o->jobs < 0 || o->jobs > INTFA_MAX_JOBS))
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tune run: jobs = %d: not 0..%d", o->jobs, INTFA_MAX_JOBS);
     for (size_t i = 0; i < n; i++) {
         intfa_status st = intfa_tune_class_check(&classes[i]);
         if (st != INTFA_OK) return intfa_fail_wrap(st, "tune run: classes[%zu]", i);
@@ -215,9 +215,9 @@ intfa_status intfa_tune_run(const intfa_tune_backend *b, intfa_arch arch,
     }
     if ((st = plan(&s, classes, results)) != INTFA_OK) goto out;
 
-    const int jobs = o && o->jobs ? o->jobs : intfa_tune_default_jobs();
+    const int jobs = o && o->jobs ? o->jobs : intfa_default_jobs();
     double t0 = now_s();
-    intfa_tune_parallel(s.nuniq, jobs, compile_one, &s);
+    intfa_parallel(s.nuniq, jobs, compile_one, &s);
     double t1 = now_s();
     for (size_t i = 0; i < n; i++) {
         if (s.ncand[i] > 0) tune_class(&s, i, &classes[i], &results[i]);

@@ -40,7 +40,7 @@ typedef struct intfa_tune_result {
 } intfa_tune_result;
 
 typedef struct intfa_tune_options {
-    int jobs;               /* parallel compiles, 1..INTFA_TUNE_MAX_JOBS; 0: min(8, online CPUs) */
+    int jobs;               /* parallel compiles, 1..INTFA_MAX_JOBS; 0: min(8, online CPUs) */
     size_t max_candidates;  /* 0: all; else only the first ones of the fixed order */
     FILE *log;              /* each failure as it happens ("tune: ..."); NULL: silent */
     void (*on_compile)(void *user, size_t done, size_t total); /* after each compile (serialized) */

@@ -1,12 +1,12 @@
-/* tune_pool.c - a bounded thread pool: workers take the next item under a lock. */
+/* parallel.c - a bounded thread pool: workers take the next item under a lock. */
 #include <pthread.h>
 #include <unistd.h>
 
-#include "tune_pool.h"
+#include "parallel.h"
 
 #define DEFAULT_JOBS 8
 
-int intfa_tune_default_jobs(void)
+int intfa_default_jobs(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > DEFAULT_JOBS ? DEFAULT_JOBS : (int)n;
@@ -31,12 +31,12 @@ static void *worker(void *p_)
     }
 }
 
-void intfa_tune_parallel(size_t n, int threads, void (*work)(void *arg, size_t i), void *arg)
+void intfa_parallel(size_t n, int threads, void (*work)(void *arg, size_t i), void *arg)
 {
     pool p = {PTHREAD_MUTEX_INITIALIZER, 0, n, work, arg};
-    pthread_t tid[INTFA_TUNE_MAX_JOBS];
+    pthread_t tid[INTFA_MAX_JOBS];
     int started = 0;
-    if (threads > INTFA_TUNE_MAX_JOBS) threads = INTFA_TUNE_MAX_JOBS;
+    if (threads > INTFA_MAX_JOBS) threads = INTFA_MAX_JOBS;
     while (started + 1 < threads && (size_t)started + 1 < n &&
            pthread_create(&tid[started], NULL, worker, &p) == 0)
         started++;
