@@ -24,6 +24,7 @@ import ctypes as C
 import datetime
 import json
 import math
+import os
 import statistics
 import sys
 
@@ -61,55 +62,17 @@ def input_sets(l2_bytes, set_bytes):
 
 # ------------------------------------------------------------------ libintfa-jit through ctypes
 
-class Tensor(C.Structure):
-    _fields_ = [("data", C.c_void_p), ("stride_b", C.c_int64), ("stride_n", C.c_int64),
-                ("stride_h", C.c_int64)]
-
-
-# Mirrors of include/intfa.h's structs; tests/test_bench_sdpa_abi.sh checks their sizes and
-# offsets against the C compiler's in CI (fields unset here are zero: the defaults).
-class Problem(C.Structure):
-    _fields_ = [("batch", C.c_int64), ("heads_q", C.c_int64), ("heads_kv", C.c_int64),
-                ("seq_q", C.c_int64), ("seq_kv", C.c_int64), ("head_dim", C.c_int64),
-                ("softmax_scale", C.c_float), ("causal", C.c_int), ("dtype", C.c_int),
-                ("p_quant", C.c_int), ("v_scale", C.c_int), ("qk_format", C.c_int),
-                ("smooth_k", C.c_int)]
-
-
-class QK8(C.Structure):
-    _fields_ = [("values", Tensor), ("scale", C.c_void_p), ("lse_bias", C.c_void_p)]
-
-
-class V8(C.Structure):
-    _fields_ = [("values", C.c_void_p), ("scale", C.c_void_p)]
+# The struct mirrors and C signatures are the Python package's (python/intfa/_abi.py), which
+# tests/test_python_abi.sh checks against include/intfa.h in CI.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from intfa._abi import BASELINE_SIGNATURES, SIGNATURES, QK8, V8, Problem, Tensor, bind  # noqa: E402
 
 
 class Intfa:
     """The few entry points the benchmark calls; every failure raises with intfa's message."""
 
     def __init__(self, path):
-        lib = C.CDLL(path)
-        P = C.POINTER
-        sig = {
-            "intfa_create": ([P(C.c_void_p), C.c_int], C.c_int),
-            "intfa_destroy": ([C.c_void_p], C.c_int),
-            "intfa_last_error": ([], C.c_char_p),
-            "intfa_status_string": ([C.c_int], C.c_char_p),
-            "intfa_v_padded_len": ([C.c_int64], C.c_int64),
-            "intfa_attention": ([C.c_void_p, P(Problem), P(Tensor), P(Tensor), P(Tensor), P(Tensor),
-                                 C.c_void_p, C.c_void_p, C.c_size_t, C.c_void_p], C.c_int),
-            "intfa_attention_int8": ([C.c_void_p, P(Problem), P(QK8), P(QK8), P(V8), P(Tensor),
-                                      C.c_void_p, C.c_void_p], C.c_int),
-            "intfa_quantize_qk": ([C.c_void_p, P(Tensor), C.c_int] + [C.c_int64] * 4 +
-                                  [C.c_void_p, C.c_void_p, C.c_void_p], C.c_int),
-            "intfa_quantize_v": ([C.c_void_p, P(Tensor), C.c_int] + [C.c_int64] * 4 +
-                                 [C.c_int, C.c_void_p, C.c_void_p, C.c_void_p], C.c_int),
-            "intfa_baseline_fp16_attention": ([C.c_void_p, P(Problem), P(Tensor), P(Tensor), P(Tensor),
-                                               P(Tensor), C.c_void_p, C.c_void_p], C.c_int),
-        }
-        for name, (argtypes, restype) in sig.items():
-            fn = getattr(lib, name)
-            fn.argtypes, fn.restype = argtypes, restype
+        lib = bind(C.CDLL(path), {**SIGNATURES, **BASELINE_SIGNATURES})
         self.lib = lib
         self.ctx = C.c_void_p()
         self.check(lib.intfa_create(C.byref(self.ctx), 0), "intfa_create")

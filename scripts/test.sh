@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build twice (plain, and ASan+UBSan), run ctest
-# in both. GPU tests say "SKIP: ..." and count as skipped where no GPU is present.
+# in both, then the Python package's tests (scripts/test_python.sh: wheel build, pytest). GPU
+# tests say "SKIP: ..." and count as skipped where no GPU is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -15,4 +16,6 @@ for cfg in "build:-DINTFA_SANITIZE=OFF" "build-asan:-DINTFA_SANITIZE=ON"; do
   cmake --build "$dir" -j"$(nproc)"
   (cd "$dir" && ctest --output-on-failure -j"$(nproc)")
 done
+echo "== python package"
+bash scripts/test_python.sh
 echo "intfa: all tests passed"

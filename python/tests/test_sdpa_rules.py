@@ -1,0 +1,51 @@
+"""CPU: which calls intfa.sdpa serves itself and which it hands to PyTorch's SDPA (or refuses
+with strict=True), on meta and CPU tensors."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import intfa
+
+
+def meta(*shape, dtype=torch.float16):
+    return torch.empty(*shape, dtype=dtype, device="meta")
+
+
+Q = meta(1, 4, 32, 64)
+
+
+@pytest.mark.parametrize("args, kwargs, reason", [
+    ((Q, Q, Q), dict(attn_mask=meta(32, 32)), "attn_mask is given"),
+    ((Q, Q, Q), dict(dropout_p=0.1), "dropout_p = 0.1"),
+    ((meta(1, 4, 32, 80),) * 3, {}, "head_dim = 80"),
+    ((Q, meta(1, 4, 48, 64), meta(1, 4, 48, 64)), dict(is_causal=True), "top-left"),
+    ((Q.float(), Q.float(), Q.float()), {}, "query.dtype = torch.float32"),
+])
+def test_unsupported_reasons(args, kwargs, reason):
+    assert reason in intfa.unsupported_reason(*args, **kwargs)
+    with pytest.raises(ValueError, match="intfa.sdpa: .*" + reason.replace(".", r"\.")):
+        intfa.sdpa(*args, strict=True, **kwargs)
+
+
+def test_supported_calls_have_no_reason():
+    assert intfa.unsupported_reason(Q, Q, Q) is None
+    kv = meta(1, 2, 48, 64)
+    assert intfa.unsupported_reason(Q, kv, kv, is_causal=False, enable_gqa=True) is None
+    assert intfa.sdpa(Q, kv, kv, enable_gqa=True, strict=True).shape == Q.shape
+
+
+def test_grad_wanted_falls_back():
+    q = torch.randn(1, 2, 8, 64, dtype=torch.float16, requires_grad=True)
+    assert "forward-only" in intfa.unsupported_reason(q.to("meta"), q.to("meta"), q.to("meta"))
+
+
+def test_fallback_is_torch_sdpa_on_cpu():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(1, 2, 16, 80, dtype=torch.float32) for _ in range(3))
+    torch.testing.assert_close(intfa.sdpa(q, k, v, is_causal=True), F.scaled_dot_product_attention(q, k, v, is_causal=True))
+
+
+def test_gqa_needs_enable_gqa():
+    kv = meta(1, 2, 32, 64)
+    with pytest.raises(ValueError, match="pass enable_gqa=True"):
+        intfa.sdpa(Q, kv, kv)
