@@ -41,6 +41,9 @@ long long intfa_arch_smem_limit(intfa_arch arch);
  * sm_90, and every two-tile (block_m = 32 * warps) or INT4 variant, runs on mma.sync. */
 int intfa_variant_uses_wgmma(const intfa_variant *v);
 
+/* 1 when a and b name the same kernel (every field equal). */
+int intfa_variant_same(const intfa_variant *a, const intfa_variant *b);
+
 /* 1 for the warp-specialized sm_90a INT8 kernel (templates/attn_fwd_ws.cu): warps = 8 or 12
  * (one producer warpgroup, then one or two consumer warpgroups of 64 rows each), block_m =
  * 16 * (warps - 4). */

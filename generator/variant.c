@@ -65,6 +65,14 @@ int intfa_variant_uses_wgmma(const intfa_variant *v)
            v->qk_format == INTFA_FMT_INT8 && v->warps > 0 && v->block_m == 16 * v->warps;
 }
 
+int intfa_variant_same(const intfa_variant *a, const intfa_variant *b)
+{
+    return a->kind == b->kind && a->arch == b->arch && a->head_dim == b->head_dim &&
+           a->block_m == b->block_m && a->block_n == b->block_n && a->warps == b->warps &&
+           a->stages == b->stages && a->qk_format == b->qk_format && a->causal == b->causal &&
+           a->dtype == b->dtype && a->p_quant == b->p_quant;
+}
+
 int intfa_variant_uses_ws(const intfa_variant *v)
 {
     return v->kind == INTFA_KIND_ATTN_FWD && v->arch == INTFA_ARCH_SM90A &&
