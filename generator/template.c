@@ -6,13 +6,15 @@
  *   "a ${e} b\n"          ->  __o("a ",__x((e),"e")," b\012")
  * __o appends to the output (bounded), __x is tostring() that refuses nil (a misspelt
  * variable would otherwise print "nil" into the CUDA source). Both are locals of the chunk,
- * passed as its arguments. The chunk runs in a fresh lua_State with base (no dofile,
- * loadfile, load, print, pcall, xpcall), string, math and table, a memory cap and an instruction cap.
+ * passed as its arguments. The chunk runs in a fresh lua_State with the library of
+ * template_sandbox.h (parts of base, string, math and table) under the limits of template.h:
+ * output, memory, instructions and time.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -20,11 +22,23 @@
 
 #include "error.h"
 #include "template.h"
+#include "template_sandbox.h"
 
-#define OUTPUT_LIMIT (16u << 20)            /* bytes of expanded text */
-#define MEMORY_LIMIT ((size_t)256 << 20)     /* bytes the Lua state may hold */
-#define HOOK_EVERY 100000                   /* instructions between hook calls */
-#define INSTRUCTION_LIMIT 100000000LL       /* instructions a template may run */
+#define HOOK_EVERY 1000 /* instructions between hook calls (each checks both limits) */
+
+/* The limits every expansion runs under (template.h); changed only by
+ * intfa_template_set_limits. */
+#define DEFAULT_LIMITS \
+    {.output_mib = 16, .memory_mib = 256, .instructions = 100000000LL, .seconds = 60}
+static intfa_template_limits limits = DEFAULT_LIMITS;
+
+void intfa_template_set_limits(const intfa_template_limits *l)
+{
+    static const intfa_template_limits defaults = DEFAULT_LIMITS;
+    limits = l ? *l : defaults;
+}
+
+static size_t output_limit(void) { return (size_t)limits.output_mib << 20; }
 
 /* ------------------------------------------------------------------ load */
 
@@ -268,6 +282,7 @@ typedef struct run_ctx {
     size_t mem, mem_limit;
     int mem_exceeded;
     long long hooks;
+    double deadline; /* monotonic seconds */
     sbuf out;
     const char *chunk;
     size_t chunk_len;
@@ -303,13 +318,29 @@ static run_ctx *ctx_of(lua_State *L)
     return ud;
 }
 
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     run_ctx *ctx = ctx_of(L);
-    if (++ctx->hooks * HOOK_EVERY < INSTRUCTION_LIMIT) return;
+    const int too_many = ++ctx->hooks * HOOK_EVERY >= limits.instructions;
+    if (!too_many && now_seconds() < ctx->deadline) return;
     lua_getinfo(L, "Sl", ar);
-    lua_pushfstring(L, "%s:%d: template ran more than %d million Lua instructions (runaway loop?)",
-                    ar->short_src, ar->currentline, (int)(INSTRUCTION_LIMIT / 1000000));
+    if (too_many && limits.instructions % 1000000 == 0)
+        lua_pushfstring(L, "%s:%d: template ran more than %I million Lua instructions (runaway "
+                        "loop?)", ar->short_src, ar->currentline,
+                        (lua_Integer)(limits.instructions / 1000000));
+    else if (too_many)
+        lua_pushfstring(L, "%s:%d: template ran more than %I Lua instructions (runaway loop?)",
+                        ar->short_src, ar->currentline, (lua_Integer)limits.instructions);
+    else
+        lua_pushfstring(L, "%s:%d: template ran longer than %d s (runaway loop?)", ar->short_src,
+                        ar->currentline, limits.seconds);
     lua_error(L);
 }
 
@@ -321,8 +352,8 @@ static int lua_out(lua_State *L)
     for (int i = 1; i <= n; i++) {
         size_t len;
         const char *s = luaL_checklstring(L, i, &len);
-        if (len > OUTPUT_LIMIT - ctx->out.len)
-            return luaL_error(L, "template output exceeds %d MiB", (int)(OUTPUT_LIMIT >> 20));
+        if (len > output_limit() - ctx->out.len)
+            return luaL_error(L, "template output exceeds %d MiB", limits.output_mib);
         sb_add(&ctx->out, s, len);
         if (ctx->out.oom) return luaL_error(L, "out of memory for the template output");
     }
@@ -402,18 +433,7 @@ static void make_strict(lua_State *L, int is_v)
 static int run_protected(lua_State *L)
 {
     run_ctx *ctx = lua_touserdata(L, 1);
-    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
-    lua_settop(L, 1);
-    /* No files, no loading, no printing; no pcall, which could swallow the limits' errors. */
-    static const char *const removed[] = {"dofile", "loadfile", "load", "print",
-                                          "pcall",  "xpcall",   NULL};
-    for (int i = 0; removed[i]; i++) {
-        lua_pushnil(L);
-        lua_setglobal(L, removed[i]);
-    }
+    intfa_template_open_sandbox(L, output_limit());
     lua_createtable(L, 0, (int)ctx->nvars);
     for (size_t i = 0; i < ctx->nvars; i++) {
         const intfa_tvar *t = &ctx->vars[i];
@@ -488,7 +508,8 @@ intfa_status intfa_template_expand(const char *text, size_t size, const char *or
     strcpy(chunkname + 1, origin);
 
     run_ctx ctx = {0};
-    ctx.mem_limit = MEMORY_LIMIT;
+    ctx.mem_limit = (size_t)limits.memory_mib << 20;
+    ctx.deadline = now_seconds() + limits.seconds;
     ctx.chunk = lua.p ? lua.p : "";
     ctx.chunk_len = lua.len;
     ctx.chunkname = chunkname;
@@ -507,7 +528,7 @@ intfa_status intfa_template_expand(const char *text, size_t size, const char *or
             const char *msg = lua_tostring(L, -1);
             if (ctx.mem_exceeded)
                 st = intfa_fail(INTFA_ERR_TEMPLATE, "%s: template used more than %zu MiB of "
-                                "memory (%s)", origin, MEMORY_LIMIT >> 20, msg ? msg : "");
+                                "memory (%s)", origin, ctx.mem_limit >> 20, msg ? msg : "");
             else if (rc == LUA_ERRMEM)
                 st = intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "%s: out of memory in Lua", origin);
             else if (!msg)

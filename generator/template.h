@@ -44,6 +44,21 @@ intfa_status intfa_template_load(const char *name, char **text, size_t *size, ch
 intfa_status intfa_template_expand(const char *text, size_t size, const char *origin,
                                    const intfa_tvar *vars, size_t nvars, char **out);
 
+/* What one expansion may use: MiB of output, MiB the Lua state holds, Lua instructions run
+ * (counted in steps of 1000), and seconds (the backstop for instructions whose cost grows with their
+ * operands, such as comparing long strings; checked every 1000 instructions). Exceeding one
+ * is INTFA_ERR_TEMPLATE naming it. */
+typedef struct intfa_template_limits {
+    int output_mib;            /* default 16 */
+    int memory_mib;            /* default 256 */
+    long long instructions;    /* default 100 million */
+    int seconds;               /* default 60 */
+} intfa_template_limits;
+
+/* Test hook: sets the limits of later expansions (NULL: the defaults), e.g. lower ones so a
+ * fuzzer reaches them quickly. Not thread-safe to change while expansions run. */
+void intfa_template_set_limits(const intfa_template_limits *limits);
+
 /* A 64-bit FNV-1a hash of all embedded templates (part of cache keys). */
 unsigned long long intfa_template_hash(void);
 

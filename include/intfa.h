@@ -180,7 +180,8 @@ typedef struct intfa_tensor {
     int64_t stride_b, stride_n, stride_h;
 } intfa_tensor;
 
-/* Dense strides for [B, N, H, D] and [B, H, N, D]. */
+/* Dense strides for [B, N, H, D] and [B, H, N, D]. A stride whose sizes are negative or whose
+ * product overflows 64 bits is -1, which every entry point rejects. */
 intfa_tensor intfa_tensor_bnhd(void *data, int64_t n, int64_t h, int64_t d);
 intfa_tensor intfa_tensor_bhnd(void *data, int64_t n, int64_t h, int64_t d);
 

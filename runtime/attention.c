@@ -13,15 +13,24 @@
 #include "select.h"
 #include "validate.h"
 
+/* a * b * c, or -1 (a stride every check rejects) when a size is negative or it overflows */
+static int64_t dense_stride(int64_t a, int64_t b, int64_t c)
+{
+    int64_t r;
+    if (a < 0 || b < 0 || c < 0 || __builtin_mul_overflow(a, b, &r) || __builtin_mul_overflow(r, c, &r))
+        return -1;
+    return r;
+}
+
 intfa_tensor intfa_tensor_bnhd(void *data, int64_t n, int64_t h, int64_t d)
 {
-    intfa_tensor t = {data, n * h * d, h * d, d};
+    intfa_tensor t = {data, dense_stride(n, h, d), dense_stride(h, d, 1), d};
     return t;
 }
 
 intfa_tensor intfa_tensor_bhnd(void *data, int64_t n, int64_t h, int64_t d)
 {
-    intfa_tensor t = {data, h * n * d, d, n * d};
+    intfa_tensor t = {data, dense_stride(h, n, d), d, dense_stride(n, d, 1)};
     return t;
 }
 
@@ -261,6 +270,10 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
                            (st = intfa_check_tensor("v", v, B, pr->seq_kv, pr->heads_kv, D, 2))))
         return st;
     if (lse && (st = intfa_check_ptr("lse", lse, 4))) return st;
+    /* every launch's grid, before the first one */
+    if ((st = intfa_quantize_check_grid("intfa_attention: q", B, pr->heads_q, pr->seq_q)) ||
+        (st = intfa_quantize_check_grid("intfa_attention: k, v", B, pr->heads_kv, pr->seq_kv)))
+        return st;
     if (workspace) {
         if ((st = intfa_check_ptr("workspace", workspace, WS_ALIGN))) return st;
         if (workspace_bytes < w.total)

@@ -99,6 +99,7 @@ intfa_status intfa_create_with_options(intfa_context **out, int device_ordinal,
         return st;
     }
     pthread_mutex_init(&ctx->lock, NULL);
+    pthread_cond_init(&ctx->module_loaded, NULL);
     *out = ctx;
     return INTFA_OK;
 }
@@ -120,6 +121,7 @@ intfa_status intfa_destroy(intfa_context *ctx)
     }
     cu->DevicePrimaryCtxRelease(ctx->device);
     pthread_mutex_destroy(&ctx->lock);
+    pthread_cond_destroy(&ctx->module_loaded);
     context_free(ctx);
     return INTFA_OK;
 }
@@ -144,46 +146,82 @@ void intfa_ctx_leave(intfa_context *ctx)
     ctx->cu->CtxPopCurrent(&dummy);
 }
 
+/* v's listed module (loaded or loading), or NULL; ctx->lock held. */
+static intfa_loaded_module *find_module(intfa_context *ctx, const intfa_variant *v)
+{
+    intfa_loaded_module *m = ctx->modules;
+    while (m && !intfa_variant_same(&m->variant, v)) m = m->next;
+    return m;
+}
+
 int intfa_ctx_has_module(intfa_context *ctx, const intfa_variant *v)
 {
     pthread_mutex_lock(&ctx->lock);
-    const intfa_loaded_module *m = ctx->modules;
-    while (m && !intfa_variant_same(&m->variant, v)) m = m->next;
+    const intfa_loaded_module *m = find_module(ctx, v);
     pthread_mutex_unlock(&ctx->lock);
     return m != NULL;
 }
 
-/* Loads cubin as v's module and adds it to ctx's list; ctx->lock held. */
-static intfa_status add_module(intfa_context *ctx, const intfa_variant *v, const void *cubin,
-                               intfa_loaded_module **out)
+/* cuModuleLoadData of v's cubin, failing with v's name. */
+static intfa_status load_data(intfa_context *ctx, const intfa_variant *v, const void *cubin,
+                              CUmodule *mod)
 {
-    CUmodule mod;
-    CUresult r = ctx->cu->ModuleLoadData(&mod, cubin);
-    if (r != CUDA_SUCCESS) {
-        char name[INTFA_VARIANT_NAME_MAX];
-        intfa_variant_name(v, name, sizeof name);
-        return intfa_cu_fail(r, name);
-    }
+    CUresult r = ctx->cu->ModuleLoadData(mod, cubin);
+    if (r == CUDA_SUCCESS) return INTFA_OK;
+    char name[INTFA_VARIANT_NAME_MAX];
+    intfa_variant_name(v, name, sizeof name);
+    return intfa_cu_fail(r, name);
+}
+
+/* Lists a new module entry for v (loading when mod is NULL); ctx->lock held. */
+static intfa_loaded_module *list_module(intfa_context *ctx, const intfa_variant *v, const CUmodule *mod)
+{
     intfa_loaded_module *m = calloc(1, sizeof *m);
-    if (!m) {
-        ctx->cu->ModuleUnload(mod);
-        return intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "out of host memory");
-    }
+    if (!m) return NULL;
     m->variant = *v;
-    m->module = mod;
+    if (mod) m->module = *mod;
+    m->loading = mod == NULL;
     m->next = ctx->modules;
     ctx->modules = m;
-    *out = m;
-    return INTFA_OK;
+    return m;
 }
 
 intfa_status intfa_ctx_load_binary(intfa_context *ctx, const intfa_variant *v, const void *cubin)
 {
     pthread_mutex_lock(&ctx->lock);
-    intfa_loaded_module *m = ctx->modules;
-    while (m && !intfa_variant_same(&m->variant, v)) m = m->next;
-    intfa_status st = m ? INTFA_OK : add_module(ctx, v, cubin, &m);
+    intfa_status st = INTFA_OK;
+    CUmodule mod;
+    if (!find_module(ctx, v) && (st = load_data(ctx, v, cubin, &mod)) == INTFA_OK &&
+        !list_module(ctx, v, &mod)) {
+        ctx->cu->ModuleUnload(mod);
+        st = intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "out of host memory");
+    }
     pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+/* Compiles (or fetches) and loads the module of m (listed, loading) with the lock released
+ * meanwhile; a failed load is unlisted. Called and returns with ctx->lock held. */
+static intfa_status load_listed(intfa_context *ctx, intfa_loaded_module *m)
+{
+    pthread_mutex_unlock(&ctx->lock);
+    void *cubin = NULL;
+    size_t size = 0;
+    CUmodule mod;
+    intfa_status st = intfa_kernel_binary(ctx, &m->variant, &cubin, &size);
+    if (st == INTFA_OK) st = load_data(ctx, &m->variant, cubin, &mod);
+    free(cubin);
+    pthread_mutex_lock(&ctx->lock);
+    if (st == INTFA_OK) {
+        m->module = mod;
+        m->loading = 0;
+    } else {
+        intfa_loaded_module **p = &ctx->modules;
+        while (*p != m) p = &(*p)->next;
+        *p = m->next;
+        free(m);
+    }
+    pthread_cond_broadcast(&ctx->module_loaded);
     return st;
 }
 
@@ -191,15 +229,13 @@ intfa_status intfa_ctx_function(intfa_context *ctx, const intfa_variant *v, cons
                                 CUfunction *fn)
 {
     pthread_mutex_lock(&ctx->lock);
-    intfa_loaded_module *m = ctx->modules;
-    while (m && !intfa_variant_same(&m->variant, v)) m = m->next;
+    intfa_loaded_module *m;
     intfa_status st = INTFA_OK;
+    /* another thread's load of v: wait for it (if it fails, load it here) */
+    while ((m = find_module(ctx, v)) && m->loading) pthread_cond_wait(&ctx->module_loaded, &ctx->lock);
     if (!m) {
-        void *cubin = NULL;
-        size_t size = 0;
-        st = intfa_kernel_binary(ctx, v, &cubin, &size);
-        if (st == INTFA_OK) st = add_module(ctx, v, cubin, &m);
-        free(cubin);
+        m = list_module(ctx, v, NULL);
+        st = m ? load_listed(ctx, m) : intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     if (st == INTFA_OK) {
         CUresult r = ctx->cu->ModuleGetFunction(fn, m->module, entry);

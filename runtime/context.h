@@ -8,9 +8,12 @@
 #include "chooser.h"
 #include "driver.h"
 
+/* A module of the context: being loaded by one thread (loading = 1: module not yet set; others
+ * wanting it wait on module_loaded), or loaded. A failed load is removed from the list. */
 typedef struct intfa_loaded_module {
     intfa_variant variant;
     CUmodule module;
+    int loading;
     struct intfa_loaded_module *next;
 } intfa_loaded_module;
 
@@ -24,7 +27,8 @@ struct intfa_context {
     int sm_count;
     int smem_optin; /* bytes of shared memory a block may opt into */
     char device_name[256];
-    pthread_mutex_t lock; /* guards modules and workspace */
+    pthread_mutex_t lock; /* guards modules and workspace; never held while compiling */
+    pthread_cond_t module_loaded; /* signalled when a module's loading ends (lock) */
     intfa_loaded_module *modules;
     CUdeviceptr workspace;
     size_t workspace_bytes;
@@ -36,13 +40,17 @@ struct intfa_context {
 intfa_status intfa_ctx_enter(intfa_context *ctx);
 void intfa_ctx_leave(intfa_context *ctx);
 
-/* 1 when ctx has loaded v's module (thread-safe). */
+/* 1 when ctx has loaded v's module, or a thread is loading it (thread-safe). */
 int intfa_ctx_has_module(intfa_context *ctx, const intfa_variant *v);
 
-/* Loads cubin as v's module unless ctx has one for v already (thread-safe). ctx entered. */
+/* Loads cubin as v's module unless ctx has one for v already or a thread is loading it
+ * (thread-safe). ctx entered. */
 intfa_status intfa_ctx_load_binary(intfa_context *ctx, const intfa_variant *v, const void *cubin);
 
-/* The function `entry` of variant v, compiled and loaded on first use (thread-safe).
+/* The function `entry` of variant v, compiled and loaded on first use (thread-safe: a variant
+ * is compiled once per context, by the first thread that wants it, outside the context's
+ * lock, so other threads go on with the modules already loaded; those that want the same
+ * variant wait for it).
  * ctx must be entered. */
 intfa_status intfa_ctx_function(intfa_context *ctx, const intfa_variant *v, const char *entry,
                                 CUfunction *fn);

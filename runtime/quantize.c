@@ -33,6 +33,19 @@ static intfa_status check_dims(const char *fn, intfa_dtype dtype, int64_t batch,
     return INTFA_OK;
 }
 
+intfa_status intfa_quantize_check_grid(const char *fn, int64_t batch, int64_t heads, int64_t seq)
+{
+    int64_t pairs, rows;
+    if (__builtin_mul_overflow(batch, heads, &pairs) || pairs > INT32_MAX)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: batch x heads = %lld x %lld exceeds %d", fn,
+                          (long long)batch, (long long)heads, INT32_MAX);
+    if (__builtin_mul_overflow(pairs, seq, &rows) || (rows + QUANT_ROWS_PER_BLOCK - 1) / QUANT_ROWS_PER_BLOCK > INT32_MAX)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: batch x heads x seq = %lld x %lld x %lld rows "
+                          "is more than a launch can cover (%lld)", fn, (long long)batch,
+                          (long long)heads, (long long)seq, (long long)INT32_MAX * QUANT_ROWS_PER_BLOCK);
+    return INTFA_OK;
+}
+
 /* The options of intfa_quantize_qk_ex, checked on their own (heads is the one size they
  * depend on). */
 static intfa_status check_qk_options(const intfa_qk_quant_options *o, int64_t heads)
@@ -155,7 +168,8 @@ static intfa_status quantize_qk(const char *fn, intfa_context *ctx, const intfa_
     if (rows == 0) return INTFA_OK;
     if ((st = intfa_check_tensor("x", x, batch, seq, heads, head_dim, 2)) != INTFA_OK ||
         (st = intfa_check_ptr("out_values", out_values, 16)) != INTFA_OK ||
-        (st = intfa_check_ptr("out_scale", out_scale, 4)) != INTFA_OK)
+        (st = intfa_check_ptr("out_scale", out_scale, 4)) != INTFA_OK ||
+        (st = intfa_quantize_check_grid(fn, batch, heads, seq)) != INTFA_OK)
         return intfa_fail_wrap(st, "%s", fn);
     if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
     st = intfa_ctx_check_stream(ctx, stream);
@@ -200,9 +214,7 @@ intfa_status intfa_mean_over_tokens(intfa_context *ctx, const intfa_tensor *x, i
         return intfa_fail_wrap(st, "%s", fn);
     if (batch * heads == 0) return INTFA_OK;
     if (!x) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: x is NULL", fn);
-    if (batch * heads > 0x7fffffffLL)
-        return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: batch x heads = %lld exceeds %d", fn,
-                          (long long)(batch * heads), INT32_MAX);
+    if ((st = intfa_quantize_check_grid(fn, batch, heads, 0)) != INTFA_OK) return st;
     if ((seq > 0 && (st = intfa_check_tensor("x", x, batch, seq, heads, head_dim, 2)) != INTFA_OK) ||
         (st = intfa_check_ptr("out_mean", out_mean, 4)) != INTFA_OK)
         return intfa_fail_wrap(st, "%s", fn);
@@ -232,7 +244,8 @@ intfa_status intfa_quantize_v(intfa_context *ctx, const intfa_tensor *x, intfa_d
     if (!x) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_quantize_v: v is NULL");
     if (seq > 0 && (st = intfa_check_tensor("v", x, batch, seq, heads, head_dim, 2)) != INTFA_OK) return st;
     if ((seq > 0 && (st = intfa_check_ptr("out_values", out_values, 16)) != INTFA_OK) ||
-        (st = intfa_check_ptr("out_scale", out_scale, 8)) != INTFA_OK)
+        (st = intfa_check_ptr("out_scale", out_scale, 8)) != INTFA_OK ||
+        (st = intfa_quantize_check_grid("intfa_quantize_v", batch, heads, 0)) != INTFA_OK)
         return st;
     if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
     st = intfa_ctx_check_stream(ctx, stream);

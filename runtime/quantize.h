@@ -5,6 +5,13 @@
 
 #include "context.h"
 
+/* Checks that the quantization kernels' grids can cover [batch, seq, heads] rows: the per-token
+ * kernels run QUANT_ROWS_PER_BLOCK rows per block in grid x (at most 2^31 - 1 blocks), the
+ * per-(batch, head) kernels (V, the mean) one block per pair. INTFA_ERR_UNSUPPORTED naming fn
+ * otherwise. Sizes are >= 0. Every entry point checks this before its first launch. */
+#define QUANT_ROWS_PER_BLOCK 4 /* the warps of the default quant_qk variants */
+intfa_status intfa_quantize_check_grid(const char *fn, int64_t batch, int64_t heads, int64_t seq);
+
 /* o: valid options (all zero: plain per-token int8); out_values int8 or packed int4 per
  * o->format. */
 intfa_status intfa_quantize_qk_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,

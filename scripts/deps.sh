@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what intfa builds with (Debian/Ubuntu packages), only where missing, and checks for
+# Installs what intfa builds with (Debian/Ubuntu packages; clang and its runtimes for the
+# libFuzzer harnesses), only where missing, and checks for
 # the CUDA toolkit (nvcc, NVRTC, headers), which must already be installed, as on the CI
 # machine. Exit status 0 when everything is there afterwards, 1 otherwise. Run it with bash.
 set -uo pipefail
 need=()
-for pkg in cmake gcc make liblua5.4-dev libcmocka-dev python3; do
+for pkg in cmake gcc make liblua5.4-dev libcmocka-dev python3 clang libclang-rt-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

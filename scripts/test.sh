@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build twice (plain, and ASan+UBSan), run ctest
-# in both, then the Python package's tests (scripts/test_python.sh: wheel build, pytest). GPU
-# tests say "SKIP: ..." and count as skipped where no GPU is present.
+# in both, then the Python package's tests (scripts/test_python.sh: wheel build, pytest), the
+# stress tests under ThreadSanitizer (scripts/tsan.sh) and each libFuzzer harness for
+# $INTFA_FUZZ_SECONDS (default 30) s (scripts/fuzz.sh). GPU tests say "SKIP: ..." and count as
+# skipped where no GPU is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -18,4 +20,8 @@ for cfg in "build:-DINTFA_SANITIZE=OFF" "build-asan:-DINTFA_SANITIZE=ON"; do
 done
 echo "== python package"
 bash scripts/test_python.sh
+echo "== build-tsan (the stress tests under ThreadSanitizer)"
+bash scripts/tsan.sh
+echo "== build-fuzz (libFuzzer harnesses, ${INTFA_FUZZ_SECONDS:-30} s each)"
+bash scripts/fuzz.sh "${INTFA_FUZZ_SECONDS:-30}"
 echo "intfa: all tests passed"

@@ -255,6 +255,45 @@ static void test_workspace_sizes(void **state)
     assert_int_equal(bytes, int8 + smooth); /* unchanged on failure */
 }
 
+/* What the API fuzzer found (fuzz/corpus/api_args/regress_*): dense strides of sizes that
+ * overflow, and a drop-in whose later launches could not take its sizes after the first ones
+ * had run. */
+static void test_fuzz_findings(void **state)
+{
+    (void)state;
+    intfa_tensor t = intfa_tensor_bnhd(DEV(0x100000), INT64_MAX / 2, 4, 128);
+    assert_int_equal(t.stride_b, -1);
+    assert_int_equal(t.stride_n, 4 * 128);
+    t = intfa_tensor_bhnd(DEV(0x100000), 10, -1, 64);
+    assert_int_equal(t.stride_b, -1);
+    assert_int_equal(t.stride_h, 10 * 64);
+    assert_int_equal(intfa_quantize_qk(&fake, &t, INTFA_DTYPE_FP16, 1, 1, 10, 64, (int8_t *)DEV(0x200000),
+                                       (float *)DEV(0x300000), NULL),
+                     INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_contains("stride_b = -1");
+
+    /* 65535 x 65535 (batch, heads) pass the problem's checks, but V's quantization runs one
+     * block per pair: refused before anything is launched (the zeroed context would crash) */
+    intfa_attn_problem p = {.batch = 65535, .heads_q = 65535, .heads_kv = 65535, .seq_q = 1,
+                            .seq_kv = 1, .head_dim = 64};
+    const intfa_tensor x = intfa_tensor_bnhd(DEV(0x100000), 1, 65535, 64);
+    assert_int_equal(intfa_attention(&fake, &p, &x, &x, &x, &x, NULL, DEV(0x400000), SIZE_MAX, NULL),
+                     INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("intfa_attention: q: batch x heads = 65535 x 65535 exceeds 2147483647");
+    /* rows: 128 x 26 x 2^30 tokens are more blocks than grid x holds */
+    p = (intfa_attn_problem){.batch = 128, .heads_q = 26, .heads_kv = 26, .seq_q = 1LL << 30,
+                             .seq_kv = 1, .head_dim = 64};
+    const intfa_tensor q = intfa_tensor_bnhd(DEV(0x100000), 1LL << 30, 26, 64);
+    const intfa_tensor kv = intfa_tensor_bnhd(DEV(0x100000), 1, 26, 64);
+    assert_int_equal(intfa_attention(&fake, &p, &q, &kv, &kv, &q, NULL, DEV(0x400000), SIZE_MAX, NULL),
+                     INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("intfa_attention: q: batch x heads x seq");
+    assert_int_equal(intfa_quantize_v(&fake, &x, INTFA_DTYPE_FP16, 65535, 65535, 1, 64,
+                                      INTFA_VS_CHANNEL, (int8_t *)DEV(0x200000), (float *)DEV(0x300000), NULL),
+                     INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("intfa_quantize_v: batch x heads");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_mean_args),
         cmocka_unit_test(test_int4_attention_args),
         cmocka_unit_test(test_workspace_sizes),
+        cmocka_unit_test(test_fuzz_findings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

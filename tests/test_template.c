@@ -134,7 +134,7 @@ static void test_expand_code(void **state)
                   "${gone('io')} ${gone('os')} ${gone('package')} ${gone('require')} "
                   "${gone('dofile')} ${gone('loadfile')} ${gone('load')} ${gone('print')} "
                   "${gone('pcall')} ${gone('debug')} ${gone('coroutine')} ${gone('utf8')}\n"
-                  "${type(string.rep)} ${type(math.floor)} ${type(table.insert)} "
+                  "${type(string.rep)} ${type(math.floor)} ${type(table.concat)} "
                   "${type(ipairs)} ${type(error)}\n",
                   "true true true true true true true true true true true true\n"
                   "function function function function function\n");
@@ -194,6 +194,37 @@ static void test_limits(void **state)
     assert_int_equal(intfa_template_expand(fine, strlen(fine), "fine.cu", NULL, 0, &out), INTFA_OK);
     assert_int_equal(strlen(out), 15u << 20);
     free(out);
+}
+
+/* What the fuzzer found (fuzz/corpus/template/regress_*): library functions whose running
+ * time the instruction limit does not see are gone or bounded, and the time limit stops
+ * instructions whose cost grows with their operands. */
+static void test_sandbox(void **state)
+{
+    (void)state;
+    expect_output("${type(string.find)} ${type(string.gsub)} ${type(table.move)} "
+                  "${type(table.insert)} ${type(rawget(_G, 'setmetatable'))} "
+                  "${type(rawget(_G, 'collectgarbage'))}\n",
+                  "nil nil nil nil nil nil\n");
+    expect_output("${string.format('%d', 7)} ${table.concat({'a', 'b'}, '-')} [${('').rep('', "
+                  "math.maxinteger)}] ${('ab'):rep(3, ',')}\n",
+                  "7 a-b [] ab,ab,ab\n");
+    expect_error("${('x'):rep(1 << 40)}\n", "rep.cu",
+                 "rep.cu:1: string.rep: the result would exceed 16777216 bytes");
+    const intfa_template_limits low = {.output_mib = 1, .memory_mib = 64, .instructions = 5000,
+                                       .seconds = 1};
+    intfa_template_set_limits(&low);
+    expect_error("//% while true do end\n", "few.cu",
+                 "few.cu:1: template ran more than 5000 Lua instructions (runaway loop?)");
+    const intfa_template_limits slow = {.output_mib = 16, .memory_mib = 64,
+                                        .instructions = 1000000000000LL, .seconds = 1};
+    intfa_template_set_limits(&slow);
+    expect_error("//% local a, b = ('x'):rep(1 << 23), ('x'):rep(1 << 23)\n"
+                 "//% while true do local same = a == b end\n", "slow.cu",
+                 "slow.cu:2: template ran longer than 1 s (runaway loop?)");
+    intfa_template_set_limits(NULL);
+    expect_error("//% while true do end\n", "loop.cu",
+                 "loop.cu:1: template ran more than 100 million Lua instructions (runaway loop?)");
 }
 
 /* ------------------------------------------------------------------ fixtures */
@@ -534,7 +565,7 @@ int main(void)
         cmocka_unit_test(test_expand_text),    cmocka_unit_test(test_expand_code),
         cmocka_unit_test(test_expand_errors),  cmocka_unit_test(test_limits),
         cmocka_unit_test(test_bad_fixtures),   cmocka_unit_test(test_load_override),
-        cmocka_unit_test(test_include),
+        cmocka_unit_test(test_include),        cmocka_unit_test(test_sandbox),
         cmocka_unit_test(test_embedded),       cmocka_unit_test(test_render),
         cmocka_unit_test(test_render_embedded),
     };

@@ -1,0 +1,335 @@
+/* fuzz_api_args.c - libFuzzer harness: the argument checks of the public entry points
+ * (intfa_attention, intfa_attention_int8, intfa_quantize_qk, intfa_quantize_qk_ex,
+ * intfa_quantize_v, intfa_mean_over_tokens, intfa_attention_workspace_size) on arbitrary
+ * problems, tensors, strides, pointers and options, without a GPU.
+ *
+ * The context is made here: its driver table's cuCtxPushCurrent (the first driver call of
+ * every entry point, made once the arguments are checked) records that it was reached and
+ * fails, and every other entry aborts: no call may get past it. Device pointers are made-up
+ * addresses, never dereferenced.
+ * Oracle: a failure has a message; the workspace size output is untouched on failure; a call
+ * that reaches the driver has arguments every one of its launches can take (sizes, enums,
+ * pointers non-NULL and aligned, grids and 32-bit kernel parameters in range), so nothing
+ * fails after the first launch. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "fuzz_check.h"
+
+/* ------------------------------------------------------------------ input */
+
+typedef struct input {
+    const uint8_t *p;
+    size_t n;
+} input;
+
+static uint64_t take(input *in, int bytes)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < bytes; i++) {
+        x = x << 8 | (in->n ? *in->p : 0);
+        if (in->n) in->p++, in->n--;
+    }
+    return x;
+}
+
+/* A size: mostly small or a boundary of the checks, sometimes any 64-bit value. */
+static int64_t take_size(input *in)
+{
+    static const int64_t edges[] = {0, 1, 2, 7, 16, 64, 128, 65535, 65536, 1LL << 30,
+                                    (1LL << 30) + 1, INT32_MAX, (int64_t)INT32_MAX + 1,
+                                    INT64_MAX, -1, INT64_MIN, 1LL << 33, 1LL << 40};
+    const unsigned sel = (unsigned)take(in, 1);
+    if (sel < 128) return sel % 40;
+    if (sel < 240) return edges[sel % (sizeof edges / sizeof edges[0])];
+    return (int64_t)take(in, 8);
+}
+
+/* A device address: NULL, aligned to 256 bytes, or off by a few bytes, or any value. */
+static void *take_ptr(input *in)
+{
+    static const uintptr_t offsets[] = {0, 4, 8, 2, 1, 16, 32, 64};
+    const unsigned sel = (unsigned)take(in, 1);
+    if (sel < 16) return NULL;
+    if (sel < 248) return (void *)(uintptr_t)(0x10000000u + 0x100000u * (sel % 8) + offsets[sel / 8 % 8]);
+    return (void *)(uintptr_t)take(in, 8);
+}
+
+/* A tensor: dense [B, N, H, D] or [B, H, N, D] strides, or arbitrary ones. */
+static intfa_tensor take_tensor(input *in, int64_t n, int64_t h, int64_t d)
+{
+    void *data = take_ptr(in);
+    const unsigned sel = (unsigned)take(in, 1);
+    if (sel < 100) return intfa_tensor_bnhd(data, n, h, d);
+    if (sel < 160) return intfa_tensor_bhnd(data, n, h, d);
+    intfa_tensor t = {data, take_size(in), take_size(in), take_size(in)};
+    return t;
+}
+
+static int take_enum(input *in) { return (int)(take(in, 1) % 5) - 1; } /* -1 .. 3 */
+
+static intfa_attn_problem take_problem(input *in)
+{
+    intfa_attn_problem p;
+    memset(&p, 0, sizeof p);
+    p.batch = take_size(in);
+    p.heads_q = take_size(in);
+    p.heads_kv = take(in, 1) < 128 ? p.heads_q : take_size(in);
+    p.seq_q = take_size(in);
+    p.seq_kv = take(in, 1) < 128 ? p.seq_q : take_size(in);
+    p.head_dim = take(in, 1) < 200 ? (take(in, 1) & 1 ? 128 : 64) : take_size(in);
+    const unsigned s = (unsigned)take(in, 1);
+    const uint32_t bits = (uint32_t)take(in, 4);
+    if (s < 128) p.softmax_scale = 0.0f;
+    else memcpy(&p.softmax_scale, &bits, sizeof bits);
+    p.causal = take_enum(in);
+    p.dtype = (intfa_dtype)take_enum(in);
+    p.p_quant = (intfa_p_quant)take_enum(in);
+    p.v_scale = (intfa_v_scale)take_enum(in);
+    p.qk_format = (intfa_format)take_enum(in);
+    p.smooth_k = take_enum(in);
+    return p;
+}
+
+/* ------------------------------------------------------------------ the made-up context */
+
+static _Thread_local int driver_reached;
+
+static CUresult push_current(CUcontext c)
+{
+    (void)c;
+    driver_reached = 1;
+    return CUDA_ERROR_INVALID_CONTEXT;
+}
+
+static CUresult pop_current(CUcontext *c)
+{
+    (void)c;
+    FUZZ_CHECK(0, "cuCtxPopCurrent after a failed cuCtxPushCurrent");
+    return CUDA_ERROR_INVALID_CONTEXT;
+}
+
+static intfa_cu fake_cu;
+static intfa_context fake_ctx;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    setenv("INTFA_LIBCUDA", "/nonexistent/libcuda.so.1", 1); /* error names: none */
+    fake_cu.CtxPushCurrent = push_current;
+    fake_cu.CtxPopCurrent = pop_current;
+    fake_ctx.cu = &fake_cu;
+    fake_ctx.arch = INTFA_ARCH_SM80;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ what a launch can take */
+
+#define GRID_X_MAX 2147483647LL
+#define GRID_YZ_MAX 65535LL
+#define QUANT_WARPS 4 /* rows per block of the quantization kernels (intfa_variant_default) */
+
+static int aligned(const void *p, uintptr_t a) { return p && (uintptr_t)p % a == 0; }
+static int dims_ok(int64_t b, int64_t h, int64_t n, int64_t d)
+{
+    return b >= 0 && h >= 0 && n >= 0 && n <= (1LL << 30) && (d == 64 || d == 128);
+}
+static int fits(int64_t a, int64_t b, int64_t c, int64_t max)
+{
+    int64_t r;
+    return !__builtin_mul_overflow(a, b, &r) && !__builtin_mul_overflow(r, c, &r) && r <= max;
+}
+/* The quantization of [b, n, h, d] rows: one row per warp, blocks in grid x. */
+static int qk_launchable(int64_t b, int64_t h, int64_t n)
+{
+    return h <= INT32_MAX && fits(b, h, n, GRID_X_MAX * QUANT_WARPS);
+}
+/* quantize_v and the mean: one block per (batch, head) in grid x, 32-bit counts. */
+static int bh_launchable(int64_t b, int64_t h) { return h <= INT32_MAX && fits(b, h, 1, INT32_MAX); }
+
+static int problem_ok(const intfa_attn_problem *p)
+{
+    return dims_ok(p->batch, p->heads_q, p->seq_q, p->head_dim) && p->seq_kv >= 0 &&
+           p->seq_kv <= (1LL << 30) && p->batch <= GRID_YZ_MAX && p->heads_q <= GRID_YZ_MAX &&
+           p->heads_kv >= 0 && p->heads_kv <= GRID_YZ_MAX &&
+           (p->heads_kv > 0 ? p->heads_q % p->heads_kv == 0 : p->heads_q == 0) &&
+           (p->causal == 0 || p->causal == 1) && (unsigned)p->dtype <= 1 &&
+           (unsigned)p->p_quant <= 1 && (unsigned)p->v_scale <= 1 && (unsigned)p->qk_format <= 1 &&
+           (p->smooth_k == 0 || p->smooth_k == 1) &&
+           (p->softmax_scale == 0.0f || (isfinite(p->softmax_scale) && p->softmax_scale > 0.0f));
+}
+
+/* ------------------------------------------------------------------ the calls */
+
+static void check_failed(intfa_status st)
+{
+    if (st != INTFA_OK) FUZZ_CHECK(intfa_last_error()[0] != '\0', "status %d without a message", (int)st);
+}
+
+static void call_attention(input *in)
+{
+    const intfa_attn_problem p = take_problem(in);
+    const int64_t d = p.head_dim;
+    const intfa_tensor q = take_tensor(in, p.seq_q, p.heads_q, d), k = take_tensor(in, p.seq_kv, p.heads_kv, d);
+    const intfa_tensor v = take_tensor(in, p.seq_kv, p.heads_kv, d), o = take_tensor(in, p.seq_q, p.heads_q, d);
+    float *lse = take(in, 1) < 128 ? NULL : take_ptr(in);
+    void *ws = take(in, 1) < 128 ? NULL : take_ptr(in);
+    const size_t ws_bytes = (size_t)take_size(in);
+    intfa_status st = intfa_attention(&fake_ctx, &p, &q, &k, &v, &o, lse, ws, ws_bytes, NULL);
+    check_failed(st);
+    if (!driver_reached) return;
+    FUZZ_CHECK(problem_ok(&p) && p.batch > 0 && p.heads_q > 0 && p.seq_q > 0,
+               "intfa_attention reached the driver with a problem it cannot run");
+    FUZZ_CHECK(aligned(q.data, 16) && aligned(o.data, 16) &&
+                   (p.seq_kv == 0 || (aligned(k.data, 16) && aligned(v.data, 16))) &&
+                   (!lse || aligned(lse, 4)) && (!ws || aligned(ws, 256)),
+               "intfa_attention reached the driver with a NULL or misaligned pointer");
+    FUZZ_CHECK(qk_launchable(p.batch, p.heads_q, p.seq_q) && qk_launchable(p.batch, p.heads_kv, p.seq_kv) &&
+                   bh_launchable(p.batch, p.heads_kv),
+               "intfa_attention reached the driver with sizes one of its launches cannot take "
+               "(batch %lld, heads_q %lld, heads_kv %lld, seq_q %lld, seq_kv %lld)",
+               (long long)p.batch, (long long)p.heads_q, (long long)p.heads_kv, (long long)p.seq_q,
+               (long long)p.seq_kv);
+}
+
+static void call_attention_int8(input *in)
+{
+    const intfa_attn_problem p = take_problem(in);
+    const int64_t row = p.qk_format == INTFA_FMT_INT4 ? p.head_dim / 2 : p.head_dim;
+    const intfa_qk_int8 q = {take_tensor(in, p.seq_q, p.heads_q, row), take_ptr(in),
+                             take(in, 1) < 200 ? NULL : take_ptr(in)};
+    const intfa_qk_int8 k = {take_tensor(in, p.seq_kv, p.heads_kv, row), take_ptr(in),
+                             take(in, 1) < 240 ? NULL : take_ptr(in)};
+    const intfa_v_int8 v = {take_ptr(in), take_ptr(in)};
+    const intfa_tensor o = take_tensor(in, p.seq_q, p.heads_q, p.head_dim);
+    float *lse = take(in, 1) < 128 ? NULL : take_ptr(in);
+    intfa_status st = intfa_attention_int8(&fake_ctx, &p, &q, &k, &v, &o, lse, NULL);
+    check_failed(st);
+    if (!driver_reached) return;
+    FUZZ_CHECK(problem_ok(&p) && p.batch > 0 && p.heads_q > 0 && p.seq_q > 0,
+               "intfa_attention_int8 reached the driver with a problem it cannot run");
+    FUZZ_CHECK(aligned(q.values.data, 16) && aligned(q.scale, 4) && aligned(o.data, 16) &&
+                   aligned(v.scale, 8) && !k.lse_bias && (!q.lse_bias || aligned(q.lse_bias, 4)) &&
+                   (p.seq_kv == 0 || (aligned(k.values.data, 16) && aligned(k.scale, 4) &&
+                                      aligned(v.values, 16))) &&
+                   (!lse || aligned(lse, 4)),
+               "intfa_attention_int8 reached the driver with a NULL or misaligned pointer");
+}
+
+/* The shared arguments of the quantization entry points. */
+typedef struct quant_args {
+    intfa_dtype dtype;
+    int64_t b, h, n, d;
+    intfa_tensor x;
+    void *values;
+    float *scale;
+} quant_args;
+
+static quant_args take_quant(input *in)
+{
+    quant_args a;
+    a.dtype = (intfa_dtype)take_enum(in);
+    a.b = take_size(in);
+    a.h = take_size(in);
+    a.n = take_size(in);
+    a.d = take(in, 1) < 200 ? (take(in, 1) & 1 ? 128 : 64) : take_size(in);
+    a.x = take_tensor(in, a.n, a.h, a.d);
+    a.values = take_ptr(in);
+    a.scale = take_ptr(in);
+    return a;
+}
+
+static void check_quant_reached(const char *fn, const quant_args *a, int bh_only)
+{
+    FUZZ_CHECK(dims_ok(a->b, a->h, a->n, a->d) && (unsigned)a->dtype <= 1 && aligned(a->scale, 4),
+               "%s reached the driver with sizes, dtype or scale it cannot take", fn);
+    FUZZ_CHECK(bh_only ? bh_launchable(a->b, a->h) : qk_launchable(a->b, a->h, a->n),
+               "%s reached the driver with sizes its launch cannot take (batch %lld, heads %lld, "
+               "seq %lld)", fn, (long long)a->b, (long long)a->h, (long long)a->n);
+}
+
+static void call_quantize_qk(input *in, int ex)
+{
+    const quant_args a = take_quant(in);
+    intfa_qk_quant_options o;
+    memset(&o, 0, sizeof o);
+    if (ex) {
+        o.format = (intfa_format)take_enum(in);
+        o.subtract = take(in, 1) < 128 ? NULL : take_ptr(in);
+        o.bias_mean = take(in, 1) < 128 ? NULL : take_ptr(in);
+        o.heads_per_mean = take_size(in);
+        const uint32_t bits = (uint32_t)take(in, 4);
+        memcpy(&o.bias_scale, &bits, sizeof bits);
+        o.out_bias = take(in, 1) < 64 ? NULL : take_ptr(in);
+    }
+    intfa_status st = ex ? intfa_quantize_qk_ex(&fake_ctx, &a.x, a.dtype, a.b, a.h, a.n, a.d, &o,
+                                                a.values, a.scale, NULL)
+                         : intfa_quantize_qk(&fake_ctx, &a.x, a.dtype, a.b, a.h, a.n, a.d,
+                                             a.values, a.scale, NULL);
+    check_failed(st);
+    if (!driver_reached) return;
+    check_quant_reached("intfa_quantize_qk", &a, 0);
+    FUZZ_CHECK(aligned(a.x.data, 16) && aligned(a.values, 16) && (unsigned)o.format <= 1 &&
+                   (!o.subtract || aligned(o.subtract, 16)) &&
+                   (!o.bias_mean || (aligned(o.out_bias, 4) && o.heads_per_mean >= 1)) &&
+                   (o.bias_mean || !o.out_bias),
+               "intfa_quantize_qk reached the driver with a pointer or option it cannot take");
+}
+
+static void call_quantize_v(input *in)
+{
+    const quant_args a = take_quant(in);
+    const intfa_v_scale mode = (intfa_v_scale)take_enum(in);
+    intfa_status st = intfa_quantize_v(&fake_ctx, &a.x, a.dtype, a.b, a.h, a.n, a.d, mode,
+                                       a.values, a.scale, NULL);
+    check_failed(st);
+    if (!driver_reached) return;
+    check_quant_reached("intfa_quantize_v", &a, 1);
+    FUZZ_CHECK((unsigned)mode <= 1 && aligned(a.scale, 8) &&
+                   (a.n == 0 || (aligned(a.x.data, 16) && aligned(a.values, 16))),
+               "intfa_quantize_v reached the driver with a pointer or mode it cannot take");
+}
+
+static void call_mean(input *in)
+{
+    const quant_args a = take_quant(in);
+    intfa_status st = intfa_mean_over_tokens(&fake_ctx, &a.x, a.dtype, a.b, a.h, a.n, a.d,
+                                             a.scale, NULL);
+    check_failed(st);
+    if (!driver_reached) return;
+    check_quant_reached("intfa_mean_over_tokens", &a, 1);
+    FUZZ_CHECK(a.n == 0 || aligned(a.x.data, 16),
+               "intfa_mean_over_tokens reached the driver with a misaligned tensor");
+}
+
+static void call_workspace_size(input *in)
+{
+    const intfa_attn_problem p = take_problem(in);
+    size_t bytes = 12345;
+    intfa_status st = intfa_attention_workspace_size(&p, &bytes);
+    check_failed(st);
+    if (st != INTFA_OK) FUZZ_CHECK(bytes == 12345, "a failed workspace size query wrote its output");
+    else FUZZ_CHECK(problem_ok(&p), "a workspace size for a problem that cannot run");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    input in = {data, size};
+    driver_reached = 0;
+    switch (take(&in, 1) % 7) {
+    case 0: call_attention(&in); break;
+    case 1: call_attention_int8(&in); break;
+    case 2: call_quantize_qk(&in, 0); break;
+    case 3: call_quantize_qk(&in, 1); break;
+    case 4: call_quantize_v(&in); break;
+    case 5: call_mean(&in); break;
+    default: call_workspace_size(&in); break;
+    }
+    if (driver_reached) FUZZ_CHECK(intfa_last_error()[0] != '\0', "the driver's failure has no message");
+    return 0;
+}
