@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_intfa_gen.sh - drives the intfa-gen tool: usage, --list, --emit-source, the selection
 # options, --emit-aot (byte-identical output from two runs, stale cubins removed) and
-# --verify (fresh after an emit, stale after a changed key or cubin byte; --recompile), and
+# --verify (fresh after an emit, stale after a changed key or cubin byte; --recompile),
+# --compile --cache (an entry published, then found), and
 # (with INTFA_GEN_TEST_COMPILE=1, ~20 s per arch) --compile --out. The --emit-aot part
 # compiles three small variants twice (a few seconds).
 # usage: test_intfa_gen.sh path/to/intfa-gen
@@ -144,6 +145,15 @@ grep -q "^stale .*SHA-256" "$tmp/out" || fail "a changed cubin byte is not stale
 echo "int x;" >"$tmp/t/intfa_aot_table.c"
 expect_rc 1 "$gen" --verify "$tmp/t"
 grep -q "not a generated table" "$tmp/err" || fail "--verify of a non-table says: $(cat "$tmp/err")"
+
+# --compile --cache: compiled into the kernel cache on a miss, found there the second time
+expect_rc 2 "$gen" --list --cache
+v=quant_v-sm80-d64-fp16-w4
+INTFA_CACHE_DIR="$tmp/kc" expect_rc 0 "$gen" --compile --cache --variants "$v"
+[ "$(ls "$tmp/kc" | grep -c '\.cubin$')" -eq 1 ] || fail "--cache left no cache entry: $(ls "$tmp/kc")"
+INTFA_CACHE_DIR="$tmp/kc" expect_rc 0 "$gen" --compile --cache --variants "$v"
+ms=$(awk -v v="$v" '$1 == v { print $3 }' "$tmp/out")
+[ -n "$ms" ] && [ "$ms" -lt 200 ] || fail "--cache did not find the entry the second time ($ms ms)"
 
 if [ "${INTFA_GEN_TEST_COMPILE:-0}" = 1 ]; then
     expect_rc 0 "$gen" --compile --arch sm_89 --jobs 2 --out "$tmp/cubins"

@@ -3,7 +3,7 @@
  *
  *   intfa-gen --list [SELECTION]
  *   intfa-gen --emit-source NAME
- *   intfa-gen --compile [SELECTION] [--jobs N] [--out DIR]
+ *   intfa-gen --compile [SELECTION] [--jobs N] [--out DIR] [--cache]
  *   intfa-gen --emit-aot DIR [SELECTION] [--jobs N]
  *   intfa-gen --verify FILE_OR_DIR [--recompile] [--jobs N]
  *
@@ -34,6 +34,7 @@ typedef struct gen_options {
     const char *out_dir;  /* --compile: NULL writes nothing */
     int jobs;             /* 0: the default */
     int recompile;        /* --verify --recompile */
+    int through_cache;    /* --compile --cache */
 } gen_options;
 
 static void usage(FILE *f)
@@ -41,7 +42,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: intfa-gen --list [SELECTION]\n"
             "       intfa-gen --emit-source NAME\n"
-            "       intfa-gen --compile [SELECTION] [--jobs N] [--out DIR]\n"
+            "       intfa-gen --compile [SELECTION] [--jobs N] [--out DIR] [--cache]\n"
             "       intfa-gen --emit-aot DIR [SELECTION] [--jobs N]\n"
             "       intfa-gen --verify FILE_OR_DIR [--recompile] [--jobs N]\n"
             "\n"
@@ -57,6 +58,9 @@ static void usage(FILE *f)
             "  --recompile         --verify: also compile every entry again, compare bytes\n"
             "  --jobs N            parallel compiles, 1..%d (default: online CPUs, at most %d)\n"
             "  --out DIR           --compile: write each cubin as DIR/<name>.cubin\n"
+            "  --cache             --compile: through the kernel cache ($INTFA_CACHE_DIR, else\n"
+            "                      ~/.cache/intfa), so a later first call finds them (warm-up\n"
+            "                      at deploy time; no GPU needed)\n"
             "  --help              this text\n"
             "\n"
             "SELECTION (lists are comma-separated; default: the default set of every target):\n"
@@ -196,6 +200,7 @@ static int check_combination(const gen_options *o)
         : o->jobs && !jobs_ok ? "--jobs applies to --compile, --emit-aot and --verify "
                                 "--recompile only"
         : o->recompile && o->mode != MODE_VERIFY ? "--recompile applies to --verify only"
+        : o->through_cache && o->mode != MODE_COMPILE ? "--cache applies to --compile only"
         : NULL;
     if (bad)
         fprintf(stderr, "intfa-gen: %s\n", bad);
@@ -227,6 +232,8 @@ static int parse_options(int argc, char **argv, gen_options *o)
             o->any_selection = 1;
         } else if (strcmp(arg, "--recompile") == 0) {
             o->recompile = 1;
+        } else if (strcmp(arg, "--cache") == 0) {
+            o->through_cache = 1;
         } else {
             fprintf(stderr, "intfa-gen: unknown option '%s'\n", arg);
             return -1;
@@ -323,6 +330,7 @@ static int cmd_compile(const gen_options *o, int threads)
         gen_list_free(&l);
         return 1;
     }
+    for (size_t i = 0; i < l.n; i++) jobs[i].through_cache = o->through_cache;
     gen_announce(l.n, threads);
     double t0 = gen_now_ms();
     rc = gen_compile_all(jobs, l.n, threads);

@@ -62,6 +62,7 @@ typedef struct gen_job {
     void *cubin;   /* intfa_free */
     size_t size;
     double ms;
+    int through_cache; /* 1: fetched through the kernel cache (compiled and published on a miss) */
 } gen_job;
 
 /* Online CPUs, at most GEN_MAX_JOBS. */

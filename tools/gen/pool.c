@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "gen.h"
 #include "nvrtc_compile.h"
 
@@ -68,6 +69,17 @@ void gen_jobs_free(gen_job *jobs, size_t n)
     free(jobs);
 }
 
+/* The job's cubin from the kernel cache ($INTFA_CACHE_DIR, else the default directory),
+ * compiled and published there on a miss: what a later process's first call will find. */
+static intfa_status fetch_through_cache(gen_job *j)
+{
+    const intfa_cache_config cfg = {.dir = NULL, .max_bytes = 0, .verbose = 0, .quiet = 1};
+    const double t0 = gen_now_ms();
+    intfa_status st = intfa_cache_get_or_build(&cfg, &j->v, 1, &j->cubin, &j->size, NULL);
+    j->ms = gen_now_ms() - t0;
+    return st;
+}
+
 static void *worker(void *arg)
 {
     pool *p = arg;
@@ -79,7 +91,8 @@ static void *worker(void *arg)
             return NULL;
 
         gen_job *j = &p->jobs[i];
-        j->status = intfa_variant_compile(&j->v, &j->cubin, &j->size, &j->ms);
+        j->status = j->through_cache ? fetch_through_cache(j)
+                                     : intfa_variant_compile(&j->v, &j->cubin, &j->size, &j->ms);
         if (j->status != INTFA_OK)
             j->message = strdup(intfa_last_error()); /* the message is thread-local */
 
