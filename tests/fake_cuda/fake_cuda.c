@@ -28,6 +28,11 @@ typedef struct fake_stream {
 } fake_stream;
 
 static int primary; /* the one context's handle is its address */
+/* modules come from a pool and are never reused: a launch through a function of an unloaded
+ * module stays detectable (its tag is cleared), never a use after free */
+#define MODULE_POOL 1024
+static fake_module module_pool[MODULE_POOL];
+static _Atomic int modules_used;
 static _Atomic long modules_loaded, modules_unloaded, launches, bad_calls, pushes, pops;
 static _Thread_local int push_depth;
 
@@ -134,8 +139,9 @@ static CUresult StreamDestroy(CUstream s)
 static CUresult ModuleLoadData(CUmodule *m, const void *image)
 {
     if (!image || memcmp(image, "\177ELF", 4) != 0) return bad("cuModuleLoadData of an image that is not ELF");
-    fake_module *f = malloc(sizeof *f);
-    if (!f) return CUDA_ERROR_OUT_OF_MEMORY;
+    const int i = modules_used++;
+    if (i >= MODULE_POOL) return bad("cuModuleLoadData: more modules than the fake driver holds");
+    fake_module *f = &module_pool[i];
     f->tag = MODULE_TAG;
     f->fn.tag = FUNC_TAG;
     *m = (CUmodule)f;
@@ -149,7 +155,6 @@ static CUresult ModuleUnload(CUmodule m)
     if (!f || f->tag != MODULE_TAG) return bad("cuModuleUnload of a module that is not loaded");
     f->tag = 0;
     modules_unloaded++;
-    /* kept: a launch through a stale function must still be detectable, not a use after free */
     return CUDA_SUCCESS;
 }
 
