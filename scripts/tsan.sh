@@ -9,5 +9,5 @@ command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
 dir=${INTFA_TSAN_BUILD:-build-tsan}
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINTFA_TSAN=ON >/dev/null
 cmake --build "$dir" -j"$(nproc)" --target test_stress_host test_gpu_stress
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:exitcode=66}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:exitcode=66:suppressions=$PWD/tests/tsan.supp}
 (cd "$dir" && ctest --output-on-failure -R '^test_(stress_host|gpu_stress)$')
