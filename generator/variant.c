@@ -175,6 +175,19 @@ static intfa_status check_fields(const intfa_variant *v)
     return INTFA_OK;
 }
 
+/* UNSUPPORTED when the attention variant's shared memory exceeds its arch's opt-in limit. */
+static intfa_status check_smem(const intfa_variant *v)
+{
+    const long long smem = intfa_variant_smem_bytes(v);
+    if (smem > arch_smem[v->arch])
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "shared memory: %lld bytes (block_m %d, block_n %d, head_dim %d, "
+                          "stages %d) exceed the %s limit of %lld bytes per block",
+                          smem, v->block_m, v->block_n, v->head_dim, v->stages,
+                          arch_names[v->arch], arch_smem[v->arch]);
+    return INTFA_OK;
+}
+
 /* The warp-specialized sm_90a kernel (templates/attn_fwd_ws.cu): one producer warpgroup and
  * one or two 64-row consumer warpgroups; K/V^T rows of block_n bytes use the 64- or 128-byte
  * swizzle; an mbarrier ring of 2 to 4 stages; consumers hold at most 240 registers. */
@@ -186,13 +199,9 @@ static intfa_status check_ws(const intfa_variant *v)
     if (v->stages < 2 || v->stages > 4)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "stages = %d: the warp-specialized kernel takes 2 to 4", v->stages);
-    const long long smem = intfa_variant_smem_bytes(v), regs = intfa_variant_reg_estimate(v);
-    if (smem > arch_smem[v->arch])
-        return intfa_fail(INTFA_ERR_UNSUPPORTED,
-                          "shared memory: %lld bytes (block_m %d, block_n %d, head_dim %d, "
-                          "stages %d) exceed the %s limit of %lld bytes per block",
-                          smem, v->block_m, v->block_n, v->head_dim, v->stages,
-                          arch_names[v->arch], arch_smem[v->arch]);
+    intfa_status st = check_smem(v);
+    if (st != INTFA_OK) return st;
+    const long long regs = intfa_variant_reg_estimate(v);
     if (regs > 240)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "register estimate %lld per consumer thread (block_n %d, head_dim %d) "
@@ -238,13 +247,8 @@ intfa_status intfa_variant_check(const intfa_variant *v)
     if (v->stages < 1 || v->stages > 4)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "stages = %d: supported are 1 to 4",
                           v->stages);
-    long long smem = intfa_variant_smem_bytes(v);
-    if (smem > arch_smem[v->arch])
-        return intfa_fail(INTFA_ERR_UNSUPPORTED,
-                          "shared memory: %lld bytes (block_m %d, block_n %d, head_dim %d, "
-                          "stages %d) exceed the %s limit of %lld bytes per block",
-                          smem, v->block_m, v->block_n, v->head_dim, v->stages,
-                          arch_names[v->arch], arch_smem[v->arch]);
+    st = check_smem(v);
+    if (st != INTFA_OK) return st;
     long long regs = intfa_variant_reg_estimate(v);
     if (regs > REG_LIMIT)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,

@@ -93,16 +93,14 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
     /* the warp-specialized kernel reads through TMA; tensors it cannot address run on the
      * one-warpgroup wgmma kernel */
     intfa_variant fallback;
+    intfa_status st = INTFA_OK;
     if (intfa_variant_uses_ws(var) && !intfa_ws_can_run(&p)) {
-        fallback = *var;
-        fallback.block_m = 64;
-        fallback.block_n = 128;
-        fallback.warps = 4;
-        fallback.stages = 2;
+        st = intfa_variant_default(INTFA_KIND_ATTN_FWD, var->arch, var->head_dim, var->qk_format,
+                                   var->causal, var->dtype, var->p_quant, &fallback);
         var = &fallback;
     }
     CUfunction fn;
-    intfa_status st = intfa_ctx_function(ctx, var, "intfa_attn_fwd", &fn);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, var, "intfa_attn_fwd", &fn);
     if (st != INTFA_OK) return st;
     if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, &p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
@@ -209,9 +207,11 @@ static intfa_status ctx_workspace(intfa_context *ctx, size_t bytes, CUdeviceptr 
 }
 
 /* The drop-in's launches into the workspace at base: K's mean (smooth_k), Q, K and V
- * quantization, attention. Arguments checked, ctx entered. */
-static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr, float scale,
-                               const ws_layout *w, char *base, const intfa_tensor *q,
+ * quantization, then attn (the attention variant selected for pr). Arguments checked, ctx
+ * entered. */
+static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
+                               const intfa_variant *attn, float scale, const ws_layout *w,
+                               char *base, const intfa_tensor *q,
                                const intfa_tensor *k, const intfa_tensor *v,
                                const intfa_tensor *out, float *lse, void *stream)
 {
@@ -244,7 +244,7 @@ static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
     const intfa_qk_int8 qq = {intfa_tensor_bhnd(q8, pr->seq_q, pr->heads_q, row), qs, qopt.out_bias};
     const intfa_qk_int8 kq = {intfa_tensor_bhnd(k8, pr->seq_kv, pr->heads_kv, row), ks, NULL};
     const intfa_v_int8 vq = {v8, vs};
-    return attention_launch(ctx, pr, scale, &qq, &kq, &vq, out, lse, stream);
+    return intfa_attention_launch_variant(ctx, attn, pr, scale, &qq, &kq, &vq, out, lse, stream);
 }
 
 intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
@@ -285,12 +285,15 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
     CUdeviceptr ws = (CUdeviceptr)workspace;
     st = intfa_ctx_check_stream(ctx, stream);
     if (st == INTFA_OK && !workspace) st = ctx_workspace(ctx, w.total, &ws);
-    /* the call's kernels that are not loaded yet compile at once, not one after another */
+    /* the call's kernels that are not loaded yet compile at once, not one after another;
+     * kernels[2] is the attention variant selected for the problem */
     intfa_variant kernels[3];
     size_t nk = 0;
     if (st == INTFA_OK) st = intfa_dropin_kernels(ctx, pr, kernels, &nk);
     if (st == INTFA_OK) st = intfa_ctx_prepare(ctx, kernels, nk);
-    if (st == INTFA_OK) st = dropin_run(ctx, pr, scale, &w, (char *)(uintptr_t)ws, q, k, v, out, lse, stream);
+    if (st == INTFA_OK)
+        st = dropin_run(ctx, pr, &kernels[2], scale, &w, (char *)(uintptr_t)ws, q, k, v, out, lse,
+                        stream);
     intfa_ctx_leave(ctx);
     return st;
 }

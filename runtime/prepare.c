@@ -57,9 +57,13 @@ static intfa_status store_getter(void *user, const intfa_variant *v, void **bin,
 
 intfa_status intfa_ctx_prepare(intfa_context *ctx, const intfa_variant *vs, size_t n)
 {
-    intfa_variant *missing = calloc(n ? n : 1, sizeof *missing);
-    void **bins = calloc(n ? n : 1, sizeof *bins);
-    size_t *sizes = calloc(n ? n : 1, sizeof *sizes);
+    /* the common case, every kernel loaded, allocates nothing */
+    size_t unloaded = 0;
+    for (size_t i = 0; i < n; i++) unloaded += !intfa_ctx_has_module(ctx, &vs[i]);
+    if (unloaded == 0) return INTFA_OK;
+    intfa_variant *missing = calloc(n, sizeof *missing);
+    void **bins = calloc(n, sizeof *bins);
+    size_t *sizes = calloc(n, sizeof *sizes);
     intfa_status st = INTFA_OK;
     if (!missing || !bins || !sizes) st = intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "out of host memory");
     size_t m = 0;

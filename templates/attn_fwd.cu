@@ -170,18 +170,9 @@ intfa_attn_fwd(const intfa_attn_params p)
         v_ofs[kc] = lrow_b * BN + swz<VC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
 
     // Each thread holds NR = 2 * MT rows: rows[2 * mt + h] = tile mt, row g + 8 h.
-    int rows[NR]; // rows[2 mt + h]: row g + 8 h of m16 tile mt
-#pragma unroll
-    for (int r = 0; r < NR; ++r) rows[r] = m0 + warp * RW + (r >> 1) * 16 + g + 8 * (r & 1);
-    float a[NR], m[NR], l[NR];
-    init_rows(p, blk, rows, a, m, l);
-    float o[MT][HD / 8][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int e = 0; e < HD / 8; ++e)
-#pragma unroll
-            for (int i = 0; i < 4; ++i) o[mt][e][i] = 0.f;
+    int rows[NR];
+    float a[NR], m[NR], l[NR], o[MT][HD / 8][4];
+    start_rows(p, blk, m0 + warp * RW, g, rows, a, m, l, o);
 
     for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
         pipeline_next<STAGES>(load_kv, kt, st, n_tiles);

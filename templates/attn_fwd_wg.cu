@@ -79,15 +79,8 @@ intfa_attn_fwd(const intfa_attn_params p)
     const u32 sQw = sQ + (warp >> 2) * 64 * HD; // this warpgroup's 64 rows of Q
 
     int rows[NR]; // rows[2 mt + h]: row g + 8 h of m16 tile mt
-#pragma unroll
-    for (int r = 0; r < NR; ++r) rows[r] = m0 + warp * 16 + g + 8 * r;
-    float a[NR], m[NR], l[NR];
-    init_rows(p, blk, rows, a, m, l);
-    float o[MT][HD / 8][4];
-#pragma unroll
-    for (int e = 0; e < HD / 8; ++e)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) o[0][e][i] = 0.f;
+    float a[NR], m[NR], l[NR], o[MT][HD / 8][4];
+    start_rows(p, blk, m0 + warp * 16, g, rows, a, m, l, o);
 
     for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
         pipeline_next<STAGES, true>(load_kv, kt, st, n_tiles);

@@ -202,15 +202,8 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
         const attn_block blk(p, wt.mb, wt.hq, wt.b);
         const int m0w = blk.m0 + 64 * c; // this warpgroup's first row
         int rows[NR];
-#pragma unroll
-        for (int r = 0; r < NR; ++r) rows[r] = m0w + warp * 16 + g + 8 * r;
-        float a[NR], m[NR], l[NR];
-        init_rows(p, blk, rows, a, m, l);
-        float o[MT][HD / 8][4];
-#pragma unroll
-        for (int e = 0; e < HD / 8; ++e)
-#pragma unroll
-            for (int i = 0; i < 4; ++i) o[0][e][i] = 0.f;
+        float a[NR], m[NR], l[NR], o[MT][HD / 8][4];
+        start_rows(p, blk, m0w + warp * 16, g, rows, a, m, l, o);
         const int n = blk.n_tiles;
         if (n > 0) {
             mbar_wait(sm.q_full(), q_uses & 1);

@@ -116,16 +116,19 @@ struct attn_block {
     }
 };
 
-// The softmax state of a thread's NR = 2 MT query rows (rows[2 mt + h]: row g + 8 h of its
-// warp's m16 tile mt): a = q_scale * log2(e) * softmax scale, floored at 1e-30 (all-zero Q rows,
+// A thread's NR = 2 MT query rows (rows[2 mt + h]: row g + 8 h of its warp's m16 tile mt, the
+// warp's first row being row0), their softmax state and O = 0. a = q_scale * log2(e) * softmax scale, floored at 1e-30 (all-zero Q rows,
 // rows past the end: 0) so that masked scores need no select in tile_softmax. fmaxf also turns
 // a NaN scale (from NaN inputs) into 1e-30: such a row comes out as a plain average of V
 // instead of NaN (a select that kept NaN perturbed the register allocation of the whole
 // kernel; the kernels were measured as they are).
-__device__ __forceinline__ void init_rows(const intfa_attn_params &p, const attn_block &blk,
-                                          const int (&rows)[NR], float (&a)[NR], float (&m)[NR],
-                                          float (&l)[NR])
+__device__ __forceinline__ void start_rows(const intfa_attn_params &p, const attn_block &blk,
+                                           int row0, int g, int (&rows)[NR], float (&a)[NR],
+                                           float (&m)[NR], float (&l)[NR],
+                                           float (&o)[MT][HD / 8][4])
 {
+#pragma unroll
+    for (int r = 0; r < NR; ++r) rows[r] = row0 + g + 8 * r; // 8 r = 16 (r / 2) + 8 (r % 2)
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         const float qs = rows[r] < p.seq_q ? p.q_scale[((i64)blk.b * p.heads_q + blk.hq) * p.seq_q + rows[r]] : 0.f;
@@ -133,6 +136,12 @@ __device__ __forceinline__ void init_rows(const intfa_attn_params &p, const attn
         m[r] = NEG_INF;
         l[r] = 0.f;
     }
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) o[mt][e][i] = 0.f;
 }
 
 // One thread's part of the key-tile copies: its K and V^T chunk column and where the next
