@@ -73,11 +73,10 @@ static intfa_status check_int8_args(const intfa_attn_problem *pr, const intfa_qk
     return INTFA_OK;
 }
 
-intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_variant *var,
-                                           const intfa_attn_problem *pr, float scale,
-                                           const intfa_qk_int8 *q, const intfa_qk_int8 *k,
-                                           const intfa_v_int8 *v, const intfa_tensor *out,
-                                           float *lse, void *stream)
+/* The attention kernel's parameters for quantized Q (int8 or packed int4). */
+static intfa_attn_params int8_params(const intfa_attn_problem *pr, float scale, const intfa_qk_int8 *q,
+                                     const intfa_qk_int8 *k, const intfa_v_int8 *v,
+                                     const intfa_tensor *out, float *lse)
 {
     intfa_attn_params p = {
         .q = q->values.data, .k = k->values.data, .v = v->values,
@@ -89,12 +88,20 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
         .batch = (int32_t)pr->batch, .heads_q = (int32_t)pr->heads_q,
         .heads_kv = (int32_t)pr->heads_kv, .seq_q = (int32_t)pr->seq_q,
         .seq_kv = (int32_t)pr->seq_kv, .n_pad = (int32_t)intfa_v_padded_len(pr->seq_kv),
-        .scale_log2 = scale * 1.44269504088896340736f, .pad_ = 0};
-    /* the warp-specialized kernel reads through TMA; tensors it cannot address run on the
-     * one-warpgroup wgmma kernel */
+        .scale_log2 = scale * 1.44269504088896340736f, .q_fp = 0, .k_mean = NULL,
+        .softmax_scale = scale, .pad_ = 0};
+    return p;
+}
+
+/* Launches attention variant var with parameters p. A warp-specialized variant reads through
+ * TMA; tensors it cannot address (and the drop-in's fp16 Q, which it does not quantize) run on
+ * the one-warpgroup wgmma kernel. */
+static intfa_status launch_params(intfa_context *ctx, const intfa_variant *var,
+                                  const intfa_attn_problem *pr, intfa_attn_params *p, void *stream)
+{
     intfa_variant fallback;
     intfa_status st = INTFA_OK;
-    if (intfa_variant_uses_ws(var) && !intfa_ws_can_run(&p)) {
+    if (intfa_variant_uses_ws(var) && (p->q_fp || !intfa_ws_can_run(p))) {
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, var->arch, var->head_dim, var->qk_format,
                                    var->causal, var->dtype, var->p_quant, &fallback);
         var = &fallback;
@@ -102,11 +109,21 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
     CUfunction fn;
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, var, "intfa_attn_fwd", &fn);
     if (st != INTFA_OK) return st;
-    if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, &p, stream);
+    if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     const unsigned gx = (unsigned)((pr->seq_q + var->block_m - 1) / var->block_m);
     return intfa_launch(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q, (unsigned)pr->batch,
-                        (unsigned)var->warps * 32, smem, stream, &p);
+                        (unsigned)var->warps * 32, smem, stream, p);
+}
+
+intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_variant *var,
+                                           const intfa_attn_problem *pr, float scale,
+                                           const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                           const intfa_v_int8 *v, const intfa_tensor *out,
+                                           float *lse, void *stream)
+{
+    intfa_attn_params p = int8_params(pr, scale, q, k, v, out, lse);
+    return launch_params(ctx, var, pr, &p, stream);
 }
 
 /* Launch the selected attention kernel; arguments checked, ctx entered. */
@@ -143,24 +160,30 @@ intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *
 
 #define WS_ALIGN 256
 
-/* Byte offsets of the drop-in's buffers inside its workspace: quantized Q and K (int8, or
- * int4 at half the bytes) and their scales, V and its scales, and with smooth_k K's mean
- * [B, H_kv, D] and Q's LSE bias [B, H_q, N_q] (fp32; empty without smooth_k). */
+/* Byte offsets of the drop-in's buffers inside its workspace: K (int8, or int4 at half the
+ * bytes) and its scales, V and its scales, with smooth_k K's mean [B, H_kv, D] and Q's LSE bias
+ * [B, H_q, N_q] (fp32), for INT8 the K/V pass's partial sums, and for INT4 quantized Q and its
+ * scales (INT8 Q is quantized inside the attention kernel: no Q buffers). */
 typedef struct ws_layout {
-    size_t q8, qs, k8, ks, v8, vs, mean, bias, total;
+    size_t q8, qs, k8, ks, v8, vs, mean, bias, part, total;
 } ws_layout;
 
 static intfa_status ws_plan(const intfa_attn_problem *p, ws_layout *w)
 {
     const int64_t B = p->batch, D = p->head_dim, Hq = p->heads_q, Hk = p->heads_kv;
     const int64_t row = intfa_qk_row_bytes(p->qk_format, D), sm = p->smooth_k ? 1 : 0;
-    const int64_t sizes[8][4] = {{B, Hq, p->seq_q, row}, {B, Hq, p->seq_q, 4},
+    const int64_t sep_q = p->qk_format == INTFA_FMT_INT8 ? 0 : 1, kv_pass = 1 - sep_q;
+    int64_t bh_kv;
+    if (__builtin_mul_overflow(B, Hk, &bh_kv)) return intfa_fail(INTFA_ERR_OVERFLOW, "workspace size overflows");
+    const int64_t splits = kv_pass ? intfa_kv_splits(bh_kv, p->seq_kv) : 0;
+    const int64_t sizes[9][4] = {{B, Hq, p->seq_q, row * sep_q}, {B, Hq, p->seq_q, 4 * sep_q},
                                  {B, Hk, p->seq_kv, row}, {B, Hk, p->seq_kv, 4},
                                  {B, Hk, intfa_v_padded_len(p->seq_kv), D}, {B, Hk, D, 4},
-                                 {B, Hk, D, 4 * sm}, {B, Hq, p->seq_q, 4 * sm}};
-    size_t *slot[8] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias};
+                                 {B, Hk, D, 4 * sm}, {B, Hq, p->seq_q, 4 * sm},
+                                 {B, Hk, splits, 2 * D * 4}};
+    size_t *slot[9] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part};
     uint64_t off = 0;
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < 9; ++i) {
         int64_t bytes;
         intfa_status st = intfa_mul4("workspace", sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3], &bytes);
         if (st != INTFA_OK) return st;
@@ -206,14 +229,13 @@ static intfa_status ctx_workspace(intfa_context *ctx, size_t bytes, CUdeviceptr 
     return st;
 }
 
-/* The drop-in's launches into the workspace at base: K's mean (smooth_k), Q, K and V
- * quantization, then attn (the attention variant selected for pr). Arguments checked, ctx
- * entered. */
-static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
-                               const intfa_variant *attn, float scale, const ws_layout *w,
-                               char *base, const intfa_tensor *q,
-                               const intfa_tensor *k, const intfa_tensor *v,
-                               const intfa_tensor *out, float *lse, void *stream)
+/* The drop-in for INT4 Q/K: K's mean (smooth_k), Q, K and V quantized by their own kernels into
+ * the workspace, then the attention variant attn. Arguments checked, ctx entered. */
+static intfa_status dropin_run_int4(intfa_context *ctx, const intfa_attn_problem *pr,
+                                    const intfa_variant *attn, float scale, const ws_layout *w,
+                                    char *base, const intfa_tensor *q, const intfa_tensor *k,
+                                    const intfa_tensor *v, const intfa_tensor *out, float *lse,
+                                    void *stream)
 {
     const int64_t B = pr->batch, D = pr->head_dim;
     void *q8 = base + w->q8, *k8 = base + w->k8;
@@ -245,6 +267,33 @@ static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
     const intfa_qk_int8 kq = {intfa_tensor_bhnd(k8, pr->seq_kv, pr->heads_kv, row), ks, NULL};
     const intfa_v_int8 vq = {v8, vs};
     return intfa_attention_launch_variant(ctx, attn, pr, scale, &qq, &kq, &vq, out, lse, stream);
+}
+
+/* The drop-in for INT8 (docs/ALGORITHM.md): one K/V pass (statistics, then K and V quantized
+ * together; K's mean with smooth_k) and the attention kernel, which quantizes its own Q rows.
+ * Arguments checked, ctx entered. */
+static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
+                               const intfa_variant *attn, float scale, const ws_layout *w,
+                               char *base, const intfa_tensor *q,
+                               const intfa_tensor *k, const intfa_tensor *v,
+                               const intfa_tensor *out, float *lse, void *stream)
+{
+    if (pr->qk_format != INTFA_FMT_INT8)
+        return dropin_run_int4(ctx, pr, attn, scale, w, base, q, k, v, out, lse, stream);
+    const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
+    const intfa_kv_quant_out kv = {(int8_t *)(base + w->k8), (int8_t *)(base + w->v8),
+                                   (float *)(base + w->ks), (float *)(base + w->vs),
+                                   (float *)(base + w->mean), (float *)(base + w->part)};
+    intfa_status st = intfa_quantize_kv_launch(ctx, k, v, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv,
+                                               pr->head_dim, smooth, pr->v_scale, &kv, stream);
+    if (st != INTFA_OK) return st;
+    const intfa_qk_int8 qq = {*q, NULL, with_bias ? (float *)(base + w->bias) : NULL};
+    const intfa_qk_int8 kq = {intfa_tensor_bhnd(kv.k8, pr->seq_kv, pr->heads_kv, pr->head_dim), kv.k_scale, NULL};
+    const intfa_v_int8 vq = {kv.v8, kv.v_scale};
+    intfa_attn_params p = int8_params(pr, scale, &qq, &kq, &vq, out, lse);
+    p.q_fp = 1;
+    p.k_mean = with_bias ? kv.mean : NULL;
+    return launch_params(ctx, attn, pr, &p, stream);
 }
 
 intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
@@ -286,13 +335,13 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
     st = intfa_ctx_check_stream(ctx, stream);
     if (st == INTFA_OK && !workspace) st = ctx_workspace(ctx, w.total, &ws);
     /* the call's kernels that are not loaded yet compile at once, not one after another;
-     * kernels[2] is the attention variant selected for the problem */
+     * the last is the attention variant selected for the problem */
     intfa_variant kernels[3];
     size_t nk = 0;
     if (st == INTFA_OK) st = intfa_dropin_kernels(ctx, pr, kernels, &nk);
     if (st == INTFA_OK) st = intfa_ctx_prepare(ctx, kernels, nk);
     if (st == INTFA_OK)
-        st = dropin_run(ctx, pr, &kernels[2], scale, &w, (char *)(uintptr_t)ws, q, k, v, out, lse,
+        st = dropin_run(ctx, pr, &kernels[nk - 1], scale, &w, (char *)(uintptr_t)ws, q, k, v, out, lse,
                         stream);
     intfa_ctx_leave(ctx);
     return st;

@@ -18,9 +18,12 @@ typedef struct intfa_attn_params {
     int64_t o_sb, o_sh, o_sn;
     int32_t batch, heads_q, heads_kv, seq_q, seq_kv, n_pad;
     float scale_log2;
+    int32_t q_fp;          /* 1: q is the drop-in's fp16/bf16 Q, quantized by the kernel */
+    const float *k_mean;   /* with q_fp, an LSE and K smoothing: lse_bias is written */
+    float softmax_scale;
     int32_t pad_;
 } intfa_attn_params;
-_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4, "attn params layout");
+_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8, "attn params layout");
 
 /* templates/attn_fwd_ws.cu: three TMA tensor maps (128 bytes, 128-byte aligned) and the
  * common parameters. */
@@ -61,5 +64,16 @@ typedef struct intfa_quant_v_params {
     int32_t heads, seq, n_pad, per_head;
 } intfa_quant_v_params;
 _Static_assert(sizeof(intfa_quant_v_params) == 3 * 8 + 3 * 8 + 4 * 4, "quant_v params layout");
+
+typedef struct intfa_quant_kv_params {
+    const void *k, *v;
+    int8_t *k_out;
+    float *k_scale;
+    int8_t *v_out;
+    float *v_scale, *mean, *part;
+    int64_t k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
+    int32_t heads, seq, n_pad, splits, span, smooth, per_head, pad_;
+} intfa_quant_kv_params;
+_Static_assert(sizeof(intfa_quant_kv_params) == 8 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
 
 #endif

@@ -102,8 +102,18 @@ intfa_status intfa_dropin_quant_kernels(intfa_arch arch, const intfa_attn_proble
 intfa_status intfa_dropin_kernels(intfa_context *ctx, const intfa_attn_problem *p,
                                   intfa_variant out[3], size_t *n)
 {
-    intfa_status st = intfa_dropin_quant_kernels(ctx->arch, p, out);
-    if (st == INTFA_OK) st = intfa_select_attention(ctx, p, &out[2]);
-    *n = st == INTFA_OK ? 3 : 0;
+    intfa_variant quant[2], attn;
+    intfa_status st = intfa_dropin_quant_kernels(ctx->arch, p, quant);
+    if (st == INTFA_OK) st = intfa_select_attention(ctx, p, &attn);
+    /* INT8: the attention kernel quantizes Q itself, which the warp-specialized family (Q by
+     * TMA) does not: the drop-in runs the one-warpgroup kernel in its place */
+    if (st == INTFA_OK && p->qk_format == INTFA_FMT_INT8 && intfa_variant_uses_ws(&attn))
+        st = intfa_variant_default(INTFA_KIND_ATTN_FWD, attn.arch, attn.head_dim, attn.qk_format,
+                                   attn.causal, attn.dtype, attn.p_quant, &attn);
+    *n = 0;
+    if (st != INTFA_OK) return st;
+    if (p->qk_format != INTFA_FMT_INT8) out[(*n)++] = quant[0]; /* INT4: Q and K on their own */
+    out[(*n)++] = quant[1];
+    out[(*n)++] = attn;
     return st;
 }

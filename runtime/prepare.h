@@ -27,8 +27,11 @@ intfa_status intfa_ctx_prepare(intfa_context *ctx, const intfa_variant *vs, size
 intfa_status intfa_dropin_quant_kernels(intfa_arch arch, const intfa_attn_problem *p,
                                         intfa_variant out[2]);
 
-/* All the kernels of the drop-in (intfa_attention): the two above and the attention variant
- * selected for the problem on ctx; *n receives 3. */
+/* All the kernels of the drop-in (intfa_attention), *n of them, the attention variant last:
+ * for INT8 the V/K-pass module (quant_v) and the attention variant selected for the problem on
+ * ctx (a warp-specialized selection replaced by the default tile: the drop-in's attention
+ * quantizes Q, which that family does not); for INT4 the two quantization modules above and
+ * the selected variant. */
 intfa_status intfa_dropin_kernels(intfa_context *ctx, const intfa_attn_problem *p,
                                   intfa_variant out[3], size_t *n);
 

@@ -152,6 +152,56 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
     return intfa_launch(ctx, fscale, "intfa_quant_v_scale", (unsigned)bh, 1, 1, threads, 0, stream, &p);
 }
 
+#define KV_THREADS 256      /* templates/quant_v.cu */
+#define KV_PACK_KEYS 64
+#define KV_STATS_BLOCKS 264 /* about two blocks per SM on the largest GPUs */
+#define KV_MAX_SPLITS 64
+
+int64_t intfa_kv_splits(int64_t batch_heads, int64_t seq)
+{
+    if (batch_heads <= 0 || seq <= 0) return 1;
+    int64_t s = (KV_STATS_BLOCKS + batch_heads - 1) / batch_heads, by_len = (seq + 255) / 256;
+    if (s > by_len) s = by_len;
+    if (s > KV_MAX_SPLITS) s = KV_MAX_SPLITS;
+    return s < 1 ? 1 : s;
+}
+
+int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim)
+{
+    return batch_heads * intfa_kv_splits(batch_heads, seq) * 2 * head_dim * 4;
+}
+
+intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k, const intfa_tensor *v,
+                                      intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
+                                      int64_t head_dim, int smooth, intfa_v_scale mode,
+                                      const intfa_kv_quant_out *out, void *stream)
+{
+    intfa_variant var;
+    CUfunction fstats, fpack;
+    intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_V, ctx->arch, (int)head_dim,
+                                            INTFA_FMT_INT8, 0, dtype, INTFA_PQ_U8_ROW, &var);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_stats", &fstats);
+    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_pack", &fpack);
+    if (st != INTFA_OK) return st;
+    const int64_t bh = batch * heads, n_pad = intfa_v_padded_len(seq);
+    if (bh > 0x7fffffffLL)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize K/V: batch x heads = %lld is too many", (long long)bh);
+    if (bh == 0 || seq == 0) return INTFA_OK;
+    const int64_t splits = intfa_kv_splits(bh, seq), span = (seq + splits - 1) / splits;
+    int64_t pack_blocks = (n_pad + KV_PACK_KEYS - 1) / KV_PACK_KEYS;
+    if (pack_blocks > 65535) pack_blocks = 65535; /* the kernel strides over the rest */
+    intfa_quant_kv_params p = {k->data, v->data, out->k8, out->k_scale, out->v8, out->v_scale,
+                               smooth ? out->mean : NULL, out->part,
+                               k->stride_b, k->stride_n, k->stride_h, v->stride_b, v->stride_n, v->stride_h,
+                               (int32_t)heads, (int32_t)seq, (int32_t)n_pad, (int32_t)splits, (int32_t)span,
+                               smooth ? 1 : 0, mode == INTFA_VS_HEAD, 0};
+    if ((st = intfa_launch(ctx, fstats, "intfa_quant_kv_stats", (unsigned)bh, (unsigned)splits, 1,
+                           KV_THREADS, 0, stream, &p)) != INTFA_OK)
+        return st;
+    return intfa_launch(ctx, fpack, "intfa_quant_kv_pack", (unsigned)bh, (unsigned)pack_blocks, 1,
+                        KV_THREADS, 0, stream, &p);
+}
+
 /* intfa_quantize_qk_ex under the name fn. */
 static intfa_status quantize_qk(const char *fn, intfa_context *ctx, const intfa_tensor *x,
                                 intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,

@@ -27,4 +27,21 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
                                      int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
                                      intfa_v_scale mode, int8_t *out_values, float *out_scale,
                                      void *stream);
+
+/* The drop-in's K/V pass for INT8 K (templates/quant_v.cu, two launches): K per token (minus
+ * its mean over tokens when smooth), V per channel or head, transposed and key-permuted, from
+ * one statistics pass over K and V and one quantizing pass. part is scratch of
+ * intfa_kv_part_bytes(); mean (optional, [B, H, D] fp32) receives K's mean when smooth. */
+typedef struct intfa_kv_quant_out {
+    int8_t *k8, *v8;
+    float *k_scale, *v_scale, *mean, *part;
+} intfa_kv_quant_out;
+/* Key splits of the statistics pass: enough blocks to fill a GPU when batch x heads is small;
+ * a function of the sizes only, so a problem's sums always run in the same order. */
+int64_t intfa_kv_splits(int64_t batch_heads, int64_t seq);
+int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim);
+intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k, const intfa_tensor *v,
+                                      intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
+                                      int64_t head_dim, int smooth, intfa_v_scale mode,
+                                      const intfa_kv_quant_out *out, void *stream);
 #endif

@@ -10,11 +10,6 @@
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
 export INTFA_CACHE_DIR=/tmp/intfa-cache-tests INTFA_TUNING_DB=/tmp/intfa-tests.db
-run() { # name limit_s command...
-  local name=$1 lim=$2; shift 2
-  timeout "$lim" "$@" > "$OUT/$name.log" 2>&1
-  note "$name rc=$? $(grep -E '^\[  (PASSED|FAILED)|ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' "$OUT/$name.log" | tr '\n' ' ')"
-}
 if [ "${1:-tests}" = tests ]; then
 INTFA_TEST_SEED=12345 run default_tests 120 build/test_gpu_attention
 INTFA_TEST_SEED=4242 INTFA_TEST_FORMAT=int8 INTFA_ATTN_TILE=m128n128w12s2 run ws_w12_tests 90 build/test_gpu_attention

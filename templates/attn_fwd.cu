@@ -127,7 +127,13 @@ intfa_attn_fwd(const intfa_attn_params p)
     const attn_block blk(p);
     const int hq = blk.hq, b = blk.b, m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
     const i64 bh_kv = blk.bh_kv;
+    float q_fused[NR]; // the drop-in's Q scales (p.q_fp; never set for INT4 variants)
+#if QK_INT4
     blk.copy_q(p, sQload, tid);
+#else
+    if (p.q_fp) quant_q_rows(p, blk, sQload, warp * RW, g, t, q_fused);
+    else blk.copy_q(p, sQload, tid);
+#endif
     kv_copier kv(p, blk.kg, blk.vg, tid);
     // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
@@ -172,7 +178,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     // Each thread holds NR = 2 * MT rows: rows[2 * mt + h] = tile mt, row g + 8 h.
     int rows[NR];
     float a[NR], m[NR], l[NR], o[MT][HD / 8][4];
-    start_rows(p, blk, m0 + warp * RW, g, rows, a, m, l, o);
+    start_rows(p, blk, m0 + warp * RW, g, q_fused, rows, a, m, l, o);
 
     for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
         pipeline_next<STAGES>(load_kv, kt, st, n_tiles);

@@ -65,22 +65,25 @@ intfa_attn_fwd(const intfa_attn_params p)
     const attn_block blk(p);
     const int hq = blk.hq, b = blk.b, m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
     const i64 bh_kv = blk.bh_kv;
-    blk.copy_q(p, sQ, tid);
+    float q_fused[NR]; // the drop-in's Q scales (p.q_fp)
+    if (p.q_fp) quant_q_rows(p, blk, sQ, warp * 16, g, t, q_fused);
+    else blk.copy_q(p, sQ, tid);
     kv_copier kv(p, blk.kg, blk.vg, tid);
     // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
         kv.copy(p, blk.ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
     };
 
-    // cp.async writes through the generic proxy, wgmma reads through the async proxy: every
-    // writer fences its landed copies before the barrier that publishes them.
+    // cp.async (and quant_q_rows's stores) write through the generic proxy, wgmma reads through
+    // the async proxy: every writer fences its landed copies before the barrier that publishes
+    // them.
     pipeline_start<STAGES, true>(load_kv, n_tiles);
 
     const u32 sQw = sQ + (warp >> 2) * 64 * HD; // this warpgroup's 64 rows of Q
 
     int rows[NR]; // rows[2 mt + h]: row g + 8 h of m16 tile mt
     float a[NR], m[NR], l[NR], o[MT][HD / 8][4];
-    start_rows(p, blk, m0 + warp * 16, g, rows, a, m, l, o);
+    start_rows(p, blk, m0 + warp * 16, g, q_fused, rows, a, m, l, o);
 
     for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
         pipeline_next<STAGES, true>(load_kv, kt, st, n_tiles);

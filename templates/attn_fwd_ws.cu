@@ -203,7 +203,8 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
         const int m0w = blk.m0 + 64 * c; // this warpgroup's first row
         int rows[NR];
         float a[NR], m[NR], l[NR], o[MT][HD / 8][4];
-        start_rows(p, blk, m0w + warp * 16, g, rows, a, m, l, o);
+        const float no_fused_q[NR] = {0.f, 0.f}; // Q arrives quantized (TMA); the host never sets q_fp here
+        start_rows(p, blk, m0w + warp * 16, g, no_fused_q, rows, a, m, l, o);
         const int n = blk.n_tiles;
         if (n > 0) {
             mbar_wait(sm.q_full(), q_uses & 1);

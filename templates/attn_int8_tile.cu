@@ -19,6 +19,11 @@ struct intfa_attn_params {
     i64 o_sb, o_sh, o_sn;
     int batch, heads_q, heads_kv, seq_q, seq_kv, n_pad;
     float scale_log2;
+    int q_fp;            // 1: q holds the drop-in's fp16/bf16 Q (strides in elements), quantized
+                         // here per token (quant_q_rows); q_scale is unused
+    const float *k_mean; // q_fp with an LSE and K smoothing: K's mean [B, H_kv, HD]; lse_bias is
+                         // then written here (softmax_scale * q . mean) before it is read
+    float softmax_scale;
     int pad_;
 };
 
@@ -116,6 +121,88 @@ struct attn_block {
     }
 };
 
+// The drop-in's Q (p.q_fp): the thread's NR rows (local rows lrow0 + g + 8 r of the block, as in
+// start_rows) quantized per token exactly as intfa_quant_qk does (docs/ALGORITHM.md) straight
+// into the block's int8 Q tile at dst (rows of HD bytes, 16-byte chunks swizzled as copy_q
+// stores them), with no Q workspace and no separate launch. The four threads t = 0..3 of a
+// row group share its rows: thread t converts the 8-value chunks t, t + 4, ...; the row maximum
+// is a 4-lane reduction. qs gets each row's scale (0 past seq_q, whose rows are zeros). With
+// p.k_mean and an LSE, thread t = 0 also writes the row's LSE bias (K smoothing), which
+// store_output reads back in the same thread.
+__device__ __forceinline__ float q_to_float(u32 h)
+{
+//% if v.dtype == "bf16" then
+    return __uint_as_float(h << 16);
+//% else
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"((unsigned short)h));
+    return f;
+//% end
+}
+
+__device__ __forceinline__ void quant_q_rows(const intfa_attn_params &p, const attn_block &blk,
+                                             u32 dst, int lrow0, int g, int t, float (&qs)[NR])
+{
+    constexpr int CH = HD / 32; // 8-value chunks per thread and row
+    const unsigned short *qx = (const unsigned short *)(const void *)p.q + blk.b * p.q_sb + blk.hq * p.q_sh;
+    uint4 raw[NR][CH];
+#pragma unroll
+    for (int r = 0; r < NR; ++r) {
+        const int row = blk.m0 + lrow0 + g + 8 * r;
+#pragma unroll
+        for (int i = 0; i < CH; ++i)
+            raw[r][i] = row < p.seq_q ? *(const uint4 *)(qx + (i64)row * p.q_sn + (t + 4 * i) * 8)
+                                      : make_uint4(0u, 0u, 0u, 0u);
+    }
+    const float *mean = p.k_mean && p.lse ? p.k_mean + blk.bh_kv * HD : nullptr;
+#pragma unroll
+    for (int r = 0; r < NR; ++r) {
+        const int lrow = lrow0 + g + 8 * r, row = blk.m0 + lrow;
+        float x[CH][8];
+        float amax = 0.f;
+#pragma unroll
+        for (int i = 0; i < CH; ++i) {
+            const u32 w[4] = {raw[r][i].x, raw[r][i].y, raw[r][i].z, raw[r][i].w};
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                x[i][e] = q_to_float((w[e >> 1] >> (16 * (e & 1))) & 0xffffu);
+                amax = fmaxf(amax, fabsf(x[i][e]));
+            }
+        }
+        amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+        amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+        const float inv = amax > 0.f ? 127.0f / amax : 0.f;
+#pragma unroll
+        for (int i = 0; i < CH; ++i) {
+            u32 b[2] = {0u, 0u};
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                const int q = max(-127, min(127, __float2int_rn(__fmul_rn(x[i][e], inv))));
+                b[e >> 2] |= ((u32)q & 0xffu) << (8 * (e & 3));
+            }
+            const int c = t + 4 * i; // 8-byte half c & 1 of int8 chunk c >> 1
+            asm volatile("st.shared.v2.u32 [%0], {%1,%2};\n" ::"r"(dst + lrow * HD + swz<HD / 16>(lrow, c >> 1) * 16 + (c & 1) * 8),
+                         "r"(b[0]), "r"(b[1]) : "memory");
+        }
+        qs[r] = amax / 127.0f;
+        if (mean) {
+            float dot = 0.f;
+#pragma unroll
+            for (int i = 0; i < CH; ++i) {
+                const float4 m0 = *(const float4 *)(mean + (t + 4 * i) * 8);
+                const float4 m1 = *(const float4 *)(mean + (t + 4 * i) * 8 + 4);
+                const float mv[8] = {m0.x, m0.y, m0.z, m0.w, m1.x, m1.y, m1.z, m1.w};
+#pragma unroll
+                for (int e = 0; e < 8; ++e) dot = fmaf(x[i][e], mv[e], dot);
+            }
+            dot += __shfl_xor_sync(0xffffffffu, dot, 1);
+            dot += __shfl_xor_sync(0xffffffffu, dot, 2);
+            if (t == 0 && row < p.seq_q)
+                ((float *)p.lse_bias)[((i64)blk.b * p.heads_q + blk.hq) * p.seq_q + row] = p.softmax_scale * dot;
+        }
+    }
+}
+
 // A thread's NR = 2 MT query rows (rows[2 mt + h]: row g + 8 h of its warp's m16 tile mt, the
 // warp's first row being row0), their softmax state and O = 0. a = q_scale * log2(e) * softmax scale, floored at 1e-30 (all-zero Q rows,
 // rows past the end: 0) so that masked scores need no select in tile_softmax. fmaxf also turns
@@ -123,15 +210,16 @@ struct attn_block {
 // instead of NaN (a select that kept NaN perturbed the register allocation of the whole
 // kernel; the kernels were measured as they are).
 __device__ __forceinline__ void start_rows(const intfa_attn_params &p, const attn_block &blk,
-                                           int row0, int g, int (&rows)[NR], float (&a)[NR],
-                                           float (&m)[NR], float (&l)[NR],
-                                           float (&o)[MT][HD / 8][4])
+                                           int row0, int g, const float (&q_fused)[NR],
+                                           int (&rows)[NR], float (&a)[NR], float (&m)[NR],
+                                           float (&l)[NR], float (&o)[MT][HD / 8][4])
 {
 #pragma unroll
     for (int r = 0; r < NR; ++r) rows[r] = row0 + g + 8 * r; // 8 r = 16 (r / 2) + 8 (r % 2)
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
-        const float qs = rows[r] < p.seq_q ? p.q_scale[((i64)blk.b * p.heads_q + blk.hq) * p.seq_q + rows[r]] : 0.f;
+        const float qs = p.q_fp ? q_fused[r]
+                         : rows[r] < p.seq_q ? p.q_scale[((i64)blk.b * p.heads_q + blk.hq) * p.seq_q + rows[r]] : 0.f;
         a[r] = fmaxf(qs * p.scale_log2, 1e-30f);
         m[r] = NEG_INF;
         l[r] = 0.f;

@@ -105,3 +105,209 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_scale(const intfa
     __syncthreads();
     p.scale[bh * HD + d] = amax / 127.0f;
 }
+
+// ---- The drop-in's K/V pass (INT8 K; docs/ALGORITHM.md): every byte of K and V read twice at
+// most and written once, in two launches (host: intfa_quant_kv_launch in runtime/quantize.c).
+//   intfa_quant_kv_stats  grid (B * H, S): block s scans keys [s * span, (s + 1) * span) and
+//                         writes, per channel, the fp32 sum of K (with smoothing) and max |V|
+//                         over its keys to part[bh][s][0 .. HD) and part[bh][s][HD .. 2 HD)
+//   intfa_quant_kv_pack   grid (B * H, min(n_pad / 64, 65535)): the S partials reduced in a fixed order to
+//                         K's mean and V's scales, then 64 keys per block: K per token (minus the
+//                         mean), V per channel (or head) into the transposed, key-permuted layout.
+// Both read 16-byte chunks (8 values) of token rows; CPR chunks make a row.
+
+#define KV_THREADS 256
+#define CPR (HD / 8)
+#define RPP (KV_THREADS / CPR) // rows per pass of the block
+#define PACK_KEYS 64
+
+// Host mirror: intfa_quant_kv_params in runtime/launch_params.h.
+struct intfa_quant_kv_params {
+    const void *k, *v;
+    signed char *k_out; // [B, H, N, HD]
+    float *k_scale;     // [B, H, N]
+    signed char *v_out; // [B, H, HD, n_pad]
+    float *v_scale;     // [B, H, HD]
+    float *mean;        // [B, H, HD] K's mean (written by pack when set)
+    float *part;        // [B * H][splits][2 * HD]
+    i64 k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
+    int heads, seq, n_pad, splits, span, smooth, per_head, pad_;
+};
+
+__device__ __forceinline__ const uint4 *chunk_of(const void *x, i64 sb, i64 sh, i64 sn, int heads, i64 bh, int n, int c)
+{
+    const i64 b = bh / heads, h = bh % heads;
+    return (const uint4 *)((const unsigned short *)x + b * sb + h * sh + (i64)n * sn + c * 8);
+}
+
+__device__ __forceinline__ void chunk_to_float(const uint4 &raw, float (&x)[8])
+{
+    const u32 w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+    for (int e = 0; e < 8; ++e) x[e] = to_float((unsigned short)(w[e >> 1] >> (16 * (e & 1))));
+}
+
+extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(const intfa_quant_kv_params p)
+{
+    __shared__ float red[2][RPP][HD];
+    const int tid = threadIdx.x, rr = tid / CPR, c = tid % CPR;
+    const i64 bh = blockIdx.x;
+    const int n0 = blockIdx.y * p.span, n1 = min(p.seq, n0 + p.span);
+    float ks[8], vm[8];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) ks[e] = vm[e] = 0.f;
+    int n = n0 + rr;
+    // four rows in flight per thread, then the tail
+    for (; n + 3 * RPP < n1; n += 4 * RPP) {
+        uint4 kr[4], vr[4];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+            vr[u] = *chunk_of(p.v, p.v_sb, p.v_sh, p.v_sn, p.heads, bh, n + u * RPP, c);
+            if (p.smooth) kr[u] = *chunk_of(p.k, p.k_sb, p.k_sh, p.k_sn, p.heads, bh, n + u * RPP, c);
+        }
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+            float x[8];
+            chunk_to_float(vr[u], x);
+#pragma unroll
+            for (int e = 0; e < 8; ++e) vm[e] = fmaxf(vm[e], fabsf(x[e]));
+            if (p.smooth) {
+                chunk_to_float(kr[u], x);
+#pragma unroll
+                for (int e = 0; e < 8; ++e) ks[e] += x[e];
+            }
+        }
+    }
+    for (; n < n1; n += RPP) {
+        float x[8];
+        chunk_to_float(*chunk_of(p.v, p.v_sb, p.v_sh, p.v_sn, p.heads, bh, n, c), x);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) vm[e] = fmaxf(vm[e], fabsf(x[e]));
+        if (p.smooth) {
+            chunk_to_float(*chunk_of(p.k, p.k_sb, p.k_sh, p.k_sn, p.heads, bh, n, c), x);
+#pragma unroll
+            for (int e = 0; e < 8; ++e) ks[e] += x[e];
+        }
+    }
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+        red[0][rr][c * 8 + e] = ks[e];
+        red[1][rr][c * 8 + e] = vm[e];
+    }
+    __syncthreads();
+    float *out = p.part + (bh * p.splits + blockIdx.y) * 2 * HD;
+    for (int d = tid; d < HD; d += KV_THREADS) {
+        float s = 0.f, m = 0.f;
+        for (int r = 0; r < RPP; ++r) { // fixed order: the same bits on every run
+            s += red[0][r][d];
+            m = fmaxf(m, red[1][r][d]);
+        }
+        out[d] = s;
+        out[HD + d] = m;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(const intfa_quant_kv_params p)
+{
+    __shared__ float mean_s[HD], inv_s[HD], head_max[KV_THREADS / 32];
+    const int tid = threadIdx.x;
+    const i64 bh = blockIdx.x;
+    const float *part = p.part + bh * p.splits * 2 * HD;
+    // the partials, reduced in split order
+    float amax_d[(HD + KV_THREADS - 1) / KV_THREADS];
+#pragma unroll
+    for (int i = 0; i * KV_THREADS < HD; ++i) {
+        const int d = tid + i * KV_THREADS;
+        float s = 0.f, m = 0.f;
+        if (d < HD)
+            for (int sp = 0; sp < p.splits; ++sp) {
+                s += part[sp * 2 * HD + d];
+                m = fmaxf(m, part[sp * 2 * HD + HD + d]);
+            }
+        if (d < HD) mean_s[d] = p.smooth && p.seq > 0 ? __fdiv_rn(s, (float)p.seq) : 0.f;
+        amax_d[i] = m;
+    }
+    if (p.per_head) {
+        float m = 0.f;
+#pragma unroll
+        for (int i = 0; i * KV_THREADS < HD; ++i) m = fmaxf(m, amax_d[i]);
+#pragma unroll
+        for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
+        if ((tid & 31) == 0) head_max[tid >> 5] = m;
+        __syncthreads();
+        m = 0.f;
+        for (int w = 0; w < KV_THREADS / 32; ++w) m = fmaxf(m, head_max[w]);
+#pragma unroll
+        for (int i = 0; i * KV_THREADS < HD; ++i) amax_d[i] = m;
+    }
+#pragma unroll
+    for (int i = 0; i * KV_THREADS < HD; ++i) {
+        const int d = tid + i * KV_THREADS;
+        if (d >= HD) continue;
+        inv_s[d] = amax_d[i] > 0.f ? 127.0f / amax_d[i] : 0.f;
+        if (blockIdx.y == 0) {
+            p.v_scale[bh * HD + d] = amax_d[i] / 127.0f;
+            if (p.mean) p.mean[bh * HD + d] = mean_s[d];
+        }
+    }
+    __syncthreads();
+    // key blocks blockIdx.y, blockIdx.y + gridDim.y, ... (grid y stops at 65535)
+    for (int key0 = blockIdx.y * PACK_KEYS; key0 < p.n_pad; key0 += gridDim.y * PACK_KEYS) {
+        // K: per token, minus the mean; CPR threads share a row (shuffle-reduced maximum)
+#pragma unroll
+        for (int i = 0; i < PACK_KEYS * CPR / KV_THREADS; ++i) {
+            const int n = key0 + tid / CPR + i * RPP, c = tid % CPR;
+            float x[8];
+            const bool ok = n < p.seq;
+            chunk_to_float(ok ? *chunk_of(p.k, p.k_sb, p.k_sh, p.k_sn, p.heads, bh, n, c) : make_uint4(0u, 0u, 0u, 0u), x);
+            float amax = 0.f;
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                if (p.smooth) x[e] = __fsub_rn(x[e], mean_s[c * 8 + e]);
+                amax = fmaxf(amax, fabsf(x[e]));
+            }
+#pragma unroll
+            for (int off = CPR / 2; off > 0; off >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+            const float inv = amax > 0.f ? 127.0f / amax : 0.f;
+            u32 b[2] = {0u, 0u};
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                const int q = max(-127, min(127, __float2int_rn(__fmul_rn(x[e], inv))));
+                b[e >> 2] |= ((u32)q & 0xffu) << (8 * (e & 3));
+            }
+            if (ok) {
+                const i64 row = bh * p.seq + n;
+                *(uint2 *)(p.k_out + row * HD + c * 8) = make_uint2(b[0], b[1]);
+                if (c == 0) p.k_scale[row] = amax / 127.0f;
+            }
+        }
+
+        // V: thread (c, G, w) builds word w of 16-key group G for the 8 channels of chunk c: the
+        // keys 2w, 2w + 1, 2w + 8, 2w + 9 of the group are slots 4w .. 4w + 3 (docs/ALGORITHM.md)
+        for (int item = tid; item < CPR * 16; item += KV_THREADS) {
+            const int w = item & 3, G = (item >> 2) & 3, c = item >> 4;
+            const int g0 = key0 + G * 16;
+            if (g0 >= p.n_pad) continue;
+            const int keys[4] = {g0 + 2 * w, g0 + 2 * w + 1, g0 + 2 * w + 8, g0 + 2 * w + 9};
+            uint4 raw[4];
+#pragma unroll
+            for (int k = 0; k < 4; ++k)
+                raw[k] = keys[k] < p.seq ? *chunk_of(p.v, p.v_sb, p.v_sh, p.v_sn, p.heads, bh, keys[k], c)
+                                         : make_uint4(0u, 0u, 0u, 0u);
+            u32 word[8] = {0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u};
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+                float x[8];
+                chunk_to_float(raw[k], x);
+#pragma unroll
+                for (int e = 0; e < 8; ++e) {
+                    const int q = max(-127, min(127, __float2int_rn(x[e] * inv_s[c * 8 + e])));
+                    word[e] |= ((u32)q & 0xffu) << (8 * k);
+                }
+            }
+#pragma unroll
+            for (int e = 0; e < 8; ++e)
+                *(u32 *)(p.v_out + (bh * HD + c * 8 + e) * (i64)p.n_pad + g0 + 4 * w) = word[e];
+        }
+    }
+}

@@ -26,7 +26,7 @@
 #include "render.h"
 #include "stress.h"
 
-#define VARIANTS_OF_THE_MIX 17 /* 8 attention, 5 quant_qk, 4 quant_v (stress.c's classes) */
+#define VARIANTS_OF_THE_MIX 13 /* 8 attention, 1 quant_qk (INT4 only), 4 quant_v (stress.c's classes) */
 
 static intfa_context *ctx;
 static char *cache_dir, *tuning_db;

@@ -4,7 +4,10 @@
  * of --reps launches) and checks its output against the first variant's (rel L2).
  *
  *   intfa-perf [--variant NAME]... [--hd 64|128] [--n N]... [--causal 0|1] [--reps R] [--heads H]
- * Without --variant: the runtime's selection for each shape. */
+ *              [--dropin 0|1] [--smooth 0|1]
+ * Without --variant: the runtime's selection for each shape. --dropin 1 also times, in the same
+ * process, the drop-in (intfa_attention on the fp16 inputs, K smoothing per --smooth), its K/V
+ * pass alone with the bytes it moves per second, and a device-to-device copy of those bytes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 
 #include "attention_launch.h"
 #include "intfa_ref.h"
+#include "quantize.h"
 #include "select.h"
 
 #define MAX_LIST 16
@@ -25,7 +29,7 @@ typedef struct perf_opts {
     int nvariants;
     int64_t ns[MAX_LIST];
     int nns;
-    int hd, causal, reps, heads;
+    int hd, causal, reps, heads, dropin, smooth;
 } perf_opts;
 
 static void parse(int argc, char **argv, perf_opts *o)
@@ -44,6 +48,8 @@ static void parse(int argc, char **argv, perf_opts *o)
         else if (!strcmp(a, "--causal")) o->causal = atoi(val);
         else if (!strcmp(a, "--reps")) o->reps = atoi(val);
         else if (!strcmp(a, "--heads")) o->heads = atoi(val);
+        else if (!strcmp(a, "--dropin")) o->dropin = atoi(val);
+        else if (!strcmp(a, "--smooth")) o->smooth = atoi(val);
         else FAIL("unknown option %s", a);
     }
     if (!o->nns) {
@@ -69,6 +75,94 @@ static void *random_fp16(intfa_ref_rng *rng, const intfa_cu *cu, int64_t n)
     CU(cu->MemcpyHtoD(d, h, (size_t)n * 2));
     free(h);
     return (void *)(uintptr_t)d;
+}
+
+/* Median of reps timed calls of fn (after 3 warm-ups), ms. */
+typedef intfa_status (*timed_fn)(void *arg);
+static double time_median(const intfa_cu *cu, CUevent e0, CUevent e1, int reps, timed_fn fn, void *arg)
+{
+    float *t = malloc((size_t)reps * sizeof *t);
+    for (int r = 0; r < reps + 3; ++r) {
+        CU(cu->EventRecord(e0, NULL));
+        CHECK(fn(arg));
+        CU(cu->EventRecord(e1, NULL));
+        CU(cu->EventSynchronize(e1));
+        if (r >= 3) CU(cu->EventElapsedTime(&t[r - 3], e0, e1));
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_float);
+    const double ms = t[reps / 2];
+    free(t);
+    return ms;
+}
+
+typedef struct dropin_args {
+    intfa_context *ctx;
+    const intfa_attn_problem *pr;
+    const intfa_tensor *x, *out;
+    intfa_kv_quant_out kv;
+    CUdeviceptr src, dst;
+    size_t bytes;
+} dropin_args;
+
+static intfa_status run_dropin(void *arg)
+{
+    dropin_args *a = arg;
+    return intfa_attention(a->ctx, a->pr, &a->x[0], &a->x[1], &a->x[2], a->out, NULL, NULL, 0, NULL);
+}
+
+static intfa_status run_kv_pass(void *arg)
+{
+    dropin_args *a = arg;
+    const intfa_attn_problem *p = a->pr;
+    intfa_status st = intfa_ctx_enter(a->ctx);
+    if (st != INTFA_OK) return st;
+    st = intfa_quantize_kv_launch(a->ctx, &a->x[1], &a->x[2], p->dtype, p->batch, p->heads_kv, p->seq_kv,
+                                  p->head_dim, p->smooth_k, p->v_scale, &a->kv, NULL);
+    intfa_ctx_leave(a->ctx);
+    return st;
+}
+
+static intfa_status run_copy(void *arg)
+{
+    dropin_args *a = arg;
+    return a->ctx->cu->MemcpyDtoD(a->dst, a->src, a->bytes) == CUDA_SUCCESS ? INTFA_OK : INTFA_ERR_CUDA;
+}
+
+/* The drop-in, its K/V pass and a copy of the pass's bytes, timed beside the kernels. */
+static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_problem pr,
+                        const intfa_tensor x[3], const intfa_tensor *ot, CUevent e0, CUevent e1,
+                        double kernel_ms)
+{
+    const intfa_cu *cu = ctx->cu;
+    pr.smooth_k = o->smooth;
+    const int64_t B = pr.batch, H = pr.heads_kv, N = pr.seq_kv, D = pr.head_dim;
+    const int64_t n = B * H * N * D, npad = intfa_v_padded_len(N);
+    dropin_args a = {ctx, &pr, x, ot, {0}, 0, 0, 0};
+    CUdeviceptr k8, v8, ks, vs, mean, part;
+    CU(cu->MemAlloc(&k8, (size_t)n));
+    CU(cu->MemAlloc(&v8, (size_t)(B * H * D * npad)));
+    CU(cu->MemAlloc(&ks, (size_t)(B * H * N) * 4));
+    CU(cu->MemAlloc(&vs, (size_t)(B * H * D) * 4));
+    CU(cu->MemAlloc(&mean, (size_t)(B * H * D) * 4));
+    CU(cu->MemAlloc(&part, (size_t)intfa_kv_part_bytes(B * H, N, D) + 256));
+    a.kv = (intfa_kv_quant_out){(int8_t *)(uintptr_t)k8, (int8_t *)(uintptr_t)v8, (float *)(uintptr_t)ks,
+                                (float *)(uintptr_t)vs, (float *)(uintptr_t)mean, (float *)(uintptr_t)part};
+    /* bytes the pass moves: V (and K with smoothing) read by the statistics pass, K and V read
+     * and int8 K, V written with their scales by the second */
+    a.bytes = (size_t)(n * 2 * (o->smooth ? 2 : 1) + n * 2 * 2 + n + B * H * D * npad + B * H * N * 4);
+    CU(cu->MemAlloc(&a.src, a.bytes));
+    CU(cu->MemAlloc(&a.dst, a.bytes));
+    const double d_ms = time_median(cu, e0, e1, o->reps, run_dropin, &a);
+    const double kv_ms = time_median(cu, e0, e1, o->reps, run_kv_pass, &a);
+    const double cp_ms = time_median(cu, e0, e1, o->reps, run_copy, &a);
+    /* the copy reads and writes a.bytes: 2 a.bytes moved */
+    const double kv_bw = a.bytes / kv_ms * 1e-6, cp_bw = 2.0 * a.bytes / cp_ms * 1e-6;
+    printf("  drop-in %8.3f ms = %.3fx kernel | K/V pass %.3f ms, %.1f MB at %.0f GB/s = %.0f%% of "
+           "copy bandwidth (%.0f GB/s, read+write) | smooth_k %d\n",
+           d_ms, d_ms / kernel_ms, kv_ms, a.bytes * 1e-6, kv_bw, 100.0 * kv_bw / cp_bw, cp_bw, o->smooth);
+    fflush(stdout);
+    CU(cu->MemFree(k8)); CU(cu->MemFree(v8)); CU(cu->MemFree(ks)); CU(cu->MemFree(vs));
+    CU(cu->MemFree(mean)); CU(cu->MemFree(part)); CU(cu->MemFree(a.src)); CU(cu->MemFree(a.dst));
 }
 
 static double rel_l2_fp16(const uint16_t *a, const uint16_t *b, int64_t n)
@@ -126,6 +220,7 @@ int main(int argc, char **argv)
         intfa_tensor ot = intfa_tensor_bnhd((void *)(uintptr_t)out, N, H, D);
         uint16_t *first = malloc((size_t)n * 2), *cur = malloc((size_t)n * 2);
         const int nv = o.nvariants ? o.nvariants : 1;
+        double first_ms = 0;
         for (int vi = 0; vi < nv; ++vi) {
             intfa_variant var;
             if (o.nvariants) CHECK(intfa_variant_parse(o.variants[vi], &var));
@@ -166,7 +261,10 @@ int main(int argc, char **argv)
             printf("%-56s %7lld %9.3f %8.1f %9.2e\n", name, (long long)N, ms, ops / ms * 1e-9, err);
             fflush(stdout);
             free(t);
+            if (vi == 0) first_ms = ms;
         }
+        /* the drop-in against the first variant (the selection without --variant) */
+        if (o.dropin && first_ms > 0) time_dropin(ctx, &o, pr, x, &ot, e0, e1, first_ms);
         free(first);
         free(cur);
         for (int t = 0; t < 3; ++t) CU(cu->MemFree((CUdeviceptr)(uintptr_t)x[t].data));

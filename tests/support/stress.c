@@ -47,7 +47,13 @@ intfa_attn_problem stress_problem(int cls)
 }
 
 /* K's mean (with smoothing), Q, K, V (amax, pack, scale), attention */
-int stress_launches_per_call(int cls) { return (classes[cls].smooth ? 1 : 0) + 2 + 3 + 1; }
+/* INT8: the K/V pass (2) and the attention kernel, which quantizes Q; INT4: K's mean (smooth),
+ * Q and K, V (3) and the attention kernel */
+int stress_launches_per_call(int cls)
+{
+    if (classes[cls].fmt == INTFA_FMT_INT8) return 2 + 1;
+    return (classes[cls].smooth ? 1 : 0) + 2 + 3 + 1;
+}
 
 /* ------------------------------------------------------------------ one thread */
 
