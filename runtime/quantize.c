@@ -153,7 +153,6 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
 }
 
 #define KV_THREADS 256      /* templates/quant_v.cu */
-#define KV_PACK_KEYS 64
 #define KV_STATS_BLOCKS 264 /* about two blocks per SM on the largest GPUs */
 #define KV_MAX_SPLITS 64
 
@@ -188,7 +187,8 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize K/V: batch x heads = %lld is too many", (long long)bh);
     if (bh == 0 || seq == 0) return INTFA_OK;
     const int64_t splits = intfa_kv_splits(bh, seq), span = (seq + splits - 1) / splits;
-    int64_t pack_blocks = (n_pad + KV_PACK_KEYS - 1) / KV_PACK_KEYS;
+    const int64_t pack_keys = 8192 / head_dim; /* PACK_KEYS */
+    int64_t pack_blocks = (n_pad + pack_keys - 1) / pack_keys;
     if (pack_blocks > 65535) pack_blocks = 65535; /* the kernel strides over the rest */
     intfa_quant_kv_params p = {k->data, v->data, out->k8, out->k_scale, out->v8, out->v_scale,
                                smooth ? out->mean : NULL, out->part,

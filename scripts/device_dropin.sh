@@ -4,6 +4,8 @@
 #          compute-sanitizer memcheck and racecheck on the quick matrix, the stress test
 #   perf   kernel-only vs drop-in in one process (intfa-perf --dropin 1): the drop-in's ratio to
 #          its kernel, the K/V pass's bandwidth against a device copy of the same bytes
+#   coldstart  intfa-demo's first drop-in call with every cache empty (CUDA_CACHE_DISABLE=1, a
+#          fresh INTFA_CACHE_DIR), compiles one after another (jobs 1) and concurrent (jobs 8)
 # Logs and summary.txt go to $OUT.
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
@@ -21,6 +23,14 @@ perf)
     timeout 100 build/intfa-perf --hd $hd --causal $c --n 1024 --n 4096 --n 16384 --dropin 1 --reps 20 2>&1 | grep -v compil | tee -a "$OUT/dropin.txt"
   done; done
   timeout 60 build/intfa-perf --hd 128 --causal 0 --n 1024 --n 16384 --dropin 1 --smooth 1 --reps 20 2>&1 | grep -v compil | tee -a "$OUT/dropin.txt"
+  ;;
+coldstart)
+  unset INTFA_CACHE_DIR INTFA_TUNING_DB
+  for jobs in 1 8; do
+    INTFA_COMPILE_JOBS=$jobs CUDA_CACHE_DISABLE=1 INTFA_CACHE_DIR=$(mktemp -d) INTFA_VERBOSE=1 \
+      timeout 60 build/intfa-demo --reps 5 > "$OUT/coldstart_jobs$jobs.log" 2>&1
+    note "cold start INTFA_COMPILE_JOBS=$jobs rc=$? $(grep -E 'first call|compiled' "$OUT/coldstart_jobs$jobs.log" | tr '\n' ' ')"
+  done
   ;;
 esac
 cat "$sum"

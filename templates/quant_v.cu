@@ -111,15 +111,15 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_scale(const intfa
 //   intfa_quant_kv_stats  grid (B * H, S): block s scans keys [s * span, (s + 1) * span) and
 //                         writes, per channel, the fp32 sum of K (with smoothing) and max |V|
 //                         over its keys to part[bh][s][0 .. HD) and part[bh][s][HD .. 2 HD)
-//   intfa_quant_kv_pack   grid (B * H, min(n_pad / 64, 65535)): the S partials reduced in a fixed order to
-//                         K's mean and V's scales, then 64 keys per block: K per token (minus the
+//   intfa_quant_kv_pack   grid (B * H, min(n_pad / PACK_KEYS, 65535)): the S partials reduced in a fixed order to
+//                         K's mean and V's scales, then PACK_KEYS keys per block: K per token (minus the
 //                         mean), V per channel (or head) into the transposed, key-permuted layout.
 // Both read 16-byte chunks (8 values) of token rows; CPR chunks make a row.
 
 #define KV_THREADS 256
 #define CPR (HD / 8)
 #define RPP (KV_THREADS / CPR) // rows per pass of the block
-#define PACK_KEYS 64
+#define PACK_KEYS (8192 / HD) // keys per block: 64 at hd128, 128 at hd64 (256 V words of 4 keys x 8 channels)
 
 // Host mirror: intfa_quant_kv_params in runtime/launch_params.h.
 struct intfa_quant_kv_params {
@@ -211,7 +211,7 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
 {
     __shared__ float mean_s[HD], inv_s[HD], head_max[KV_THREADS / 32];
     const int tid = threadIdx.x;
-    const i64 bh = blockIdx.x;
+    const i64 bh = gridDim.x - 1 - blockIdx.x;
     const float *part = p.part + bh * p.splits * 2 * HD;
     // the partials, reduced in split order
     float amax_d[(HD + KV_THREADS - 1) / KV_THREADS];
@@ -284,8 +284,8 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
 
         // V: thread (c, G, w) builds word w of 16-key group G for the 8 channels of chunk c: the
         // keys 2w, 2w + 1, 2w + 8, 2w + 9 of the group are slots 4w .. 4w + 3 (docs/ALGORITHM.md)
-        for (int item = tid; item < CPR * 16; item += KV_THREADS) {
-            const int w = item & 3, G = (item >> 2) & 3, c = item >> 4;
+        for (int item = tid; item < CPR * PACK_KEYS / 4; item += KV_THREADS) {
+            const int w = item & 3, G = (item >> 2) % (PACK_KEYS / 16), c = item / (PACK_KEYS / 4);
             const int g0 = key0 + G * 16;
             if (g0 >= p.n_pad) continue;
             const int keys[4] = {g0 + 2 * w, g0 + 2 * w + 1, g0 + 2 * w + 8, g0 + 2 * w + 9};
