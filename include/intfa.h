@@ -276,6 +276,24 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *probl
                              const intfa_tensor *out, float *lse, void *workspace,
                              size_t workspace_bytes, void *stream);
 
+/* Variable-length batches (FlashAttention's varlen), drop-in form: problem->batch sequences
+ * packed along the token axis, problem->seq_q and seq_kv their total token counts. q and out
+ * are [total_q, H_q, D], k and v [total_kv, H_kv, D] (stride_n, stride_h as intfa_tensor's,
+ * stride_b ignored); lse NULL or fp32 [H_q, total_q]. cu_seqlens_q and cu_seqlens_k are HOST
+ * arrays of batch + 1 cumulative counts: 0 first, never decreasing, the totals last; sequence
+ * b has cu[b + 1] - cu[b] tokens (0 allowed) and a causal mask aligned to its own bottom-right.
+ * Each sequence is quantized on its own (Q and K per token, V's scales and K's mean per
+ * sequence), so a sequence's output equals that of intfa_attention on it alone. INT8 Q/K only
+ * (INT4: INTFA_ERR_UNSUPPORTED). The counts are copied to the device on the stream; they may be
+ * freed when the call returns. */
+intfa_status intfa_attention_varlen_workspace_size(const intfa_attn_problem *problem, size_t *bytes);
+intfa_status intfa_attention_varlen(intfa_context *ctx, const intfa_attn_problem *problem,
+                                    const intfa_tensor *q, const intfa_tensor *k,
+                                    const intfa_tensor *v, const int32_t *cu_seqlens_q,
+                                    const int32_t *cu_seqlens_k, const intfa_tensor *out,
+                                    float *lse, void *workspace, size_t workspace_bytes,
+                                    void *stream);
+
 /* Compiles (or loads from the AOT table or the disk cache) every kernel that intfa_attention
  * and intfa_attention_int8 will need for these problems, in parallel, and loads them into ctx,
  * so that the first request of a server pays nothing. A problem that fails its checks is an

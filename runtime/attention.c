@@ -12,6 +12,7 @@
 #include "render.h"
 #include "select.h"
 #include "validate.h"
+#include "workspace.h"
 
 /* a * b * c, or -1 (a stride every check rejects) when a size is negative or it overflows */
 static int64_t dense_stride(int64_t a, int64_t b, int64_t c)
@@ -73,8 +74,7 @@ static intfa_status check_int8_args(const intfa_attn_problem *pr, const intfa_qk
     return INTFA_OK;
 }
 
-/* The attention kernel's parameters for quantized Q (int8 or packed int4). */
-static intfa_attn_params int8_params(const intfa_attn_problem *pr, float scale, const intfa_qk_int8 *q,
+intfa_attn_params intfa_attention_params(const intfa_attn_problem *pr, float scale, const intfa_qk_int8 *q,
                                      const intfa_qk_int8 *k, const intfa_v_int8 *v,
                                      const intfa_tensor *out, float *lse)
 {
@@ -89,19 +89,17 @@ static intfa_attn_params int8_params(const intfa_attn_problem *pr, float scale, 
         .heads_kv = (int32_t)pr->heads_kv, .seq_q = (int32_t)pr->seq_q,
         .seq_kv = (int32_t)pr->seq_kv, .n_pad = (int32_t)intfa_v_padded_len(pr->seq_kv),
         .scale_log2 = scale * 1.44269504088896340736f, .q_fp = 0, .k_mean = NULL,
-        .softmax_scale = scale, .pad_ = 0};
+        .softmax_scale = scale, .pad_ = 0, .cu_q = NULL, .cu_k = NULL};
     return p;
 }
 
-/* Launches attention variant var with parameters p. A warp-specialized variant reads through
- * TMA; tensors it cannot address (and the drop-in's fp16 Q, which it does not quantize) run on
- * the one-warpgroup wgmma kernel. */
-static intfa_status launch_params(intfa_context *ctx, const intfa_variant *var,
-                                  const intfa_attn_problem *pr, intfa_attn_params *p, void *stream)
+intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_variant *var,
+                                           const intfa_attn_problem *pr, intfa_attn_params *p,
+                                           int64_t rows, void *stream)
 {
     intfa_variant fallback;
     intfa_status st = INTFA_OK;
-    if (intfa_variant_uses_ws(var) && (p->q_fp || !intfa_ws_can_run(p))) {
+    if (intfa_variant_uses_ws(var) && (p->q_fp || p->cu_q || !intfa_ws_can_run(p))) {
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, var->arch, var->head_dim, var->qk_format,
                                    var->causal, var->dtype, var->p_quant, &fallback);
         var = &fallback;
@@ -111,7 +109,7 @@ static intfa_status launch_params(intfa_context *ctx, const intfa_variant *var,
     if (st != INTFA_OK) return st;
     if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
-    const unsigned gx = (unsigned)((pr->seq_q + var->block_m - 1) / var->block_m);
+    const unsigned gx = (unsigned)((rows + var->block_m - 1) / var->block_m);
     return intfa_launch(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q, (unsigned)pr->batch,
                         (unsigned)var->warps * 32, smem, stream, p);
 }
@@ -122,8 +120,8 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
                                            const intfa_v_int8 *v, const intfa_tensor *out,
                                            float *lse, void *stream)
 {
-    intfa_attn_params p = int8_params(pr, scale, q, k, v, out, lse);
-    return launch_params(ctx, var, pr, &p, stream);
+    intfa_attn_params p = intfa_attention_params(pr, scale, q, k, v, out, lse);
+    return intfa_attention_launch_params(ctx, var, pr, &p, pr->seq_q, stream);
 }
 
 /* Launch the selected attention kernel; arguments checked, ctx entered. */
@@ -158,8 +156,6 @@ intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *
 
 /* ------------------------------------------------------------------ drop-in */
 
-#define WS_ALIGN 256
-
 /* Byte offsets of the drop-in's buffers inside its workspace: K (int8, or int4 at half the
  * bytes) and its scales, V and its scales, with smooth_k K's mean [B, H_kv, D] and Q's LSE bias
  * [B, H_q, N_q] (fp32), for INT8 the K/V pass's partial sums, and for INT4 quantized Q and its
@@ -181,18 +177,8 @@ static intfa_status ws_plan(const intfa_attn_problem *p, ws_layout *w)
                                  {B, Hk, intfa_v_padded_len(p->seq_kv), D}, {B, Hk, D, 4},
                                  {B, Hk, D, 4 * sm}, {B, Hq, p->seq_q, 4 * sm},
                                  {B, Hk, splits, 2 * D * 4}};
-    size_t *slot[9] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part};
-    uint64_t off = 0;
-    for (int i = 0; i < 9; ++i) {
-        int64_t bytes;
-        intfa_status st = intfa_mul4("workspace", sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3], &bytes);
-        if (st != INTFA_OK) return st;
-        *slot[i] = (size_t)off;
-        if (__builtin_add_overflow(off, ((uint64_t)bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN, &off))
-            return intfa_fail(INTFA_ERR_OVERFLOW, "workspace size overflows");
-    }
-    w->total = (size_t)off;
-    return INTFA_OK;
+    size_t *const slot[9] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part};
+    return intfa_workspace_plan(9, sizes, slot, &w->total);
 }
 
 intfa_status intfa_attention_workspace_size(const intfa_attn_problem *problem, size_t *bytes)
@@ -204,28 +190,6 @@ intfa_status intfa_attention_workspace_size(const intfa_attn_problem *problem, s
     ws_layout w;
     if (st == INTFA_OK) st = ws_plan(problem, &w);
     if (st == INTFA_OK) *bytes = w.total;
-    return st;
-}
-
-/* The context's own workspace, grown to at least `bytes`. ctx entered. */
-static intfa_status ctx_workspace(intfa_context *ctx, size_t bytes, CUdeviceptr *ws)
-{
-    intfa_status st = INTFA_OK;
-    pthread_mutex_lock(&ctx->lock);
-    if (ctx->workspace_bytes < bytes) {
-        if (ctx->workspace) ctx->cu->MemFree(ctx->workspace);
-        ctx->workspace = 0;
-        ctx->workspace_bytes = 0;
-        CUresult r = ctx->cu->MemAlloc(&ctx->workspace, bytes);
-        if (r != CUDA_SUCCESS)
-            st = r == CUDA_ERROR_OUT_OF_MEMORY
-                     ? intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "workspace of %zu bytes: out of device memory", bytes)
-                     : intfa_cu_fail(r, "workspace allocation");
-        else
-            ctx->workspace_bytes = bytes;
-    }
-    *ws = ctx->workspace;
-    pthread_mutex_unlock(&ctx->lock);
     return st;
 }
 
@@ -283,17 +247,17 @@ static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
     const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
     const intfa_kv_quant_out kv = {(int8_t *)(base + w->k8), (int8_t *)(base + w->v8),
                                    (float *)(base + w->ks), (float *)(base + w->vs),
-                                   (float *)(base + w->mean), (float *)(base + w->part)};
+                                   (float *)(base + w->mean), (float *)(base + w->part), NULL, 0};
     intfa_status st = intfa_quantize_kv_launch(ctx, k, v, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv,
                                                pr->head_dim, smooth, pr->v_scale, &kv, stream);
     if (st != INTFA_OK) return st;
     const intfa_qk_int8 qq = {*q, NULL, with_bias ? (float *)(base + w->bias) : NULL};
     const intfa_qk_int8 kq = {intfa_tensor_bhnd(kv.k8, pr->seq_kv, pr->heads_kv, pr->head_dim), kv.k_scale, NULL};
     const intfa_v_int8 vq = {kv.v8, kv.v_scale};
-    intfa_attn_params p = int8_params(pr, scale, &qq, &kq, &vq, out, lse);
+    intfa_attn_params p = intfa_attention_params(pr, scale, &qq, &kq, &vq, out, lse);
     p.q_fp = 1;
     p.k_mean = with_bias ? kv.mean : NULL;
-    return launch_params(ctx, attn, pr, &p, stream);
+    return intfa_attention_launch_params(ctx, attn, pr, &p, pr->seq_q, stream);
 }
 
 intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
@@ -324,7 +288,7 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
         (st = intfa_quantize_check_grid("intfa_attention: k, v", B, pr->heads_kv, pr->seq_kv)))
         return st;
     if (workspace) {
-        if ((st = intfa_check_ptr("workspace", workspace, WS_ALIGN))) return st;
+        if ((st = intfa_check_ptr("workspace", workspace, INTFA_WS_ALIGN))) return st;
         if (workspace_bytes < w.total)
             return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
                               "workspace_bytes = %zu, but this problem needs %zu (intfa_attention_workspace_size)",
@@ -333,7 +297,7 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *pr,
     if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
     CUdeviceptr ws = (CUdeviceptr)workspace;
     st = intfa_ctx_check_stream(ctx, stream);
-    if (st == INTFA_OK && !workspace) st = ctx_workspace(ctx, w.total, &ws);
+    if (st == INTFA_OK && !workspace) st = intfa_ctx_workspace(ctx, w.total, &ws);
     /* the call's kernels that are not loaded yet compile at once, not one after another;
      * the last is the attention variant selected for the problem */
     intfa_variant kernels[3];

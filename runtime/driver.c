@@ -34,7 +34,7 @@ static const struct {
     ENTRY(StreamGetCtx), ENTRY(StreamSynchronize), ENTRY(StreamCreate), ENTRY(StreamDestroy),
     ENTRY(ModuleLoadData), ENTRY(ModuleUnload), ENTRY(ModuleGetFunction),
     ENTRY(FuncSetAttribute), ENTRY(FuncGetAttribute), ENTRY(LaunchKernel), ENTRY(MemAlloc),
-    ENTRY(MemFree), ENTRY(MemcpyHtoD), ENTRY(MemcpyDtoH), ENTRY(MemcpyDtoD), ENTRY(MemsetD8),
+    ENTRY(MemFree), ENTRY(MemcpyHtoD), ENTRY(MemcpyDtoH), ENTRY(MemcpyDtoD), ENTRY(MemcpyHtoDAsync), ENTRY(MemsetD8),
     ENTRY(MemsetD32Async), ENTRY(EventCreate), ENTRY(EventDestroy), ENTRY(EventRecord),
     ENTRY(EventSynchronize), ENTRY(EventElapsedTime), ENTRY(TensorMapEncodeTiled),
 };

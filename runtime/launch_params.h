@@ -22,8 +22,9 @@ typedef struct intfa_attn_params {
     const float *k_mean;   /* with q_fp, an LSE and K smoothing: lse_bias is written */
     float softmax_scale;
     int32_t pad_;
+    const int32_t *cu_q, *cu_k; /* varlen: cumulative token counts [batch + 1] on the device */
 } intfa_attn_params;
-_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8, "attn params layout");
+_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8 + 16, "attn params layout");
 
 /* templates/attn_fwd_ws.cu: three TMA tensor maps (128 bytes, 128-byte aligned) and the
  * common parameters. */
@@ -71,9 +72,10 @@ typedef struct intfa_quant_kv_params {
     float *k_scale;
     int8_t *v_out;
     float *v_scale, *mean, *part;
+    const int32_t *cu; /* varlen: cumulative key counts [batch + 1] on the device */
     int64_t k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
     int32_t heads, seq, n_pad, splits, span, smooth, per_head, pad_;
 } intfa_quant_kv_params;
-_Static_assert(sizeof(intfa_quant_kv_params) == 8 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
+_Static_assert(sizeof(intfa_quant_kv_params) == 9 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
 
 #endif

@@ -170,6 +170,11 @@ int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim)
     return batch_heads * intfa_kv_splits(batch_heads, seq) * 2 * head_dim * 4;
 }
 
+int64_t intfa_kv_varlen_cols(int64_t batch, int64_t total)
+{
+    return 128 * (total / 128 + batch);
+}
+
 intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k, const intfa_tensor *v,
                                       intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
                                       int64_t head_dim, int smooth, intfa_v_scale mode,
@@ -182,16 +187,19 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_stats", &fstats);
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_pack", &fpack);
     if (st != INTFA_OK) return st;
-    const int64_t bh = batch * heads, n_pad = intfa_v_padded_len(seq);
+    const int64_t bh = batch * heads;
+    /* varlen: seq is the total, each sequence at most max_len keys */
+    const int64_t len = out->cu_k ? out->max_len : seq;
+    const int64_t n_pad = out->cu_k ? intfa_kv_varlen_cols(batch, seq) : intfa_v_padded_len(seq);
     if (bh > 0x7fffffffLL)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize K/V: batch x heads = %lld is too many", (long long)bh);
-    if (bh == 0 || seq == 0) return INTFA_OK;
-    const int64_t splits = intfa_kv_splits(bh, seq), span = (seq + splits - 1) / splits;
+    if (bh == 0 || len == 0) return INTFA_OK;
+    const int64_t splits = intfa_kv_splits(bh, len), span = (len + splits - 1) / splits;
     const int64_t pack_keys = 8192 / head_dim; /* PACK_KEYS */
-    int64_t pack_blocks = (n_pad + pack_keys - 1) / pack_keys;
+    int64_t pack_blocks = (intfa_v_padded_len(len) + pack_keys - 1) / pack_keys;
     if (pack_blocks > 65535) pack_blocks = 65535; /* the kernel strides over the rest */
     intfa_quant_kv_params p = {k->data, v->data, out->k8, out->k_scale, out->v8, out->v_scale,
-                               smooth ? out->mean : NULL, out->part,
+                               smooth ? out->mean : NULL, out->part, out->cu_k,
                                k->stride_b, k->stride_n, k->stride_h, v->stride_b, v->stride_n, v->stride_h,
                                (int32_t)heads, (int32_t)seq, (int32_t)n_pad, (int32_t)splits, (int32_t)span,
                                smooth ? 1 : 0, mode == INTFA_VS_HEAD, 0};

@@ -35,7 +35,14 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
 typedef struct intfa_kv_quant_out {
     int8_t *k8, *v8;
     float *k_scale, *v_scale, *mean, *part;
+    const int32_t *cu_k; /* varlen: cumulative key counts [batch + 1] on the device; then seq is
+                            the total, k8 [heads, total, D], V^T rows of intfa_kv_varlen_cols */
+    int64_t max_len;     /* varlen: the longest sequence's keys */
 } intfa_kv_quant_out;
+/* The V^T row length of a varlen batch: sequence b's columns start at 128 (cu_k[b] / 128 +
+ * b), so that every sequence starts on a 128-byte line (a V^T tile row is one line; 16-byte
+ * alignment alone measured 8% slower at hd128) and has room for its padding. */
+int64_t intfa_kv_varlen_cols(int64_t batch, int64_t total);
 /* Key splits of the statistics pass: enough blocks to fill a GPU when batch x heads is small;
  * a function of the sizes only, so a problem's sums always run in the same order. */
 int64_t intfa_kv_splits(int64_t batch_heads, int64_t seq);

@@ -125,8 +125,8 @@ intfa_attn_fwd(const intfa_attn_params p)
     const u32 sQload = sQ;
 #endif
     const attn_block blk(p);
-    const int hq = blk.hq, b = blk.b, m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
-    const i64 bh_kv = blk.bh_kv;
+    const int m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
+    if (m0 >= blk.seq_q) return; // varlen: past this sequence's rows (the whole block)
     float q_fused[NR]; // the drop-in's Q scales (p.q_fp; never set for INT4 variants)
 #if QK_INT4
     blk.copy_q(p, sQload, tid);
@@ -137,7 +137,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     kv_copier kv(p, blk.kg, blk.vg, tid);
     // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
-        kv.copy(p, blk.ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
+        kv.copy(p, blk, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
     };
 
     // Prologue: Q and the first STAGES-1 tiles (group s holds tile s; group 0 also Q).
@@ -232,7 +232,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             }
 
             float x[MT][BN / 8][4];
-            tile_scores<MASK>(s, x, tKs, t, key0, rows, p.seq_kv, diag);
+            tile_scores<MASK>(s, x, tKs, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];
             tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
@@ -278,7 +278,7 @@ intfa_attn_fwd(const intfa_attn_params p)
                 pv_accumulate(e2 + 1, pv_b);
             }
         };
-        bool need_mask = key0 + BN > p.seq_kv;
+        bool need_mask = key0 + BN > blk.seq_kv;
 #if CAUSAL
         need_mask = need_mask || (key0 + BN - 1 > m0 + diag);
 #endif
@@ -286,5 +286,5 @@ intfa_attn_fwd(const intfa_attn_params p)
         else step(Flag<false>{});
     }
 
-    store_output(p, o, m, l, rows, b, hq, bh_kv, t);
+    store_output(p, o, m, l, rows, blk, t);
 }

@@ -63,15 +63,15 @@ intfa_attn_fwd(const intfa_attn_params p)
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
     const attn_block blk(p);
-    const int hq = blk.hq, b = blk.b, m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
-    const i64 bh_kv = blk.bh_kv;
+    const int m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
+    if (m0 >= blk.seq_q) return; // varlen: past this sequence's rows (the whole block)
     float q_fused[NR]; // the drop-in's Q scales (p.q_fp)
     if (p.q_fp) quant_q_rows(p, blk, sQ, warp * 16, g, t, q_fused);
     else blk.copy_q(p, sQ, tid);
     kv_copier kv(p, blk.kg, blk.vg, tid);
     // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
-        kv.copy(p, blk.ksg, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
+        kv.copy(p, blk, sK + st * TILE_K_BYTES, sV + st * TILE_V_BYTES, sKs + st * BN * 4, kt * BN, tid);
     };
 
     // cp.async (and quant_q_rows's stores) write through the generic proxy, wgmma reads through
@@ -105,7 +105,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             wg_operands(s[0]);
 
             float x[MT][BN / 8][4];
-            tile_scores<MASK>(s, x, tKs, t, key0, rows, p.seq_kv, diag);
+            tile_scores<MASK>(s, x, tKs, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];
             tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
@@ -126,7 +126,7 @@ intfa_attn_fwd(const intfa_attn_params p)
                 for (int r = 0; r < 4; ++r)
                     o[0][e][r] = __fmaf_rn((float)pv[e][r], beta[r >> 1], o[0][e][r]);
         };
-        bool need_mask = key0 + BN > p.seq_kv;
+        bool need_mask = key0 + BN > blk.seq_kv;
 #if CAUSAL
         need_mask = need_mask || (key0 + BN - 1 > m0 + diag);
 #endif
@@ -134,5 +134,5 @@ intfa_attn_fwd(const intfa_attn_params p)
         else step(Flag<false>{});
     }
 
-    store_output(p, o, m, l, rows, b, hq, bh_kv, t);
+    store_output(p, o, m, l, rows, blk, t);
 }

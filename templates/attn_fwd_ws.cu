@@ -181,7 +181,7 @@ __device__ __forceinline__ void produce(const intfa_attn_ws_params &P, const sme
             }
 #pragma unroll
             for (int i = lane; i < BN; i += 32) {
-                const float s = key0 + i < p.seq_kv ? blk.ksg[key0 + i] : 0.f;
+                const float s = key0 + i < blk.seq_kv ? blk.ksg[key0 + i] : 0.f;
                 asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(sm.ks + (pos.st * BN + i) * 4), "f"(s) : "memory");
             }
             mbar_arrive(sm.full(pos.st));
@@ -243,10 +243,10 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
                 auto run = [&](auto mask_tag) {
                     constexpr bool MASK = decltype(mask_tag)::value;
                     float x[MT][BN / 8][4];
-                    tile_scores<MASK>(s, x, tKs, t, key0, rows, p.seq_kv, blk.diag);
+                    tile_scores<MASK>(s, x, tKs, t, key0, rows, blk.seq_kv, blk.diag);
                     tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
                 };
-                bool need_mask = key0 + BN > p.seq_kv;
+                bool need_mask = key0 + BN > blk.seq_kv;
 #if CAUSAL
                 need_mask = need_mask || (key0 + BN - 1 > m0w + blk.diag);
 #endif
@@ -299,7 +299,7 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
             wg_operands(pv);
             fold_pv(prev);
         }
-        store_output(p, o, m, l, rows, wt.b, wt.hq, blk.bh_kv, t);
+        store_output(p, o, m, l, rows, blk, t);
     }
     if (c == 0) turn_take(0); // the last hand-over of consumer 1
 }

@@ -25,6 +25,7 @@ struct intfa_attn_params {
                          // then written here (softmax_scale * q . mean) before it is read
     float softmax_scale;
     int pad_;
+    const int *cu_q, *cu_k; // varlen: cumulative query and key counts [batch + 1], else NULL
 };
 
 
@@ -71,10 +72,17 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
         if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
 
 // Which query rows, heads and keys a block works on: rows m0 .. m0 + BM - 1 of query head hq
-// in batch b (causal grids run the longest rows first), and its n_tiles key tiles.
+// in batch b (causal grids run the longest rows first), and its n_tiles key tiles. With
+// p.cu_q (varlen), b is a sequence of the packed batch: its tokens cu_q[b] .. cu_q[b + 1] of Q
+// and cu_k[b] .. cu_k[b + 1] of K and V, its V^T columns from 128 (cu_k[b] / 128 + b) on (each
+// sequence starts on a 128-byte line, with room for its padding), and p.seq_q, p.seq_kv and p.n_pad are the totals (the strides
+// of the [heads, total] arrays and of V^T's rows); blocks past a sequence's rows do nothing.
 struct attn_block {
     int hq, b, hkv, m0, diag, n_tiles; // key j is visible to row i iff j <= i + diag (causal)
-    i64 bh_kv;                         // (batch, K/V head) index
+    int seq_q, seq_kv, n_pad;          // this sequence's queries, keys, keys padded to 16
+    i64 bh_kv;                         // (batch, K/V head) index: V scales, K's mean
+    i64 q_off, o_off;                  // Q's and the output's row 0 of this head (elements; Q bytes when int8)
+    i64 row0;                          // index of row 0 in q_scale, lse and lse_bias
     const signed char *qg, *kg, *vg;   // this head's Q, K and V^T
     const float *ksg;                  // this head's key scales
 
@@ -95,15 +103,36 @@ struct attn_block {
         b = b_;
         hkv = hq / (p.heads_q / p.heads_kv);
         m0 = mb * BM;
-        diag = p.seq_kv - p.seq_q;
-        qg = p.q + b * p.q_sb + hq * p.q_sh;
-        kg = p.k + b * p.k_sb + hkv * p.k_sh;
         bh_kv = (i64)b * p.heads_kv + hkv;
-        vg = p.v + bh_kv * HD * p.n_pad;
-        ksg = p.k_scale + bh_kv * p.seq_kv;
-        n_tiles = (p.seq_kv + BN - 1) / BN;
+        i64 k_off, v_off;
+        if (p.cu_q) {
+            const int q0 = p.cu_q[b], k0 = p.cu_k[b];
+            seq_q = p.cu_q[b + 1] - q0;
+            seq_kv = p.cu_k[b + 1] - k0;
+            q_off = (i64)q0 * p.q_sn + hq * p.q_sh;
+            o_off = (i64)q0 * p.o_sn + hq * p.o_sh;
+            k_off = (i64)k0 * p.k_sn + hkv * p.k_sh;
+            v_off = (i64)hkv * HD * p.n_pad + 128 * (k0 / 128 + b);
+            row0 = (i64)hq * p.seq_q + q0;
+            ksg = p.k_scale + (i64)hkv * p.seq_kv + k0;
+        } else {
+            seq_q = p.seq_q;
+            seq_kv = p.seq_kv;
+            q_off = b * p.q_sb + hq * p.q_sh;
+            o_off = b * p.o_sb + hq * p.o_sh;
+            k_off = b * p.k_sb + hkv * p.k_sh;
+            v_off = bh_kv * HD * p.n_pad;
+            row0 = ((i64)b * p.heads_q + hq) * p.seq_q;
+            ksg = p.k_scale + bh_kv * p.seq_kv;
+        }
+        n_pad = (seq_kv + 15) & ~15;
+        diag = seq_kv - seq_q;
+        qg = p.q + q_off;
+        kg = p.k + k_off;
+        vg = p.v + v_off;
+        n_tiles = (seq_kv + BN - 1) / BN;
 #if CAUSAL
-        const int jmax = min(m0 + BM, p.seq_q) - 1 + diag;
+        const int jmax = min(m0 + BM, seq_q) - 1 + diag;
         n_tiles = jmax < 0 ? 0 : min(n_tiles, jmax / BN + 1);
 #endif
     }
@@ -115,7 +144,7 @@ struct attn_block {
         const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
         dst += row0 * GB + swz<GC>(row0, c) * 16;
         FOR_CHUNKS(i, BM * GC) {
-            const bool ok = m0 + row0 + i * (NT / GC) < p.seq_q;
+            const bool ok = m0 + row0 + i * (NT / GC) < seq_q;
             cp_async16(dst + i * (NT / GC) * GB, ok ? src + i * (NT / GC) * p.q_sn : p.q, ok ? 16 : 0);
         }
     }
@@ -144,14 +173,14 @@ __device__ __forceinline__ void quant_q_rows(const intfa_attn_params &p, const a
                                              u32 dst, int lrow0, int g, int t, float (&qs)[NR])
 {
     constexpr int CH = HD / 32; // 8-value chunks per thread and row
-    const unsigned short *qx = (const unsigned short *)(const void *)p.q + blk.b * p.q_sb + blk.hq * p.q_sh;
+    const unsigned short *qx = (const unsigned short *)(const void *)p.q + blk.q_off;
     uint4 raw[NR][CH];
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         const int row = blk.m0 + lrow0 + g + 8 * r;
 #pragma unroll
         for (int i = 0; i < CH; ++i)
-            raw[r][i] = row < p.seq_q ? *(const uint4 *)(qx + (i64)row * p.q_sn + (t + 4 * i) * 8)
+            raw[r][i] = row < blk.seq_q ? *(const uint4 *)(qx + (i64)row * p.q_sn + (t + 4 * i) * 8)
                                       : make_uint4(0u, 0u, 0u, 0u);
     }
     const float *mean = p.k_mean && p.lse ? p.k_mean + blk.bh_kv * HD : nullptr;
@@ -197,8 +226,7 @@ __device__ __forceinline__ void quant_q_rows(const intfa_attn_params &p, const a
             }
             dot += __shfl_xor_sync(0xffffffffu, dot, 1);
             dot += __shfl_xor_sync(0xffffffffu, dot, 2);
-            if (t == 0 && row < p.seq_q)
-                ((float *)p.lse_bias)[((i64)blk.b * p.heads_q + blk.hq) * p.seq_q + row] = p.softmax_scale * dot;
+            if (t == 0 && row < blk.seq_q) ((float *)p.lse_bias)[blk.row0 + row] = p.softmax_scale * dot;
         }
     }
 }
@@ -219,7 +247,7 @@ __device__ __forceinline__ void start_rows(const intfa_attn_params &p, const att
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         const float qs = p.q_fp ? q_fused[r]
-                         : rows[r] < p.seq_q ? p.q_scale[((i64)blk.b * p.heads_q + blk.hq) * p.seq_q + rows[r]] : 0.f;
+                         : rows[r] < blk.seq_q ? p.q_scale[blk.row0 + rows[r]] : 0.f;
         a[r] = fmaxf(qs * p.scale_log2, 1e-30f);
         m[r] = NEG_INF;
         l[r] = 0.f;
@@ -261,26 +289,27 @@ struct kv_copier {
     // are at dk, dv, dks. A tile entirely inside the keys (every one but the last) copies
     // without per-chunk bounds checks; the last zero-fills what lies past the keys (V^T past
     // its padded length).
-    __device__ __forceinline__ void copy(const intfa_attn_params &p, const float *ksg, u32 dk,
+    __device__ __forceinline__ void copy(const intfa_attn_params &p, const attn_block &blk, u32 dk,
                                          u32 dv, u32 dks, int key0, int tid)
     {
         dk += k_dst0;
         dv += v_dst0;
-        if (key0 + BN <= p.seq_kv) {
+        const float *ksg = blk.ksg;
+        if (key0 + BN <= blk.seq_kv) {
             FOR_CHUNKS(i, BN * GC) cp_async16(dk + i * (NT / GC) * GB, k_src + i * k_step, 16);
             FOR_CHUNKS(i, HD * VC) cp_async16(dv + i * (NT / VC) * BN, v_src + i * v_step, 16);
             if (tid < BN) cp_async4(dks + tid * 4, ksg + key0 + tid, 4);
         } else {
             FOR_CHUNKS(i, BN * GC) {
-                const bool ok = key0 + k_row0 + i * (NT / GC) < p.seq_kv;
+                const bool ok = key0 + k_row0 + i * (NT / GC) < blk.seq_kv;
                 cp_async16(dk + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
             }
-            const bool v_ok = key0 + (tid % VC) * 16 < p.n_pad;
+            const bool v_ok = key0 + (tid % VC) * 16 < blk.n_pad;
             FOR_CHUNKS(i, HD * VC) {
                 cp_async16(dv + i * (NT / VC) * BN, v_ok ? v_src + i * v_step : p.v, v_ok ? 16 : 0);
             }
             if (tid < BN) {
-                const bool ok = key0 + tid < p.seq_kv;
+                const bool ok = key0 + tid < blk.seq_kv;
                 cp_async4(dks + tid * 4, ok ? ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
             }
         }
@@ -454,14 +483,14 @@ __device__ __forceinline__ void rescale_o(float (&o)[MT][HD / 8][4], const float
 // Epilogue: out = o * v_scale / l for the thread's rows, and the LSE (natural log).
 __device__ __forceinline__ void store_output(const intfa_attn_params &p, const float (&o)[MT][HD / 8][4],
                                              const float (&m)[NR], const float (&l)[NR],
-                                             const int (&rows)[NR], int b, int hq, i64 bh_kv, int t)
+                                             const int (&rows)[NR], const attn_block &blk, int t)
 {
-    const float *vs = p.v_scale + bh_kv * HD;
+    const float *vs = p.v_scale + blk.bh_kv * HD;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         const int row = rows[r], mt = r >> 1, h = r & 1;
-        if (row >= p.seq_q) continue;
-        unsigned short *orow = (unsigned short *)p.o + b * p.o_sb + hq * p.o_sh + (i64)row * p.o_sn;
+        if (row >= blk.seq_q) continue;
+        unsigned short *orow = (unsigned short *)p.o + blk.o_off + (i64)row * p.o_sn;
         const float lv = l[r];
         const float inv = lv > 0.f ? 1.0f / lv : 0.f; // one division per row, not per element
 #pragma unroll
@@ -473,7 +502,7 @@ __device__ __forceinline__ void store_output(const intfa_attn_params &p, const f
             *(u32 *)(orow + d) = pack_out(o0, o1);
         }
         if (p.lse && t == 0) {
-            const i64 at = ((i64)b * p.heads_q + hq) * p.seq_q + row;
+            const i64 at = blk.row0 + row;
             p.lse[at] = lv > 0.f ? (m[r] + log2f(lv)) * 0.693147180559945309f +
                                        (p.lse_bias ? p.lse_bias[at] : 0.f)
                                  : NEG_INF;

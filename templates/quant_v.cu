@@ -130,14 +130,42 @@ struct intfa_quant_kv_params {
     float *v_scale;     // [B, H, HD]
     float *mean;        // [B, H, HD] K's mean (written by pack when set)
     float *part;        // [B * H][splits][2 * HD]
+    const int *cu;      // varlen: cumulative key counts [B + 1] (then seq is the total, n_pad the
+                        // V^T row length: sequence b's columns start at 128 (cu[b] / 128 + b))
     i64 k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
     int heads, seq, n_pad, splits, span, smooth, per_head, pad_;
 };
 
-__device__ __forceinline__ const uint4 *chunk_of(const void *x, i64 sb, i64 sh, i64 sn, int heads, i64 bh, int n, int c)
+// One (batch entry or sequence, head): where its keys are read and written.
+struct kv_seq {
+    int len, n_pad;   // keys, keys padded to 16
+    i64 k_in, v_in;   // element offset of key 0 of this head in K and V
+    i64 out_row0;     // its row in k_out and k_scale
+    i64 v_out0;       // offset of V^T row 0 (channel 0), slot 0
+    __device__ __forceinline__ kv_seq(const intfa_quant_kv_params &p, i64 bh)
+    {
+        const i64 b = bh / p.heads, h = bh % p.heads;
+        if (p.cu) {
+            const int k0 = p.cu[b];
+            len = p.cu[b + 1] - k0;
+            k_in = (i64)k0 * p.k_sn + h * p.k_sh;
+            v_in = (i64)k0 * p.v_sn + h * p.v_sh;
+            out_row0 = h * p.seq + k0;
+            v_out0 = h * HD * (i64)p.n_pad + 128 * (k0 / 128 + b);
+        } else {
+            len = p.seq;
+            k_in = b * p.k_sb + h * p.k_sh;
+            v_in = b * p.v_sb + h * p.v_sh;
+            out_row0 = bh * p.seq;
+            v_out0 = bh * HD * (i64)p.n_pad;
+        }
+        n_pad = (len + 15) & ~15;
+    }
+};
+
+__device__ __forceinline__ const uint4 *chunk_of(const void *x, i64 off, i64 sn, int n, int c)
 {
-    const i64 b = bh / heads, h = bh % heads;
-    return (const uint4 *)((const unsigned short *)x + b * sb + h * sh + (i64)n * sn + c * 8);
+    return (const uint4 *)((const unsigned short *)x + off + (i64)n * sn + c * 8);
 }
 
 __device__ __forceinline__ void chunk_to_float(const uint4 &raw, float (&x)[8])
@@ -152,7 +180,8 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(co
     __shared__ float red[2][RPP][HD];
     const int tid = threadIdx.x, rr = tid / CPR, c = tid % CPR;
     const i64 bh = blockIdx.x;
-    const int n0 = blockIdx.y * p.span, n1 = min(p.seq, n0 + p.span);
+    const kv_seq sq(p, bh);
+    const int n0 = blockIdx.y * p.span, n1 = min(sq.len, n0 + p.span);
     float ks[8], vm[8];
 #pragma unroll
     for (int e = 0; e < 8; ++e) ks[e] = vm[e] = 0.f;
@@ -162,8 +191,8 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(co
         uint4 kr[4], vr[4];
 #pragma unroll
         for (int u = 0; u < 4; ++u) {
-            vr[u] = *chunk_of(p.v, p.v_sb, p.v_sh, p.v_sn, p.heads, bh, n + u * RPP, c);
-            if (p.smooth) kr[u] = *chunk_of(p.k, p.k_sb, p.k_sh, p.k_sn, p.heads, bh, n + u * RPP, c);
+            vr[u] = *chunk_of(p.v, sq.v_in, p.v_sn, n + u * RPP, c);
+            if (p.smooth) kr[u] = *chunk_of(p.k, sq.k_in, p.k_sn, n + u * RPP, c);
         }
 #pragma unroll
         for (int u = 0; u < 4; ++u) {
@@ -180,11 +209,11 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(co
     }
     for (; n < n1; n += RPP) {
         float x[8];
-        chunk_to_float(*chunk_of(p.v, p.v_sb, p.v_sh, p.v_sn, p.heads, bh, n, c), x);
+        chunk_to_float(*chunk_of(p.v, sq.v_in, p.v_sn, n, c), x);
 #pragma unroll
         for (int e = 0; e < 8; ++e) vm[e] = fmaxf(vm[e], fabsf(x[e]));
         if (p.smooth) {
-            chunk_to_float(*chunk_of(p.k, p.k_sb, p.k_sh, p.k_sn, p.heads, bh, n, c), x);
+            chunk_to_float(*chunk_of(p.k, sq.k_in, p.k_sn, n, c), x);
 #pragma unroll
             for (int e = 0; e < 8; ++e) ks[e] += x[e];
         }
@@ -212,6 +241,7 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
     __shared__ float mean_s[HD], inv_s[HD], head_max[KV_THREADS / 32];
     const int tid = threadIdx.x;
     const i64 bh = gridDim.x - 1 - blockIdx.x;
+    const kv_seq sq(p, bh);
     const float *part = p.part + bh * p.splits * 2 * HD;
     // the partials, reduced in split order
     float amax_d[(HD + KV_THREADS - 1) / KV_THREADS];
@@ -224,7 +254,7 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
                 s += part[sp * 2 * HD + d];
                 m = fmaxf(m, part[sp * 2 * HD + HD + d]);
             }
-        if (d < HD) mean_s[d] = p.smooth && p.seq > 0 ? __fdiv_rn(s, (float)p.seq) : 0.f;
+        if (d < HD) mean_s[d] = p.smooth && sq.len > 0 ? __fdiv_rn(s, (float)sq.len) : 0.f;
         amax_d[i] = m;
     }
     if (p.per_head) {
@@ -252,14 +282,14 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
     }
     __syncthreads();
     // key blocks blockIdx.y, blockIdx.y + gridDim.y, ... (grid y stops at 65535)
-    for (int key0 = blockIdx.y * PACK_KEYS; key0 < p.n_pad; key0 += gridDim.y * PACK_KEYS) {
+    for (int key0 = blockIdx.y * PACK_KEYS; key0 < sq.n_pad; key0 += gridDim.y * PACK_KEYS) {
         // K: per token, minus the mean; CPR threads share a row (shuffle-reduced maximum)
 #pragma unroll
         for (int i = 0; i < PACK_KEYS * CPR / KV_THREADS; ++i) {
             const int n = key0 + tid / CPR + i * RPP, c = tid % CPR;
             float x[8];
-            const bool ok = n < p.seq;
-            chunk_to_float(ok ? *chunk_of(p.k, p.k_sb, p.k_sh, p.k_sn, p.heads, bh, n, c) : make_uint4(0u, 0u, 0u, 0u), x);
+            const bool ok = n < sq.len;
+            chunk_to_float(ok ? *chunk_of(p.k, sq.k_in, p.k_sn, n, c) : make_uint4(0u, 0u, 0u, 0u), x);
             float amax = 0.f;
 #pragma unroll
             for (int e = 0; e < 8; ++e) {
@@ -276,7 +306,7 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
                 b[e >> 2] |= ((u32)q & 0xffu) << (8 * (e & 3));
             }
             if (ok) {
-                const i64 row = bh * p.seq + n;
+                const i64 row = sq.out_row0 + n;
                 *(uint2 *)(p.k_out + row * HD + c * 8) = make_uint2(b[0], b[1]);
                 if (c == 0) p.k_scale[row] = amax / 127.0f;
             }
@@ -287,12 +317,12 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
         for (int item = tid; item < CPR * PACK_KEYS / 4; item += KV_THREADS) {
             const int w = item & 3, G = (item >> 2) % (PACK_KEYS / 16), c = item / (PACK_KEYS / 4);
             const int g0 = key0 + G * 16;
-            if (g0 >= p.n_pad) continue;
+            if (g0 >= sq.n_pad) continue;
             const int keys[4] = {g0 + 2 * w, g0 + 2 * w + 1, g0 + 2 * w + 8, g0 + 2 * w + 9};
             uint4 raw[4];
 #pragma unroll
             for (int k = 0; k < 4; ++k)
-                raw[k] = keys[k] < p.seq ? *chunk_of(p.v, p.v_sb, p.v_sh, p.v_sn, p.heads, bh, keys[k], c)
+                raw[k] = keys[k] < sq.len ? *chunk_of(p.v, sq.v_in, p.v_sn, keys[k], c)
                                          : make_uint4(0u, 0u, 0u, 0u);
             u32 word[8] = {0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u};
 #pragma unroll
@@ -307,7 +337,7 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
             }
 #pragma unroll
             for (int e = 0; e < 8; ++e)
-                *(u32 *)(p.v_out + (bh * HD + c * 8 + e) * (i64)p.n_pad + g0 + 4 * w) = word[e];
+                *(u32 *)(p.v_out + sq.v_out0 + (c * 8 + e) * (i64)p.n_pad + g0 + 4 * w) = word[e];
         }
     }
 }

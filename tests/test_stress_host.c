@@ -95,6 +95,40 @@ static void test_eight_threads_one_context(void **state)
     printf("stress: %ld calls, %ld launches, %ld modules\n", r.calls, after.launches - before.launches, listed);
 }
 
+/* ------------------------------------------------------------------ varlen on the host */
+
+/* intfa_attention_varlen end to end on the host: the counts go to the device on the call's
+ * stream and three kernels launch (the K/V pass's two and the attention); a class of the mix,
+ * so nothing compiles. */
+static void test_varlen_launches(void **state)
+{
+    (void)state;
+    intfa_attn_problem p = stress_problem(0);
+    const int32_t cu_q[4] = {0, 100, 100, 357}, cu_k[4] = {0, 90, 90, 400};
+    p.batch = 3;
+    p.seq_q = cu_q[3];
+    p.seq_kv = cu_k[3];
+    void *base = (void *)(uintptr_t)0x10000000u;
+    const intfa_tensor q = {base, 0, p.heads_q * p.head_dim, p.head_dim};
+    const intfa_tensor kv = {base, 0, p.heads_kv * p.head_dim, p.head_dim};
+    fake_cuda_stats before, after;
+    get_stats(&before);
+    intfa_status st = intfa_attention_varlen(ctx, &p, &q, &kv, &kv, cu_q, cu_k, &q, NULL, NULL, 0, NULL);
+    if (st != INTFA_OK) fail_msg("intfa_attention_varlen: %s", intfa_last_error());
+    get_stats(&after);
+    assert_int_equal(after.launches - before.launches, 3);
+    assert_int_equal(after.bad_calls, 0);
+    assert_int_equal(after.modules_loaded, before.modules_loaded);
+    /* the counts, as copied into the context's workspace: find them after the buffers */
+    const int32_t *ws = (const int32_t *)(uintptr_t)ctx->workspace;
+    size_t bytes = 0;
+    assert_int_equal(intfa_attention_varlen_workspace_size(&p, &bytes), INTFA_OK);
+    assert_true(ctx->workspace_bytes >= bytes);
+    const int32_t *tail = ws + (bytes - 512) / 4; /* the last two 256-byte slots: cu_q, cu_k */
+    assert_memory_equal(tail, cu_q, sizeof cu_q);
+    assert_memory_equal(tail + 64, cu_k, sizeof cu_k);
+}
+
 /* ------------------------------------------------------------------ launching during a compile */
 
 typedef struct race {
@@ -171,6 +205,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eight_threads_one_context),
+        cmocka_unit_test(test_varlen_launches),
         cmocka_unit_test(test_launches_go_on_during_a_compile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

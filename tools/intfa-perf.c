@@ -4,10 +4,12 @@
  * of --reps launches) and checks its output against the first variant's (rel L2).
  *
  *   intfa-perf [--variant NAME]... [--hd 64|128] [--n N]... [--causal 0|1] [--reps R] [--heads H]
- *              [--dropin 0|1] [--smooth 0|1]
+ *              [--dropin 0|1] [--smooth 0|1] [--varlen 0|1]
  * Without --variant: the runtime's selection for each shape. --dropin 1 also times, in the same
  * process, the drop-in (intfa_attention on the fp16 inputs, K smoothing per --smooth), its K/V
- * pass alone with the bytes it moves per second, and a device-to-device copy of those bytes. */
+ * pass alone with the bytes it moves per second, and a device-to-device copy of those bytes.
+ * --varlen 1 (with --dropin 1) also times intfa_attention_varlen on the same tokens as B
+ * sequences of N (equal lengths), against the batched drop-in. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,7 @@ typedef struct perf_opts {
     int nvariants;
     int64_t ns[MAX_LIST];
     int nns;
-    int hd, causal, reps, heads, dropin, smooth;
+    int hd, causal, reps, heads, dropin, smooth, varlen;
 } perf_opts;
 
 static void parse(int argc, char **argv, perf_opts *o)
@@ -50,6 +52,7 @@ static void parse(int argc, char **argv, perf_opts *o)
         else if (!strcmp(a, "--heads")) o->heads = atoi(val);
         else if (!strcmp(a, "--dropin")) o->dropin = atoi(val);
         else if (!strcmp(a, "--smooth")) o->smooth = atoi(val);
+        else if (!strcmp(a, "--varlen")) o->varlen = atoi(val);
         else FAIL("unknown option %s", a);
     }
     if (!o->nns) {
@@ -99,6 +102,7 @@ typedef struct dropin_args {
     intfa_context *ctx;
     const intfa_attn_problem *pr;
     const intfa_tensor *x, *out;
+    const int32_t *cu; /* --varlen: B + 1 cumulative counts of equal lengths */
     intfa_kv_quant_out kv;
     CUdeviceptr src, dst;
     size_t bytes;
@@ -108,6 +112,21 @@ static intfa_status run_dropin(void *arg)
 {
     dropin_args *a = arg;
     return intfa_attention(a->ctx, a->pr, &a->x[0], &a->x[1], &a->x[2], a->out, NULL, NULL, 0, NULL);
+}
+
+/* The same tokens as pr->batch sequences of pr->seq_q, packed [B N, H, D]. */
+static intfa_status run_varlen(void *arg)
+{
+    dropin_args *a = arg;
+    intfa_attn_problem p = *a->pr;
+    p.seq_q *= p.batch;
+    p.seq_kv *= p.batch;
+    intfa_tensor t[4];
+    for (int i = 0; i < 4; ++i) {
+        t[i] = i < 3 ? a->x[i] : *a->out;
+        t[i].stride_b = 0;
+    }
+    return intfa_attention_varlen(a->ctx, &p, &t[0], &t[1], &t[2], a->cu, a->cu, &t[3], NULL, NULL, 0, NULL);
 }
 
 static intfa_status run_kv_pass(void *arg)
@@ -137,7 +156,9 @@ static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_probl
     pr.smooth_k = o->smooth;
     const int64_t B = pr.batch, H = pr.heads_kv, N = pr.seq_kv, D = pr.head_dim;
     const int64_t n = B * H * N * D, npad = intfa_v_padded_len(N);
-    dropin_args a = {ctx, &pr, x, ot, {0}, 0, 0, 0};
+    int32_t *counts = calloc((size_t)B + 1, sizeof *counts);
+    for (int64_t b = 0; b < B; ++b) counts[b + 1] = (int32_t)((b + 1) * N);
+    dropin_args a = {ctx, &pr, x, ot, counts, {0}, 0, 0, 0};
     CUdeviceptr k8, v8, ks, vs, mean, part;
     CU(cu->MemAlloc(&k8, (size_t)n));
     CU(cu->MemAlloc(&v8, (size_t)(B * H * D * npad)));
@@ -146,7 +167,7 @@ static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_probl
     CU(cu->MemAlloc(&mean, (size_t)(B * H * D) * 4));
     CU(cu->MemAlloc(&part, (size_t)intfa_kv_part_bytes(B * H, N, D) + 256));
     a.kv = (intfa_kv_quant_out){(int8_t *)(uintptr_t)k8, (int8_t *)(uintptr_t)v8, (float *)(uintptr_t)ks,
-                                (float *)(uintptr_t)vs, (float *)(uintptr_t)mean, (float *)(uintptr_t)part};
+                                (float *)(uintptr_t)vs, (float *)(uintptr_t)mean, (float *)(uintptr_t)part, NULL, 0};
     /* bytes the pass moves: V (and K with smoothing) read by the statistics pass, K and V read
      * and int8 K, V written with their scales by the second */
     a.bytes = (size_t)(n * 2 * (o->smooth ? 2 : 1) + n * 2 * 2 + n + B * H * D * npad + B * H * N * 4);
@@ -160,7 +181,13 @@ static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_probl
     printf("  drop-in %8.3f ms = %.3fx kernel | K/V pass %.3f ms, %.1f MB at %.0f GB/s = %.0f%% of "
            "copy bandwidth (%.0f GB/s, read+write) | smooth_k %d\n",
            d_ms, d_ms / kernel_ms, kv_ms, a.bytes * 1e-6, kv_bw, 100.0 * kv_bw / cp_bw, cp_bw, o->smooth);
+    if (o->varlen) {
+        const double v_ms = time_median(cu, e0, e1, o->reps, run_varlen, &a);
+        printf("  varlen (%lld sequences of %lld) %8.3f ms = %.3fx the batched drop-in\n", (long long)B,
+               (long long)N, v_ms, v_ms / d_ms);
+    }
     fflush(stdout);
+    free(counts);
     CU(cu->MemFree(k8)); CU(cu->MemFree(v8)); CU(cu->MemFree(ks)); CU(cu->MemFree(vs));
     CU(cu->MemFree(mean)); CU(cu->MemFree(part)); CU(cu->MemFree(a.src)); CU(cu->MemFree(a.dst));
 }

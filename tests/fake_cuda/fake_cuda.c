@@ -218,6 +218,13 @@ static CUresult MemcpyDtoH(void *d, CUdeviceptr s, size_t n) { memcpy(d, (const 
 static CUresult MemcpyDtoD(CUdeviceptr d, CUdeviceptr s, size_t n) { memmove((void *)(uintptr_t)d, (const void *)(uintptr_t)s, n); return CUDA_SUCCESS; }
 static CUresult MemsetD8(CUdeviceptr d, unsigned char b, size_t n) { memset((void *)(uintptr_t)d, b, n); return CUDA_SUCCESS; }
 
+static CUresult MemcpyHtoDAsync(CUdeviceptr d, const void *src, size_t n, CUstream s)
+{
+    if (!is_stream(s)) return bad("cuMemcpyHtoDAsync on a stream that does not exist");
+    memcpy((void *)(uintptr_t)d, src, n);
+    return CUDA_SUCCESS;
+}
+
 static CUresult MemsetD32Async(CUdeviceptr d, unsigned v, size_t n, CUstream s)
 {
     (void)d;
@@ -258,7 +265,7 @@ static const struct {
     FN(StreamGetCtx), FN(StreamSynchronize), FN(StreamCreate), FN(StreamDestroy),
     FN(ModuleLoadData), FN(ModuleUnload), FN(ModuleGetFunction), FN(FuncSetAttribute),
     FN(FuncGetAttribute), FN(LaunchKernel), FN(MemAlloc), FN(MemFree), FN(MemcpyHtoD),
-    FN(MemcpyDtoH), FN(MemcpyDtoD), FN(MemsetD8), FN(MemsetD32Async), FN(EventCreate),
+    FN(MemcpyDtoH), FN(MemcpyDtoD), FN(MemcpyHtoDAsync), FN(MemsetD8), FN(MemsetD32Async), FN(EventCreate),
     FN(EventDestroy), FN(EventRecord), FN(EventSynchronize), FN(EventElapsedTime),
     FN(TensorMapEncodeTiled),
 };
