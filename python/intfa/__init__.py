@@ -3,6 +3,7 @@
     import intfa
     out = intfa.attention(q, k, v, causal=True)          # [B, N, H, D] fp16/bf16 CUDA tensors
     out = intfa.sdpa(q, k, v, is_causal=True)            # F.scaled_dot_product_attention's arguments
+    out = intfa.attention_varlen(q, k, v, cu_q, cu_k)    # packed [total, H, D], FlashAttention's varlen
 
 intfa.attention is a torch custom op underneath (torch.ops.intfa.attention): torch.compile
 traces it without a graph break, and it captures into CUDA graphs. Importing needs neither a
@@ -31,7 +32,8 @@ except ImportError:  # the C library alone: attention and sdpa need torch
 
 if torch is not None:
     from ._api import attention
+    from ._varlen import attention_varlen
     from .sdpa import sdpa, unsupported_reason
 
-__all__ = ["IntfaError", "attention", "library_path", "library_version", "sdpa",
+__all__ = ["IntfaError", "attention", "attention_varlen", "library_path", "library_version", "sdpa",
            "unsupported_reason", "__version__"]
