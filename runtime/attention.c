@@ -169,9 +169,7 @@ static intfa_status ws_plan(const intfa_attn_problem *p, ws_layout *w)
     const int64_t B = p->batch, D = p->head_dim, Hq = p->heads_q, Hk = p->heads_kv;
     const int64_t row = intfa_qk_row_bytes(p->qk_format, D), sm = p->smooth_k ? 1 : 0;
     const int64_t sep_q = p->qk_format == INTFA_FMT_INT8 ? 0 : 1, kv_pass = 1 - sep_q;
-    int64_t bh_kv;
-    if (__builtin_mul_overflow(B, Hk, &bh_kv)) return intfa_fail(INTFA_ERR_OVERFLOW, "workspace size overflows");
-    const int64_t splits = kv_pass ? intfa_kv_splits(bh_kv, p->seq_kv) : 0;
+    const int64_t splits = kv_pass ? intfa_kv_splits(p->seq_kv) : 0;
     const int64_t sizes[9][4] = {{B, Hq, p->seq_q, row * sep_q}, {B, Hq, p->seq_q, 4 * sep_q},
                                  {B, Hk, p->seq_kv, row}, {B, Hk, p->seq_kv, 4},
                                  {B, Hk, intfa_v_padded_len(p->seq_kv), D}, {B, Hk, D, 4},

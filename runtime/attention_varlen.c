@@ -51,7 +51,7 @@ static intfa_status varlen_plan(const intfa_attn_problem *p, varlen_ws *w)
     const int64_t sizes[9][4] = {{Hk, p->seq_kv, D, 1}, {Hk, p->seq_kv, 4, 1},
                                  {Hk, D, intfa_kv_varlen_cols(B, p->seq_kv), 1}, {B, Hk, D, 4},
                                  {B, Hk, D, 4 * sm}, {Hq, p->seq_q, 4 * sm, 1},
-                                 {bh_kv, intfa_kv_splits(bh_kv, p->seq_kv), 2 * D, 4},
+                                 {bh_kv, intfa_kv_splits(p->seq_kv), 2 * D, 4},
                                  {B + 1, 4, 1, 1}, {B + 1, 4, 1, 1}};
     size_t *const slot[9] = {&w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part, &w->cu_q, &w->cu_k};
     return intfa_workspace_plan(9, sizes, slot, &w->total);

@@ -74,7 +74,7 @@ typedef struct intfa_quant_kv_params {
     float *v_scale, *mean, *part;
     const int32_t *cu; /* varlen: cumulative key counts [batch + 1] on the device */
     int64_t k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
-    int32_t heads, seq, n_pad, splits, span, smooth, per_head, pad_;
+    int32_t heads, seq, n_pad, splits, smooth, per_head, pad_, pad2_;
 } intfa_quant_kv_params;
 _Static_assert(sizeof(intfa_quant_kv_params) == 9 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
 

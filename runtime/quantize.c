@@ -153,21 +153,18 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
 }
 
 #define KV_THREADS 256      /* templates/quant_v.cu */
-#define KV_STATS_BLOCKS 264 /* about two blocks per SM on the largest GPUs */
-#define KV_MAX_SPLITS 64
+#define KV_SPLIT_KEYS 1024
+#define KV_MAX_SPLITS 32
 
-int64_t intfa_kv_splits(int64_t batch_heads, int64_t seq)
+int64_t intfa_kv_splits(int64_t seq)
 {
-    if (batch_heads <= 0 || seq <= 0) return 1;
-    int64_t s = (KV_STATS_BLOCKS + batch_heads - 1) / batch_heads, by_len = (seq + 255) / 256;
-    if (s > by_len) s = by_len;
-    if (s > KV_MAX_SPLITS) s = KV_MAX_SPLITS;
-    return s < 1 ? 1 : s;
+    const int64_t s = (seq + KV_SPLIT_KEYS - 1) / KV_SPLIT_KEYS;
+    return s < 1 ? 1 : s > KV_MAX_SPLITS ? KV_MAX_SPLITS : s;
 }
 
 int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim)
 {
-    return batch_heads * intfa_kv_splits(batch_heads, seq) * 2 * head_dim * 4;
+    return batch_heads * intfa_kv_splits(seq) * 2 * head_dim * 4;
 }
 
 int64_t intfa_kv_varlen_cols(int64_t batch, int64_t total)
@@ -194,15 +191,16 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
     if (bh > 0x7fffffffLL)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize K/V: batch x heads = %lld is too many", (long long)bh);
     if (bh == 0 || len == 0) return INTFA_OK;
-    const int64_t splits = intfa_kv_splits(bh, len), span = (len + splits - 1) / splits;
-    const int64_t pack_keys = 8192 / head_dim; /* PACK_KEYS */
+    const int64_t splits = intfa_kv_splits(len);
+    /* four PACK_KEYS chunks per block: the partials' reduction at its start is paid once */
+    const int64_t pack_keys = 4 * (8192 / head_dim);
     int64_t pack_blocks = (intfa_v_padded_len(len) + pack_keys - 1) / pack_keys;
     if (pack_blocks > 65535) pack_blocks = 65535; /* the kernel strides over the rest */
     intfa_quant_kv_params p = {k->data, v->data, out->k8, out->k_scale, out->v8, out->v_scale,
                                smooth ? out->mean : NULL, out->part, out->cu_k,
                                k->stride_b, k->stride_n, k->stride_h, v->stride_b, v->stride_n, v->stride_h,
-                               (int32_t)heads, (int32_t)seq, (int32_t)n_pad, (int32_t)splits, (int32_t)span,
-                               smooth ? 1 : 0, mode == INTFA_VS_HEAD, 0};
+                               (int32_t)heads, (int32_t)seq, (int32_t)n_pad, (int32_t)splits,
+                               smooth ? 1 : 0, mode == INTFA_VS_HEAD, 0, 0};
     if ((st = intfa_launch(ctx, fstats, "intfa_quant_kv_stats", (unsigned)bh, (unsigned)splits, 1,
                            KV_THREADS, 0, stream, &p)) != INTFA_OK)
         return st;

@@ -43,9 +43,10 @@ typedef struct intfa_kv_quant_out {
  * b), so that every sequence starts on a 128-byte line (a V^T tile row is one line; 16-byte
  * alignment alone measured 8% slower at hd128) and has room for its padding. */
 int64_t intfa_kv_varlen_cols(int64_t batch, int64_t total);
-/* Key splits of the statistics pass: enough blocks to fill a GPU when batch x heads is small;
- * a function of the sizes only, so a problem's sums always run in the same order. */
-int64_t intfa_kv_splits(int64_t batch_heads, int64_t seq);
+/* Key spans of the statistics pass for a head of seq keys: one per 1024 keys, 32 at most. A
+ * function of the head's own length only, so a sequence's K mean and V scales are the same bits
+ * in any batch (batched, varlen, alone). */
+int64_t intfa_kv_splits(int64_t seq);
 int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim);
 intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k, const intfa_tensor *v,
                                       intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,

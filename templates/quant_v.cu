@@ -108,18 +108,20 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_scale(const intfa
 
 // ---- The drop-in's K/V pass (INT8 K; docs/ALGORITHM.md): every byte of K and V read twice at
 // most and written once, in two launches (host: intfa_quant_kv_launch in runtime/quantize.c).
-//   intfa_quant_kv_stats  grid (B * H, S): block s scans keys [s * span, (s + 1) * span) and
+//   intfa_quant_kv_stats  grid (B * H, S): a head's keys are cut into kv_splits(len) equal spans
+//                         (a function of its own length alone: a sequence's mean and scales
+//                         come out the same bit for bit in any batch); block s scans span s and
 //                         writes, per channel, the fp32 sum of K (with smoothing) and max |V|
 //                         over its keys to part[bh][s][0 .. HD) and part[bh][s][HD .. 2 HD)
-//   intfa_quant_kv_pack   grid (B * H, min(n_pad / PACK_KEYS, 65535)): the S partials reduced in a fixed order to
-//                         K's mean and V's scales, then PACK_KEYS keys per block: K per token (minus the
+//   intfa_quant_kv_pack   grid (B * H, min(n_pad / (4 PACK_KEYS), 65535)): the S partials reduced in a fixed order to
+//                         K's mean and V's scales once per block, then 4 x PACK_KEYS keys per block: K per token (minus the
 //                         mean), V per channel (or head) into the transposed, key-permuted layout.
 // Both read 16-byte chunks (8 values) of token rows; CPR chunks make a row.
 
 #define KV_THREADS 256
 #define CPR (HD / 8)
 #define RPP (KV_THREADS / CPR) // rows per pass of the block
-#define PACK_KEYS (8192 / HD) // keys per block: 64 at hd128, 128 at hd64 (256 V words of 4 keys x 8 channels)
+#define PACK_KEYS (8192 / HD) // keys per step: 64 at hd128, 128 at hd64 (256 V words of 4 keys x 8 channels)
 
 // Host mirror: intfa_quant_kv_params in runtime/launch_params.h.
 struct intfa_quant_kv_params {
@@ -133,8 +135,11 @@ struct intfa_quant_kv_params {
     const int *cu;      // varlen: cumulative key counts [B + 1] (then seq is the total, n_pad the
                         // V^T row length: sequence b's columns start at 128 (cu[b] / 128 + b))
     i64 k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
-    int heads, seq, n_pad, splits, span, smooth, per_head, pad_;
+    int heads, seq, n_pad, splits, smooth, per_head, pad_, pad2_; // splits: the grid's (the longest head's)
 };
+
+// Key spans of a head's statistics pass (host: intfa_kv_splits, runtime/quantize.c).
+__device__ __forceinline__ int kv_splits(int len) { return min(32, max(1, (len + 1023) / 1024)); }
 
 // One (batch entry or sequence, head): where its keys are read and written.
 struct kv_seq {
@@ -181,7 +186,9 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(co
     const int tid = threadIdx.x, rr = tid / CPR, c = tid % CPR;
     const i64 bh = blockIdx.x;
     const kv_seq sq(p, bh);
-    const int n0 = blockIdx.y * p.span, n1 = min(sq.len, n0 + p.span);
+    const int splits = kv_splits(sq.len), span = (sq.len + splits - 1) / splits;
+    if ((int)blockIdx.y >= splits) return; // a shorter sequence than the grid's longest
+    const int n0 = blockIdx.y * span, n1 = min(sq.len, n0 + span);
     float ks[8], vm[8];
 #pragma unroll
     for (int e = 0; e < 8; ++e) ks[e] = vm[e] = 0.f;
@@ -250,7 +257,7 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
         const int d = tid + i * KV_THREADS;
         float s = 0.f, m = 0.f;
         if (d < HD)
-            for (int sp = 0; sp < p.splits; ++sp) {
+            for (int sp = 0; sp < kv_splits(sq.len); ++sp) {
                 s += part[sp * 2 * HD + d];
                 m = fmaxf(m, part[sp * 2 * HD + HD + d]);
             }

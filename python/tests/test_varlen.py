@@ -1,7 +1,7 @@
 """intfa.attention_varlen. CPU: argument errors name the argument, and the custom op's fake
 implementation gives the shapes (meta tensors, torch.compile). GPU: against intfa.attention on
-each sequence alone (bit for bit: the same quantization and kernels) and against float64
-attention."""
+each sequence alone (bit for bit, K smoothing included: the same quantization, the same K/V
+statistics spans, the same kernels) and against float64 attention."""
 import math
 
 import pytest
