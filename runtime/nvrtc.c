@@ -18,14 +18,22 @@ typedef nvrtcResult nvrtc_result;
 #define NVRTC_OK NVRTC_SUCCESS
 #define NVRTC_COMPILATION NVRTC_ERROR_COMPILATION
 
-/* The options besides -arch, in order; also joined into one string for cache keys. */
+/* The options besides -arch, in order; also joined into one string for cache keys. Line
+ * information (-lineinfo: source lines in ncu and compute-sanitizer reports) only with
+ * INTFA_LINEINFO=1: the kernel code is the same bits without it (every .text section compared,
+ * docs/RESULTS.md), the cubins 48-77% smaller and the compiles ~1.5% shorter. */
 #define OPT_STD "-std=c++17"
 #define OPT_DEFAULT_DEVICE "-default-device"
 #define OPT_LINEINFO "-lineinfo"
 #define OPT_DEFINE "-DINTFA_NVRTC=1"
-static const char *const fixed_options[] = {OPT_STD, OPT_DEFAULT_DEVICE, OPT_LINEINFO,
-                                            OPT_DEFINE};
+static const char *const fixed_options[] = {OPT_STD, OPT_DEFAULT_DEVICE, OPT_DEFINE};
 #define N_FIXED (sizeof fixed_options / sizeof fixed_options[0])
+
+static int want_lineinfo(void)
+{
+    const char *e = getenv("INTFA_LINEINFO");
+    return e && strcmp(e, "1") == 0;
+}
 
 /* Bytes of NVRTC log kept in a message: the first errors matter, and the message (with the
  * prefixes callers add) must fit the 4 KiB last-error buffer. */
@@ -110,10 +118,12 @@ intfa_status intfa_nvrtc_compile(const char *source, const char *name, intfa_arc
 
     char arch_option[32];
     snprintf(arch_option, sizeof arch_option, "-arch=%s", target);
-    const char *options[1 + N_FIXED];
+    const char *options[2 + N_FIXED];
     options[0] = arch_option;
     for (size_t i = 0; i < N_FIXED; i++)
         options[1 + i] = fixed_options[i];
+    const int n_options = (int)(1 + N_FIXED) + (want_lineinfo() ? 1 : 0);
+    options[1 + N_FIXED] = OPT_LINEINFO;
 
     double t0 = now_ms();
     nvrtcProgram prog = NULL;
@@ -125,7 +135,7 @@ intfa_status intfa_nvrtc_compile(const char *source, const char *name, intfa_arc
     intfa_status st = INTFA_OK;
     char *bin = NULL;
     size_t size = 0;
-    r = nvrtcCompileProgram(prog, (int)(1 + N_FIXED), options);
+    r = nvrtcCompileProgram(prog, n_options, options);
     if (r != NVRTC_OK) {
         st = compile_failure(prog, name, target, r);
     } else if ((r = nvrtcGetCUBINSize(prog, &size)) != NVRTC_OK || size == 0) {
@@ -162,5 +172,7 @@ int intfa_nvrtc_version(void)
 
 const char *intfa_nvrtc_options_string(void)
 {
-    return "-arch=<target> " OPT_STD " " OPT_DEFAULT_DEVICE " " OPT_LINEINFO " " OPT_DEFINE;
+    static const char plain[] = "-arch=<target> " OPT_STD " " OPT_DEFAULT_DEVICE " " OPT_DEFINE;
+    static const char lines[] = "-arch=<target> " OPT_STD " " OPT_DEFAULT_DEVICE " " OPT_DEFINE " " OPT_LINEINFO;
+    return want_lineinfo() ? lines : plain;
 }

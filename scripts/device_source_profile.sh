@@ -3,6 +3,7 @@
 # in $OUT/source_<variant>.csv, plus the top stalled instructions. build/ carried.
 # usage: scripts/device_source_profile.sh hd n causal variant
 source "$(dirname "$0")/device_env.sh"
+export INTFA_LINEINFO=1 # source lines in the kernels (runtime/nvrtc.c)
 hd=$1; n=$2; c=$3; v=$4
 ./build/intfa-perf --hd $hd --n $n --causal $c --reps 1 --variant $v > /dev/null 2>&1 # compile first
 ncu --kernel-name intfa_attn_fwd --launch-skip 1 --launch-count 1 --section SourceCounters \

@@ -218,9 +218,31 @@ static void test_version_and_options(void **state)
     const char *opts = intfa_nvrtc_options_string();
     assert_non_null(strstr(opts, "-std=c++17"));
     assert_non_null(strstr(opts, "-default-device"));
-    assert_non_null(strstr(opts, "-lineinfo"));
+    assert_null(strstr(opts, "-lineinfo")); /* line information only on request */
     assert_non_null(strstr(opts, "-DINTFA_NVRTC=1"));
     assert_null(strstr(opts, "fast_math"));
+}
+
+/* INTFA_LINEINFO=1 adds -lineinfo: a different options string (so a different cache key) and a
+ * cubin that carries line tables (larger), for profiling; unset, the plain options again. */
+static void test_lineinfo_on_request(void **state)
+{
+    (void)state;
+    intfa_variant v;
+    assert_int_equal(intfa_variant_default(INTFA_KIND_QUANT_QK, INTFA_ARCH_SM80, 64, INTFA_FMT_INT8, 0,
+                                           INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &v),
+                     INTFA_OK);
+    void *plain = NULL, *lines = NULL;
+    size_t plain_size = 0, lines_size = 0;
+    assert_int_equal(intfa_variant_compile(&v, &plain, &plain_size, NULL), INTFA_OK);
+    setenv("INTFA_LINEINFO", "1", 1);
+    assert_non_null(strstr(intfa_nvrtc_options_string(), "-lineinfo"));
+    assert_int_equal(intfa_variant_compile(&v, &lines, &lines_size, NULL), INTFA_OK);
+    unsetenv("INTFA_LINEINFO");
+    assert_null(strstr(intfa_nvrtc_options_string(), "-lineinfo"));
+    assert_true(lines_size > plain_size + plain_size / 4);
+    free(plain);
+    free(lines);
 }
 
 /* ------------------------------------------------------------------ every default variant */
@@ -389,6 +411,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_options),
+        cmocka_unit_test(test_lineinfo_on_request),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_small_kernel_every_arch),
         cmocka_unit_test(test_sm90a_features),
