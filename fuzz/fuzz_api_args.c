@@ -1,6 +1,7 @@
 /* fuzz_api_args.c - libFuzzer harness: the argument checks of the public entry points
- * (intfa_attention, intfa_attention_int8, intfa_quantize_qk, intfa_quantize_qk_ex,
- * intfa_quantize_v, intfa_mean_over_tokens, intfa_attention_workspace_size) on arbitrary
+ * (intfa_attention, intfa_attention_int8, intfa_attention_varlen, intfa_quantize_qk,
+ * intfa_quantize_qk_ex, intfa_quantize_v, intfa_mean_over_tokens, intfa_attention_workspace_size
+ * and its varlen form) on arbitrary
  * problems, tensors, strides, pointers and options, without a GPU.
  *
  * The context is made here: its driver table's cuCtxPushCurrent (the first driver call of
@@ -307,21 +308,86 @@ static void call_mean(input *in)
                "intfa_mean_over_tokens reached the driver with a misaligned tensor");
 }
 
+/* Cumulative counts for batch sequences (host, batch + 1 entries as the API requires): mostly a
+ * random split of total, sometimes arbitrary values. NULL when the batch is beyond what any
+ * problem check accepts (the call fails before reading them). */
+static int32_t *take_counts(input *in, int64_t batch, int64_t total)
+{
+    if (batch < 0 || batch > GRID_YZ_MAX) return NULL;
+    int32_t *cu = malloc(((size_t)batch + 1) * sizeof *cu);
+    const unsigned how = (unsigned)take(in, 1);
+    cu[0] = how < 240 ? 0 : (int32_t)take(in, 4);
+    for (int64_t b = 1; b <= batch; ++b) {
+        if (how < 200 && total >= 0 && total <= INT32_MAX) { /* non-decreasing, ending at total */
+            const int64_t left = total - cu[b - 1];
+            const int64_t step = b == batch ? left : left > 0 ? (int64_t)(take(in, 2) % (uint64_t)(left + 1)) : 0;
+            cu[b] = (int32_t)(cu[b - 1] + step);
+        } else {
+            cu[b] = (int32_t)take(in, 4);
+        }
+    }
+    return cu;
+}
+
+/* What intfa_attention_varlen may launch with: counts from 0 to total, never decreasing. */
+static int counts_ok(const int32_t *cu, int64_t batch, int64_t total)
+{
+    if (!cu || cu[0] != 0 || cu[batch] != total) return 0;
+    for (int64_t b = 0; b < batch; ++b)
+        if (cu[b + 1] < cu[b]) return 0;
+    return 1;
+}
+
+static void call_attention_varlen(input *in)
+{
+    const intfa_attn_problem p = take_problem(in);
+    const int64_t d = p.head_dim;
+    const intfa_tensor q = take_tensor(in, p.seq_q, p.heads_q, d), k = take_tensor(in, p.seq_kv, p.heads_kv, d);
+    const intfa_tensor v = take_tensor(in, p.seq_kv, p.heads_kv, d), o = take_tensor(in, p.seq_q, p.heads_q, d);
+    int32_t *cu_q = take(in, 1) < 8 ? NULL : take_counts(in, p.batch, p.seq_q);
+    int32_t *cu_k = take(in, 1) < 8 ? NULL : take_counts(in, p.batch, p.seq_kv);
+    float *lse = take(in, 1) < 128 ? NULL : take_ptr(in);
+    void *ws = take(in, 1) < 128 ? NULL : take_ptr(in);
+    const size_t ws_bytes = (size_t)take_size(in);
+    intfa_status st = intfa_attention_varlen(&fake_ctx, &p, &q, &k, &v, cu_q, cu_k, &o, lse, ws,
+                                             ws_bytes, NULL);
+    check_failed(st);
+    if (driver_reached) {
+        FUZZ_CHECK(problem_ok(&p) && p.qk_format == INTFA_FMT_INT8 && p.batch > 0 && p.heads_q > 0 &&
+                       p.seq_q > 0,
+                   "intfa_attention_varlen reached the driver with a problem it cannot run");
+        FUZZ_CHECK(counts_ok(cu_q, p.batch, p.seq_q) && counts_ok(cu_k, p.batch, p.seq_kv),
+                   "intfa_attention_varlen reached the driver with malformed counts");
+        FUZZ_CHECK(aligned(q.data, 16) && aligned(o.data, 16) &&
+                       (p.seq_kv == 0 || (aligned(k.data, 16) && aligned(v.data, 16))) &&
+                       (!lse || aligned(lse, 4)) && (!ws || aligned(ws, 256)),
+                   "intfa_attention_varlen reached the driver with a NULL or misaligned pointer");
+    }
+    free(cu_q);
+    free(cu_k);
+}
+
 static void call_workspace_size(input *in)
 {
     const intfa_attn_problem p = take_problem(in);
     size_t bytes = 12345;
-    intfa_status st = intfa_attention_workspace_size(&p, &bytes);
+    const int varlen = take(in, 1) & 1;
+    intfa_status st = varlen ? intfa_attention_varlen_workspace_size(&p, &bytes)
+                             : intfa_attention_workspace_size(&p, &bytes);
     check_failed(st);
     if (st != INTFA_OK) FUZZ_CHECK(bytes == 12345, "a failed workspace size query wrote its output");
-    else FUZZ_CHECK(problem_ok(&p), "a workspace size for a problem that cannot run");
+    else FUZZ_CHECK(problem_ok(&p) && (!varlen || p.qk_format == INTFA_FMT_INT8),
+                    "a workspace size for a problem that cannot run");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     input in = {data, size};
     driver_reached = 0;
-    switch (take(&in, 1) % 7) {
+    const unsigned sel = (unsigned)take(&in, 1);
+    if (sel >= 224) /* added later: the older corpus inputs below 224 keep their meaning */
+        call_attention_varlen(&in);
+    else switch (sel % 7) {
     case 0: call_attention(&in); break;
     case 1: call_attention_int8(&in); break;
     case 2: call_quantize_qk(&in, 0); break;
