@@ -113,8 +113,8 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_scale(const intfa
 //                         come out the same bit for bit in any batch); block s scans span s and
 //                         writes, per channel, the fp32 sum of K (with smoothing) and max |V|
 //                         over its keys to part[bh][s][0 .. HD) and part[bh][s][HD .. 2 HD)
-//   intfa_quant_kv_pack   grid (B * H, min(n_pad / (4 PACK_KEYS), 65535)): the S partials reduced in a fixed order to
-//                         K's mean and V's scales once per block, then 4 x PACK_KEYS keys per block: K per token (minus the
+//   intfa_quant_kv_pack   grid (B * H, min(n_pad / (c PACK_KEYS), 65535)), c = min(S, 4): the S partials reduced in a fixed order to
+//                         K's mean and V's scales once per block, then c x PACK_KEYS keys per block: K per token (minus the
 //                         mean), V per channel (or head) into the transposed, key-permuted layout.
 // Both read 16-byte chunks (8 values) of token rows; CPR chunks make a row.
 
