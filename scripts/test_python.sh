@@ -11,6 +11,8 @@ py=${PYTHON:-python3}
 pip_install() { timeout 900 "$py" -m pip install -q --disable-pip-version-check "$@"; }
 "$py" -c "import torch" 2>/dev/null || pip_install "torch==${INTFA_TORCH_VERSION:-2.11.0}"
 "$py" -c "import pytest" 2>/dev/null || pip_install pytest
+# the transformers integration's tests (a tiny random Llama on the CPU: no download)
+"$py" -c "import transformers" 2>/dev/null || pip_install "transformers${INTFA_TRANSFORMERS_VERSION:+==$INTFA_TRANSFORMERS_VERSION}"
 out=build-py
 rm -rf "$out/site"
 mkdir -p "$out/dist"

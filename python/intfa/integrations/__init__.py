@@ -1,0 +1,1 @@
+"""Integrations of intfa with other libraries (imported on demand: each needs its library)."""
