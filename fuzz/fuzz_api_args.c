@@ -329,15 +329,6 @@ static int32_t *take_counts(input *in, int64_t batch, int64_t total)
     return cu;
 }
 
-/* What intfa_attention_varlen may launch with: counts from 0 to total, never decreasing. */
-static int counts_ok(const int32_t *cu, int64_t batch, int64_t total)
-{
-    if (!cu || cu[0] != 0 || cu[batch] != total) return 0;
-    for (int64_t b = 0; b < batch; ++b)
-        if (cu[b + 1] < cu[b]) return 0;
-    return 1;
-}
-
 static void call_attention_varlen(input *in)
 {
     const intfa_attn_problem p = take_problem(in);
@@ -356,8 +347,9 @@ static void call_attention_varlen(input *in)
         FUZZ_CHECK(problem_ok(&p) && p.qk_format == INTFA_FMT_INT8 && p.batch > 0 && p.heads_q > 0 &&
                        p.seq_q > 0,
                    "intfa_attention_varlen reached the driver with a problem it cannot run");
-        FUZZ_CHECK(counts_ok(cu_q, p.batch, p.seq_q) && counts_ok(cu_k, p.batch, p.seq_kv),
-                   "intfa_attention_varlen reached the driver with malformed counts");
+        /* the counts are copied and checked with the context entered: no oracle on them here
+         * (the made-up context fails before that) */
+        FUZZ_CHECK(cu_q && cu_k, "intfa_attention_varlen reached the driver with NULL counts");
         FUZZ_CHECK(aligned(q.data, 16) && aligned(o.data, 16) &&
                        (p.seq_kv == 0 || (aligned(k.data, 16) && aligned(v.data, 16))) &&
                        (!lse || aligned(lse, 4)) && (!ws || aligned(ws, 256)),

@@ -282,10 +282,16 @@ intfa_status intfa_attention(intfa_context *ctx, const intfa_attn_problem *probl
  * stride_b ignored); lse NULL or fp32 [H_q, total_q]. cu_seqlens_q and cu_seqlens_k are HOST
  * arrays of batch + 1 cumulative counts: 0 first, never decreasing, the totals last; sequence
  * b has cu[b + 1] - cu[b] tokens (0 allowed) and a causal mask aligned to its own bottom-right.
- * Each sequence is quantized on its own (Q and K per token, V's scales and K's mean per
- * sequence), so a sequence's output equals that of intfa_attention on it alone. INT8 Q/K only
- * (INT4: INTFA_ERR_UNSUPPORTED). The counts are copied to the device on the stream; they may be
- * freed when the call returns. */
+ * The call copies the counts before checking them (device memory is refused), so they may be
+ * changed or freed once it returns, pinned or not; it cannot be captured into a CUDA graph
+ * (INTFA_ERR_UNSUPPORTED). Each sequence is quantized on its own (Q and K per token, V's scales
+ * and K's mean per sequence, over spans of its own length), so a sequence's output is the same
+ * bits as intfa_attention on it alone whenever both select the same tile: always with the
+ * built-in selection; a tuning database may pick per length class, and a varlen batch is
+ * selected as its longest sequence. INT8 Q/K only (INT4: INTFA_ERR_UNSUPPORTED). The grid
+ * covers the longest sequence for every sequence (blocks past a sequence's rows return at
+ * once). workspace as intfa_attention's (calls that share a context on several streams at once
+ * must pass their own). */
 intfa_status intfa_attention_varlen_workspace_size(const intfa_attn_problem *problem, size_t *bytes);
 intfa_status intfa_attention_varlen(intfa_context *ctx, const intfa_attn_problem *problem,
                                     const intfa_tensor *q, const intfa_tensor *k,

@@ -4,6 +4,8 @@
  * (longest sequence's m-blocks, heads, sequences). docs/ALGORITHM.md, "Variable-length
  * batches". */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "attention_launch.h"
 #include "error.h"
@@ -12,12 +14,11 @@
 #include "validate.h"
 #include "workspace.h"
 
-/* Checks cu[0 .. batch] (host): starts at 0, never decreases, ends at total; *max_len gets the
- * longest sequence. */
+/* Checks cu[0 .. batch] (the call's own copy): starts at 0, never decreases, ends at total;
+ * *max_len gets the longest sequence. */
 static intfa_status check_cu(const char *name, const int32_t *cu, int64_t batch, int64_t total,
                              const char *total_field, int64_t *max_len)
 {
-    if (!cu) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL", name);
     if (cu[0] != 0)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s[0] = %d: must be 0", name, (int)cu[0]);
     *max_len = 0;
@@ -124,6 +125,68 @@ static intfa_status varlen_run(intfa_context *ctx, const intfa_attn_problem *pr,
     return intfa_attention_launch_params(ctx, attn, pr, &p, max_q, stream);
 }
 
+/* The counts as the call will use them: a private copy of cu (host memory, checked not to be
+ * device memory), so that nothing the caller does to its array after the checks (a pinned
+ * buffer refilled while the stream runs) can reach the kernels. ctx entered. */
+static intfa_status copy_counts(intfa_context *ctx, const char *name, const int32_t *cu,
+                                int64_t batch, int32_t *copy)
+{
+    unsigned type = 0;
+    int managed = 0;
+    if (ctx->cu->PointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)(uintptr_t)cu) == CUDA_SUCCESS &&
+        type == CU_MEMORYTYPE_DEVICE &&
+        (ctx->cu->PointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, (CUdeviceptr)(uintptr_t)cu) != CUDA_SUCCESS ||
+         !managed))
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "%s = %p is device memory: intfa_attention_varlen takes the counts in host memory",
+                          name, (const void *)cu);
+    memcpy(copy, cu, ((size_t)batch + 1) * sizeof *copy);
+    return INTFA_OK;
+}
+
+/* Everything after the checks that need no driver: refuses graph capture, takes and checks the
+ * counts, then the kernels. ctx entered. */
+static intfa_status varlen_call(intfa_context *ctx, const intfa_attn_problem *pr, float scale,
+                                const varlen_ws *w, void *workspace, const intfa_tensor *q,
+                                const intfa_tensor *k, const intfa_tensor *v,
+                                const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k,
+                                const intfa_tensor *out, float *lse, void *stream)
+{
+    const int64_t B = pr->batch;
+    CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+    CUresult r = ctx->cu->StreamIsCapturing((CUstream)stream, &capture);
+    if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "intfa_attention_varlen: cuStreamIsCapturing");
+    if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "intfa_attention_varlen: the stream is capturing a CUDA graph; the counts "
+                          "are host data copied and checked on every call, which a graph cannot replay");
+    int32_t *counts = malloc(2 * ((size_t)B + 1) * sizeof *counts);
+    if (!counts) return intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "out of host memory");
+    int32_t *cq = counts, *ck = counts + B + 1;
+    int64_t max_q = 0, max_k = 0;
+    intfa_status st = copy_counts(ctx, "cu_seqlens_q", cu_seqlens_q, B, cq);
+    if (st == INTFA_OK) st = copy_counts(ctx, "cu_seqlens_k", cu_seqlens_k, B, ck);
+    if (st == INTFA_OK) st = check_cu("cu_seqlens_q", cq, B, pr->seq_q, "seq_q", &max_q);
+    if (st == INTFA_OK) st = check_cu("cu_seqlens_k", ck, B, pr->seq_kv, "seq_kv", &max_k);
+    /* kernels are selected as for the longest sequence */
+    intfa_attn_problem rep = *pr;
+    rep.seq_q = max_q;
+    rep.seq_kv = max_k;
+    CUdeviceptr ws = (CUdeviceptr)workspace;
+    if (st == INTFA_OK && !workspace) st = intfa_ctx_workspace(ctx, w->total, &ws);
+    intfa_variant kernels[3];
+    size_t nk = 0;
+    if (st == INTFA_OK) st = intfa_dropin_kernels(ctx, &rep, kernels, &nk);
+    if (st == INTFA_OK) st = intfa_ctx_prepare(ctx, kernels, nk);
+    /* the counts go to the device from this pageable copy: the driver has staged them when the
+     * copy call returns, so it is freed right after */
+    if (st == INTFA_OK)
+        st = varlen_run(ctx, pr, scale, &kernels[nk - 1], w, (char *)(uintptr_t)ws, q, k, v, cq, ck,
+                        max_q, max_k, out, lse, stream);
+    free(counts);
+    return st;
+}
+
 intfa_status intfa_attention_varlen(intfa_context *ctx, const intfa_attn_problem *pr,
                                     const intfa_tensor *q, const intfa_tensor *k,
                                     const intfa_tensor *v, const int32_t *cu_seqlens_q,
@@ -137,10 +200,8 @@ intfa_status intfa_attention_varlen(intfa_context *ctx, const intfa_attn_problem
     intfa_status st = check_varlen_problem(pr, &scale);
     if (st != INTFA_OK) return st;
     const int64_t B = pr->batch, D = pr->head_dim;
-    int64_t max_q = 0, max_k = 0;
-    if ((st = check_cu("cu_seqlens_q", cu_seqlens_q, B, pr->seq_q, "seq_q", &max_q)) ||
-        (st = check_cu("cu_seqlens_k", cu_seqlens_k, B, pr->seq_kv, "seq_kv", &max_k)))
-        return st;
+    if (!cu_seqlens_q || !cu_seqlens_k)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL", !cu_seqlens_q ? "cu_seqlens_q" : "cu_seqlens_k");
     if (B == 0 || pr->heads_q == 0 || pr->seq_q == 0) return INTFA_OK;
     varlen_ws w;
     if ((st = varlen_plan(pr, &w)) || (st = check_packed("q", q, pr->seq_q, pr->heads_q, D)) ||
@@ -150,8 +211,8 @@ intfa_status intfa_attention_varlen(intfa_context *ctx, const intfa_attn_problem
                            (st = check_packed("v", v, pr->seq_kv, pr->heads_kv, D))))
         return st;
     if (lse && (st = intfa_check_ptr("lse", lse, 4))) return st;
-    if ((st = intfa_quantize_check_grid("intfa_attention_varlen: k, v", B, pr->heads_kv, max_k)))
-        return st;
+    /* the K/V pass: one block row per (sequence, head), its key blocks strided in grid y */
+    if ((st = intfa_quantize_check_grid("intfa_attention_varlen: k, v", B, pr->heads_kv, 0))) return st;
     if (workspace) {
         if ((st = intfa_check_ptr("workspace", workspace, INTFA_WS_ALIGN))) return st;
         if (workspace_bytes < w.total)
@@ -160,21 +221,11 @@ intfa_status intfa_attention_varlen(intfa_context *ctx, const intfa_attn_problem
                               "(intfa_attention_varlen_workspace_size)",
                               workspace_bytes, w.total);
     }
-    /* kernels are selected as for the longest sequence */
-    intfa_attn_problem rep = *pr;
-    rep.seq_q = max_q;
-    rep.seq_kv = max_k;
     if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
-    CUdeviceptr ws = (CUdeviceptr)workspace;
     st = intfa_ctx_check_stream(ctx, stream);
-    if (st == INTFA_OK && !workspace) st = intfa_ctx_workspace(ctx, w.total, &ws);
-    intfa_variant kernels[3];
-    size_t nk = 0;
-    if (st == INTFA_OK) st = intfa_dropin_kernels(ctx, &rep, kernels, &nk);
-    if (st == INTFA_OK) st = intfa_ctx_prepare(ctx, kernels, nk);
     if (st == INTFA_OK)
-        st = varlen_run(ctx, pr, scale, &kernels[nk - 1], &w, (char *)(uintptr_t)ws, q, k, v,
-                        cu_seqlens_q, cu_seqlens_k, max_q, max_k, out, lse, stream);
+        st = varlen_call(ctx, pr, scale, &w, workspace, q, k, v, cu_seqlens_q, cu_seqlens_k, out, lse,
+                         stream);
     intfa_ctx_leave(ctx);
     return st;
 }

@@ -31,7 +31,7 @@ static const struct {
     ENTRY(DeviceGetCount), ENTRY(DeviceGet), ENTRY(DeviceGetName), ENTRY(DeviceGetAttribute),
     ENTRY(DevicePrimaryCtxRetain), ENTRY(DevicePrimaryCtxRelease), ENTRY(CtxSetCurrent),
     ENTRY(CtxGetCurrent), ENTRY(CtxPushCurrent), ENTRY(CtxPopCurrent), ENTRY(CtxSynchronize),
-    ENTRY(StreamGetCtx), ENTRY(StreamSynchronize), ENTRY(StreamCreate), ENTRY(StreamDestroy),
+    ENTRY(StreamGetCtx), ENTRY(StreamSynchronize), ENTRY(StreamIsCapturing), ENTRY(PointerGetAttribute), ENTRY(StreamCreate), ENTRY(StreamDestroy),
     ENTRY(ModuleLoadData), ENTRY(ModuleUnload), ENTRY(ModuleGetFunction),
     ENTRY(FuncSetAttribute), ENTRY(FuncGetAttribute), ENTRY(LaunchKernel), ENTRY(MemAlloc),
     ENTRY(MemFree), ENTRY(MemcpyHtoD), ENTRY(MemcpyDtoH), ENTRY(MemcpyDtoD), ENTRY(MemcpyHtoDAsync), ENTRY(MemsetD8),

@@ -25,6 +25,8 @@ typedef struct intfa_cu {
     CUresult (*CtxSynchronize)(void);
     CUresult (*StreamGetCtx)(CUstream, CUcontext *);
     CUresult (*StreamSynchronize)(CUstream);
+    CUresult (*StreamIsCapturing)(CUstream, CUstreamCaptureStatus *);
+    CUresult (*PointerGetAttribute)(void *, CUpointer_attribute, CUdeviceptr);
     CUresult (*StreamCreate)(CUstream *, unsigned int);
     CUresult (*StreamDestroy)(CUstream);
     CUresult (*ModuleLoadData)(CUmodule *, const void *);

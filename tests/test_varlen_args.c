@@ -1,9 +1,10 @@
-/* test_varlen_args.c - intfa_attention_varlen's argument checks, which run before any device
- * work: the cumulative counts (NULL, not starting at 0, decreasing, not ending at the totals),
- * INT4, the packed tensors, the workspace and its size. CPU only: a zeroed context stands in for
- * a real one, so every call here must fail (or return for an empty problem) before it touches
- * the context; a call that got further would crash the test. Device pointers are made-up
- * aligned addresses, never dereferenced. */
+/* test_varlen_args.c - intfa_attention_varlen's argument checks, which run before any kernel
+ * launch: INT4, the packed tensors, the workspace and its size with a zeroed context standing in
+ * for a real one (those checks come before the context is touched: a call that got further
+ * would crash the test); the cumulative counts (NULL, not starting at 0, decreasing, not ending
+ * at the totals, changed by the caller after the call) on a context of the made-up driver of
+ * tests/fake_cuda, since the counts are copied and checked with the context entered. Device
+ * pointers are made-up aligned addresses, never dereferenced. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +12,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdlib.h>
 
 #include "context.h"
+#include "cache_fixture.h"
 
 static intfa_context fake; /* zeroed: no driver, no device */
+static intfa_context *drv; /* on the made-up driver */
+static char *cache_dir;
 
 #define DEV(addr) ((void *)(uintptr_t)(addr))
 
@@ -40,11 +45,17 @@ static intfa_tensor packed(uintptr_t addr, int64_t h)
     return t;
 }
 
-static intfa_status call(const intfa_attn_problem *p, const int32_t *cq, const int32_t *ck)
+static intfa_status call_on(intfa_context *c, const intfa_attn_problem *p, const int32_t *cq,
+                            const int32_t *ck)
 {
     const intfa_tensor q = packed(0x100000, 4), k = packed(0x200000, 2), v = packed(0x300000, 2),
                        o = packed(0x400000, 4);
-    return intfa_attention_varlen(&fake, p, &q, &k, &v, cq, ck, &o, NULL, NULL, 0, NULL);
+    return intfa_attention_varlen(c, p, &q, &k, &v, cq, ck, &o, NULL, NULL, 0, NULL);
+}
+
+static intfa_status call(const intfa_attn_problem *p, const int32_t *cq, const int32_t *ck)
+{
+    return call_on(drv, p, cq, ck);
 }
 
 static void test_counts(void **state)
@@ -70,6 +81,11 @@ static void test_counts(void **state)
     const int32_t past[4] = {0, 4, 13, 14};
     assert_int_equal(call(&p, cu_q, past), INTFA_ERR_INVALID_ARGUMENT);
     assert_error_is("cu_seqlens_k[3] = 14: must equal the total token count problem.seq_kv = 13");
+    /* device memory (the made-up driver's device range): refused, never read */
+    const int32_t *on_device = (const int32_t *)DEV(0x10000000);
+    assert_int_equal(call(&p, cu_q, on_device), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_is("cu_seqlens_k = 0x10000000 is device memory: intfa_attention_varlen takes the "
+                    "counts in host memory");
 }
 
 static void test_problem_and_tensors(void **state)
@@ -77,11 +93,11 @@ static void test_problem_and_tensors(void **state)
     (void)state;
     intfa_attn_problem p = problem();
     p.qk_format = INTFA_FMT_INT4;
-    assert_int_equal(call(&p, cu_q, cu_k), INTFA_ERR_UNSUPPORTED);
+    assert_int_equal(call_on(&fake, &p, cu_q, cu_k), INTFA_ERR_UNSUPPORTED);
     assert_error_is("problem.qk_format = 1: variable-length batches take INT8 Q/K only");
     p = problem();
     p.head_dim = 96;
-    assert_int_equal(call(&p, cu_q, cu_k), INTFA_ERR_UNSUPPORTED);
+    assert_int_equal(call_on(&fake, &p, cu_q, cu_k), INTFA_ERR_UNSUPPORTED);
     p = problem();
     const intfa_tensor q = packed(0x100000, 4), k = packed(0x200000, 2), o = packed(0x400000, 4);
     intfa_tensor bad = packed(0x300008, 2); /* not 16-byte aligned */
@@ -133,6 +149,26 @@ static void test_workspace(void **state)
     assert_int_equal(intfa_attention_varlen_workspace_size(&p4, &need), INTFA_ERR_UNSUPPORTED);
 }
 
+static int setup(void **state)
+{
+    (void)state;
+    setenv("INTFA_LIBCUDA", FAKE_CUDA_PATH, 1);
+    cache_dir = fixture_mkdtemp("varlen");
+    intfa_options o = {0};
+    o.cache_dir = cache_dir;
+    o.disable_jit = 1; /* a call that got past its checks would fail to load, not compile */
+    return intfa_create_with_options(&drv, 0, &o) == INTFA_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    intfa_destroy(drv);
+    fixture_rmtree(cache_dir);
+    free(cache_dir);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,5 +176,5 @@ int main(void)
         cmocka_unit_test(test_problem_and_tensors),
         cmocka_unit_test(test_workspace),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -25,12 +25,18 @@ def _counts(name, cu):
             raise TypeError("%s.dtype = %s: expected torch.int32 (or torch.int64)" % (name, cu.dtype))
         if cu.is_meta:
             return cu
-        return cu.to(device="cpu", dtype=torch.int32).contiguous()
+        cu = cu.to(device="cpu")
+        if cu.dtype == torch.int64 and cu.numel() and (cu.min() < -2**31 or cu.max() >= 2**31):
+            raise ValueError("%s: counts beyond int32 (%d .. %d)" % (name, cu.min(), cu.max()))
+        return cu.to(dtype=torch.int32).contiguous()
     try:
-        return torch.tensor([int(c) for c in cu], dtype=torch.int32)
-    except (TypeError, ValueError, OverflowError):
+        values = [int(c) for c in cu]
+    except (TypeError, ValueError):
         raise TypeError("%s: expected a 1-D integer tensor or a sequence of ints, got %s"
                         % (name, type(cu).__name__)) from None
+    if any(c < -2**31 or c >= 2**31 for c in values):
+        raise ValueError("%s: counts beyond int32" % name)
+    return torch.tensor(values, dtype=torch.int32)
 
 
 def check_args(q, k, v, cu_q, cu_k, scale, v_scale):

@@ -65,6 +65,10 @@ def test_bad_counts_name_the_argument():
         intfa.attention_varlen(q, k, v, torch.tensor([0.0, 20.0]), [0, 30])
     with pytest.raises(TypeError, match=r"cu_seqlens_q: expected a 1-D integer tensor or a sequence"):
         intfa.attention_varlen(q, k, v, "0,20", [0, 30])
+    with pytest.raises(ValueError, match=r"cu_seqlens_k: counts beyond int32"):
+        intfa.attention_varlen(q, k, v, [0, 20], torch.tensor([0, 2**32 + 30]))
+    with pytest.raises(ValueError, match=r"cu_seqlens_q: counts beyond int32"):
+        intfa.attention_varlen(q, k, v, [0, 2**40], [0, 30])
     with pytest.raises(ValueError, match=r"scale = -1.0"):
         intfa.attention_varlen(q, k, v, [0, 20], [0, 30], scale=-1.0)
     with pytest.raises(ValueError, match=r"v_scale = 'token'"):

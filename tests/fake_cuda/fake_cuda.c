@@ -118,6 +118,24 @@ static CUresult StreamGetCtx(CUstream s, CUcontext *c)
 
 static CUresult StreamSynchronize(CUstream s) { return is_stream(s) ? CUDA_SUCCESS : bad("cuStreamSynchronize of a foreign stream"); }
 
+static CUresult StreamIsCapturing(CUstream s, CUstreamCaptureStatus *status)
+{
+    if (!is_stream(s)) return bad("cuStreamIsCapturing of a foreign stream");
+    *status = CU_STREAM_CAPTURE_STATUS_NONE;
+    return CUDA_SUCCESS;
+}
+
+/* The made-up device addresses tests pass, [0x10000000, 0x80000000), are device memory; anything
+ * else is host memory to this driver ("not a CUDA pointer"), as malloc'ed memory on a real one. */
+static CUresult PointerGetAttribute(void *data, CUpointer_attribute attr, CUdeviceptr p)
+{
+    if (p < 0x10000000u || p >= 0x80000000u) return CUDA_ERROR_INVALID_VALUE;
+    if (attr == CU_POINTER_ATTRIBUTE_MEMORY_TYPE) *(unsigned *)data = CU_MEMORYTYPE_DEVICE;
+    else if (attr == CU_POINTER_ATTRIBUTE_IS_MANAGED) *(int *)data = 0;
+    else return CUDA_ERROR_INVALID_VALUE;
+    return CUDA_SUCCESS;
+}
+
 static CUresult StreamCreate(CUstream *s, unsigned flags)
 {
     (void)flags;
@@ -262,7 +280,7 @@ static const struct {
     {"cuDevicePrimaryCtxRetain", (void (*)(void))PrimaryCtxRetain},
     {"cuDevicePrimaryCtxRelease", (void (*)(void))PrimaryCtxRelease}, FN(CtxSetCurrent),
     FN(CtxGetCurrent), FN(CtxPushCurrent), FN(CtxPopCurrent), FN(CtxSynchronize),
-    FN(StreamGetCtx), FN(StreamSynchronize), FN(StreamCreate), FN(StreamDestroy),
+    FN(StreamGetCtx), FN(StreamSynchronize), FN(StreamIsCapturing), FN(PointerGetAttribute), FN(StreamCreate), FN(StreamDestroy),
     FN(ModuleLoadData), FN(ModuleUnload), FN(ModuleGetFunction), FN(FuncSetAttribute),
     FN(FuncGetAttribute), FN(LaunchKernel), FN(MemAlloc), FN(MemFree), FN(MemcpyHtoD),
     FN(MemcpyDtoH), FN(MemcpyDtoD), FN(MemcpyHtoDAsync), FN(MemsetD8), FN(MemsetD32Async), FN(EventCreate),
