@@ -125,7 +125,9 @@ def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, *, causal=False, scale
     its causal mask aligned to its own bottom-right. Each sequence is quantized on its own, so
     its output equals intfa.attention on that sequence alone.
 
-    Returns out [total_q, H_q, D] or, with return_lse, (out, lse) with lse fp32 [H_q, total_q]."""
+    Returns out [total_q, H_q, D] or, with return_lse, (out, lse) with lse fp32 [H_q, total_q].
+    Not capturable into a CUDA graph (the counts are host data checked on every call: the library
+    refuses with intfa.IntfaError)."""
     cu_q, cu_k = _counts("cu_seqlens_q", cu_seqlens_q), _counts("cu_seqlens_k", cu_seqlens_k)
     out, lse = attention_varlen_op(q, k, v, cu_q, cu_k, bool(causal), float(scale or 0.0),
                                    bool(return_lse), bool(smooth_k), v_scale)
