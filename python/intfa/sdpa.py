@@ -7,9 +7,12 @@ F.scaled_dot_product_attention with intfa.sdpa never breaks a model:
   - head_dim not 64 or 128, or value's head_dim differing from query's;
   - is_causal with N_q != N_kv (PyTorch aligns that mask to the top-left, intfa to the bottom-right);
   - gradients wanted (intfa is forward-only): grad mode on and an input that requires grad.
-With strict=True these raise ValueError naming the reason instead. H_q != H_kv needs
+With strict=True these raise ValueError naming the reason instead; without it, the first
+fallback of each kind warns once (UserWarning) with the reason. H_q != H_kv needs
 enable_gqa=True, as in PyTorch (else ValueError, as PyTorch raises too).
 """
+import warnings
+
 import torch
 
 from . import _args
@@ -17,6 +20,17 @@ from ._api import attention
 
 # PyTorch's own, taken before anyone can replace F.scaled_dot_product_attention with ours.
 _torch_sdpa = torch.nn.functional.scaled_dot_product_attention
+_warned = set()
+
+
+def _warn_once(reason):
+    """One UserWarning per kind of reason (its first words: "attn_mask is given", "query.dtype",
+    ...), outside torch.compile tracing."""
+    kind = " ".join(reason.split(":")[0].split()[:3])
+    if kind in _warned or torch.compiler.is_compiling():
+        return
+    _warned.add(kind)
+    warnings.warn("intfa.sdpa: falling back to PyTorch's SDPA: " + reason, stacklevel=3)
 
 
 def unsupported_reason(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
@@ -50,5 +64,6 @@ def sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scal
         return attention(query, key, value, causal=is_causal, scale=scale, layout="bhnd")
     if strict:
         raise ValueError("intfa.sdpa: " + reason)
+    _warn_once(reason)
     return _torch_sdpa(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p,
                        is_causal=is_causal, scale=scale, enable_gqa=enable_gqa)

@@ -49,3 +49,17 @@ def test_gqa_needs_enable_gqa():
     kv = meta(1, 2, 32, 64)
     with pytest.raises(ValueError, match="pass enable_gqa=True"):
         intfa.sdpa(Q, kv, kv)
+
+
+def test_fallback_warns_once_per_kind():
+    import importlib
+    importlib.import_module("intfa.sdpa")._warned.clear()   # the module (intfa.sdpa is the function)
+    q = torch.randn(1, 2, 8, 64, dtype=torch.float16)
+    mask = torch.ones(8, 8, dtype=torch.bool)
+    with pytest.warns(UserWarning, match=r"intfa.sdpa: falling back to PyTorch's SDPA: attn_mask is given"):
+        intfa.sdpa(q, q, q, attn_mask=mask)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # a second fallback of the same kind: silent
+        out = intfa.sdpa(q, q, q, attn_mask=mask)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, q, q, attn_mask=mask))
