@@ -33,7 +33,9 @@ except ImportError:  # the C library alone: attention and sdpa need torch
 if torch is not None:
     from ._api import attention
     from ._varlen import attention_varlen
+    from ._int8 import attention_int8, quantize_qk, quantize_v
     from .sdpa import sdpa, unsupported_reason
 
-__all__ = ["IntfaError", "attention", "attention_varlen", "library_path", "library_version", "sdpa",
+__all__ = ["IntfaError", "attention", "attention_int8", "attention_varlen", "library_path",
+           "quantize_qk", "quantize_v", "library_version", "sdpa",
            "unsupported_reason", "__version__"]

@@ -39,6 +39,11 @@ class V8(C.Structure):
     _fields_ = [("values", C.c_void_p), ("scale", C.c_void_p)]
 
 
+class QKQuantOptions(C.Structure):
+    _fields_ = [("format", C.c_int), ("subtract", C.c_void_p), ("bias_mean", C.c_void_p),
+                ("heads_per_mean", C.c_int64), ("bias_scale", C.c_float), ("out_bias", C.c_void_p)]
+
+
 class Variant(C.Structure):
     _fields_ = [("kind", C.c_int), ("arch", C.c_int), ("head_dim", C.c_int), ("block_m", C.c_int),
                 ("block_n", C.c_int), ("warps", C.c_int), ("stages", C.c_int),
@@ -50,7 +55,7 @@ VARIANT_NAME_MAX = 128  # INTFA_VARIANT_NAME_MAX
 
 # Every struct mirrored here, by its C name (the ABI test walks this).
 STRUCTS = {"intfa_tensor": Tensor, "intfa_attn_problem": Problem, "intfa_qk_int8": QK8,
-           "intfa_v_int8": V8, "intfa_variant": Variant}
+           "intfa_v_int8": V8, "intfa_variant": Variant, "intfa_qk_quant_options": QKQuantOptions}
 
 _P = C.POINTER
 # name: (argument types, result type)
@@ -75,6 +80,8 @@ SIGNATURES = {
                               C.c_void_p, C.c_void_p], C.c_int),
     "intfa_quantize_qk": ([C.c_void_p, _P(Tensor), C.c_int] + [C.c_int64] * 4 +
                           [C.c_void_p, C.c_void_p, C.c_void_p], C.c_int),
+    "intfa_quantize_qk_ex": ([C.c_void_p, _P(Tensor), C.c_int] + [C.c_int64] * 4 +
+                             [_P(QKQuantOptions), C.c_void_p, C.c_void_p, C.c_void_p], C.c_int),
     "intfa_quantize_v": ([C.c_void_p, _P(Tensor), C.c_int] + [C.c_int64] * 4 +
                          [C.c_int, C.c_void_p, C.c_void_p, C.c_void_p], C.c_int),
 }
