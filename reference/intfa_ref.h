@@ -43,6 +43,32 @@ void intfa_ref_attention_quant_head(const int8_t *q8, const float *q_scale, cons
                                     float softmax_scale, int causal, intfa_p_quant pq,
                                     int block_n, float *out, float *lse);
 
+/* A paged INT8 KV cache of one (sequence, K/V head): the contract of issue 17's kernels
+ * (docs/DECODE.md). Pages of page_size tokens (a multiple of 16); K int8 per token with its
+ * scale, k8[t][d]; V int8 per (page, channel), vt[page][d][page_size] with keys permuted as
+ * intfa_ref_quantize_v lays them out, v_scale[page][d], written when the page fills; the last
+ * page's V kept in fp32, v_stage[slot][d], until then. */
+typedef struct intfa_ref_kv_cache {
+    int d, page_size, max_pages;
+    int64_t len; /* tokens appended */
+    int8_t *k8, *vt;
+    float *k_scale, *v_scale, *v_stage;
+} intfa_ref_kv_cache;
+/* 0, or -1 (bad sizes, out of memory: nothing allocated). */
+int intfa_ref_kv_cache_init(intfa_ref_kv_cache *c, int d, int page_size, int max_pages);
+void intfa_ref_kv_cache_free(intfa_ref_kv_cache *c);
+/* Appends n tokens, k[n][d] and v[n][d] (row stride ld floats); -1 and nothing appended when
+ * they do not fit. */
+int intfa_ref_kv_append(intfa_ref_kv_cache *c, const float *k, const float *v, int64_t n,
+                        int64_t ld);
+/* The quantized algorithm (pu8, docs/ALGORITHM.md) of nq query rows q8[nq][d] over the cache:
+ * per key tile of block_n keys, O = O * alpha, then P.V page by page with each page's V scales
+ * (o = fmaf(pv, beta * v_scale[page][c], o)), the staging page quantized by the same rule as
+ * it is read; out[nq][d] = o / l (no V scale at the end). Causal bottom-right. */
+void intfa_ref_attention_paged(const int8_t *q8, const float *q_scale, const intfa_ref_kv_cache *c,
+                               int64_t nq, float softmax_scale, int causal, int block_n,
+                               float *out, float *lse);
+
 /* Exact attention in double for one head: q[nq][d], k[nkv][d], v[nkv][d] (fp32 inputs,
  * row strides ldq/ldk/ldv) -> out[nq][d], lse[nq] (may be NULL; natural log; -inf and
  * out 0 for rows that see no key). Same causal rule as the kernel. */
