@@ -34,8 +34,9 @@ if torch is not None:
     from ._api import attention
     from ._varlen import attention_varlen
     from ._int8 import attention_int8, quantize_qk, quantize_v
+    from ._warmup import warmup
     from .sdpa import sdpa, unsupported_reason
 
 __all__ = ["IntfaError", "attention", "attention_int8", "attention_varlen", "library_path",
            "quantize_qk", "quantize_v", "library_version", "sdpa",
-           "unsupported_reason", "__version__"]
+           "unsupported_reason", "warmup", "__version__"]

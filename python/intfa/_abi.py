@@ -76,6 +76,7 @@ SIGNATURES = {
     "intfa_attention_varlen": ([C.c_void_p, _P(Problem), _P(Tensor), _P(Tensor), _P(Tensor),
                                 _P(C.c_int32), _P(C.c_int32), _P(Tensor), C.c_void_p, C.c_void_p,
                                 C.c_size_t, C.c_void_p], C.c_int),
+    "intfa_warmup": ([C.c_void_p, _P(Problem), C.c_size_t], C.c_int),
     "intfa_attention_int8": ([C.c_void_p, _P(Problem), _P(QK8), _P(QK8), _P(V8), _P(Tensor),
                               C.c_void_p, C.c_void_p], C.c_int),
     "intfa_quantize_qk": ([C.c_void_p, _P(Tensor), C.c_int] + [C.c_int64] * 4 +

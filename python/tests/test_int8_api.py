@@ -53,3 +53,28 @@ def test_gpu_quantize_once_equals_the_drop_in(causal):
                                 qk_format="int4")
     want4 = intfa.attention(q, k, v, causal=causal, smooth_k=False, qk_format="int4")
     assert torch.equal(out4, want4)
+
+
+def test_warmup_checks_its_arguments():
+    q = torch.empty(1, 16, 4, 80, dtype=torch.float16, device="meta")
+    with pytest.raises(ValueError, match=r"head_dim = 80"):
+        intfa.warmup(q, q, q)
+    q = torch.empty(1, 16, 4, 64, dtype=torch.float16, device="meta")
+    with pytest.raises(ValueError, match=r"layout = 'x'"):
+        intfa.warmup(q, q, q, layout="x")
+
+
+@pytest.mark.gpu
+def test_gpu_warmup_on_meta_shapes():
+    """intfa.warmup on meta tensors loads the kernels of that call (the C side's test_prepare
+    checks that they compile concurrently and that a loaded call fetches nothing); the call then
+    runs and matches the same call without a warm-up."""
+    q = torch.empty(1, 777, 4, 128, dtype=torch.bfloat16, device="meta")
+    k = torch.empty(1, 777, 2, 128, dtype=torch.bfloat16, device="meta")
+    intfa.warmup(q, k, k, causal=True, smooth_k=False)
+    intfa.warmup(q, k, k, causal=True, smooth_k=False)   # idempotent
+    torch.manual_seed(1)
+    qc = torch.randn(1, 777, 4, 128, dtype=torch.bfloat16, device="cuda")
+    kc = torch.randn(1, 777, 2, 128, dtype=torch.bfloat16, device="cuda")
+    out = intfa.attention(qc, kc, kc, causal=True, smooth_k=False)
+    assert torch.equal(out, intfa.attention(qc, kc, kc, causal=True, smooth_k=False))
