@@ -14,10 +14,7 @@
 #include <string.h>
 
 #include "intfa_ref.h"
-
-#define LOG2E_F 1.44269504088896340736f
-#define LN2_F 0.69314718055994530942f
-#define RINT_MAGIC 12582912.0f /* 1.5 * 2^23: x + magic - magic rounds x >= 0 to an integer */
+#include "ref_tile.h"
 
 static int64_t ref_v_padded_len(int64_t n)
 {
@@ -49,6 +46,44 @@ static void pv_tile(const int32_t *pq, const int8_t *vk, int64_t t0, int64_t tv,
     }
 }
 
+float intfa_ref_tile_scores(const int8_t *q8, const int8_t *k8, const float *k_scale, int d,
+                            int64_t t0, int64_t tn, int64_t last, int64_t nkv, float *x)
+{
+    float xmax = -INFINITY;
+    for (int64_t jj = 0; jj < tn; jj++) {
+        int64_t j = t0 + jj;
+        if (j <= last && j < nkv) {
+            int32_t s = 0;
+            for (int k = 0; k < d; k++)
+                s += (int32_t)q8[k] * (int32_t)k8[j * d + k];
+            x[jj] = (float)s * k_scale[j];
+        } else {
+            x[jj] = -INFINITY;
+        }
+        xmax = fmaxf(xmax, x[jj]);
+    }
+    return xmax;
+}
+
+void intfa_ref_tile_pu8(const float *x, int64_t tn, float xmax, float a, float *m, int32_t *pq,
+                        float *alpha, float *beta, int32_t *psum)
+{
+    const float mt = xmax == -INFINITY ? -INFINITY : xmax * a;
+    /* the reference maximum moves lazily: only when the tile's maximum exceeds it by more than
+     * INTFA_LAZY_TAU (P is scaled by the tile's own maximum anyway) */
+    const float m_new = mt > *m + INTFA_LAZY_TAU ? mt : *m;
+    const float m_use = m_new == -INFINITY ? 0.0f : m_new, mt_use = mt == -INFINITY ? 0.0f : mt;
+    *alpha = m_new == *m ? 1.0f : exp2f(*m - m_use);
+    *psum = 0;
+    for (int64_t jj = 0; jj < tn; jj++) {
+        float pj = x[jj] == -INFINITY ? 0.0f : exp2f(fmaf(x[jj], a, -mt_use));
+        pq[jj] = (int32_t)(fmaf(pj, 255.0f, RINT_MAGIC) - RINT_MAGIC);
+        *psum += pq[jj];
+    }
+    *beta = mt == -INFINITY ? 0.0f : exp2f(mt - m_use) * (1.0f / 255.0f);
+    *m = m_new;
+}
+
 /* One query row of the quantized algorithm. x, p and pq are scratch of block_n entries, pv
  * and o of d entries; vk is V key-major (see pv_tile). */
 static void quant_row(const int8_t *q8, float q_scale, const int8_t *k8, const float *k_scale,
@@ -64,39 +99,21 @@ static void quant_row(const int8_t *q8, float q_scale, const int8_t *k8, const f
      * so every earlier tile holds one too */
     for (int64_t t0 = 0; t0 <= last; t0 += block_n) {
         int64_t tn = block_n, tv = nkv - t0 < tn ? nkv - t0 : tn; /* keys of V in the tile */
-        float xmax = -INFINITY;
-        for (int64_t jj = 0; jj < tn; jj++) {
-            int64_t j = t0 + jj;
-            if (j <= last && j < nkv) {
-                int32_t s = 0;
-                for (int k = 0; k < d; k++)
-                    s += (int32_t)q8[k] * (int32_t)k8[j * d + k];
-                x[jj] = (float)s * k_scale[j];
-            } else {
-                x[jj] = -INFINITY;
-            }
-            xmax = fmaxf(xmax, x[jj]);
-        }
-        float mt = xmax == -INFINITY ? -INFINITY : xmax * a;
-        /* pu8: the reference maximum moves lazily (only when the tile's maximum exceeds it
-         * by more than INTFA_LAZY_TAU); ps8 quantizes P against it, so it is exact there. */
-        float m_new = pqmode == INTFA_PQ_U8_ROW ? (mt > m + INTFA_LAZY_TAU ? mt : m) : fmaxf(m, mt);
-        float m_use = m_new == -INFINITY ? 0.0f : m_new;
-        float alpha = m_new == m ? 1.0f : exp2f(m - m_use);
+        const float xmax = intfa_ref_tile_scores(q8, k8, k_scale, d, t0, tn, last, nkv, x);
         if (pqmode == INTFA_PQ_U8_ROW) {
-            float mt_use = mt == -INFINITY ? 0.0f : mt;
-            int32_t psum = 0;
-            for (int64_t jj = 0; jj < tn; jj++) {
-                float pj = x[jj] == -INFINITY ? 0.0f : exp2f(fmaf(x[jj], a, -mt_use));
-                pq[jj] = (int32_t)(fmaf(pj, 255.0f, RINT_MAGIC) - RINT_MAGIC);
-                psum += pq[jj];
-            }
-            float beta = mt == -INFINITY ? 0.0f : exp2f(mt - m_use) * (1.0f / 255.0f);
+            float alpha, beta;
+            int32_t psum;
+            intfa_ref_tile_pu8(x, tn, xmax, a, &m, pq, &alpha, &beta, &psum);
             pv_tile(pq, vk, t0, tv, d, pv);
             for (int k = 0; k < d; k++)
                 o[k] = fmaf((float)pv[k], beta, o[k] * alpha);
             l = fmaf((float)psum, beta, l * alpha);
         } else {
+            /* ps8: P quantized against the running maximum itself */
+            float mt = xmax == -INFINITY ? -INFINITY : xmax * a;
+            float m_new = fmaxf(m, mt);
+            float m_use = m_new == -INFINITY ? 0.0f : m_new;
+            float alpha = m_new == m ? 1.0f : exp2f(m - m_use);
             float psum = 0.0f; /* fp32, keys in increasing order */
             for (int64_t jj = 0; jj < tn; jj++) {
                 p[jj] = x[jj] == -INFINITY ? 0.0f : exp2f(fmaf(x[jj], a, -m_use));
@@ -107,8 +124,8 @@ static void quant_row(const int8_t *q8, float q_scale, const int8_t *k8, const f
             for (int k = 0; k < d; k++)
                 o[k] = fmaf((float)pv[k], 1.0f / 127.0f, o[k] * alpha);
             l = l * alpha + psum;
+            m = m_new;
         }
-        m = m_new;
     }
     for (int k = 0; k < d; k++)
         out[k] = l > 0.0f ? o[k] * v_scale[k] / l : 0.0f;

@@ -15,10 +15,7 @@
 #include <string.h>
 
 #include "intfa_ref.h"
-
-#define LOG2E_F 1.44269504088896340736f
-#define LN2_F 0.69314718055994530942f
-#define RINT_MAGIC 12582912.0f
+#include "ref_tile.h"
 
 int intfa_ref_kv_cache_init(intfa_ref_kv_cache *c, int d, int page_size, int max_pages)
 {
@@ -108,30 +105,10 @@ void intfa_ref_attention_paged(const int8_t *q8, const float *q_scale, const int
         float m = -INFINITY, l = 0.0f;
         for (int j = 0; j < d; ++j) o[j] = 0.0f;
         for (int64_t t0 = 0; t0 <= last; t0 += block_n) {
-            float xmax = -INFINITY;
-            for (int jj = 0; jj < block_n; ++jj) {
-                const int64_t j = t0 + jj;
-                if (j <= last) {
-                    int32_t s = 0;
-                    for (int e = 0; e < d; ++e) s += (int32_t)q8[i * d + e] * (int32_t)c->k8[j * d + e];
-                    x[jj] = (float)s * c->k_scale[j];
-                } else {
-                    x[jj] = -INFINITY;
-                }
-                xmax = fmaxf(xmax, x[jj]);
-            }
-            /* pu8 of docs/ALGORITHM.md: P against the tile's maximum, a lazy reference */
-            const float mt = xmax == -INFINITY ? -INFINITY : xmax * a;
-            const float m_new = mt > m + INTFA_LAZY_TAU ? mt : m;
-            const float m_use = m_new == -INFINITY ? 0.0f : m_new, mt_use = mt == -INFINITY ? 0.0f : mt;
-            const float alpha = m_new == m ? 1.0f : exp2f(m - m_use);
-            int32_t psum = 0;
-            for (int jj = 0; jj < block_n; ++jj) {
-                const float p = x[jj] == -INFINITY ? 0.0f : exp2f(fmaf(x[jj], a, -mt_use));
-                pq[jj] = (int32_t)(fmaf(p, 255.0f, RINT_MAGIC) - RINT_MAGIC);
-                psum += pq[jj];
-            }
-            const float beta = mt == -INFINITY ? 0.0f : exp2f(mt - m_use) * (1.0f / 255.0f);
+            const float xmax = intfa_ref_tile_scores(q8 + i * d, c->k8, c->k_scale, d, t0, block_n, last, nkv, x);
+            float alpha, beta;
+            int32_t psum;
+            intfa_ref_tile_pu8(x, block_n, xmax, a, &m, pq, &alpha, &beta, &psum);
             for (int e = 0; e < d; ++e) o[e] = o[e] * alpha;
             /* P.V page by page within the tile, each with its own V scales */
             for (int64_t p0 = t0; p0 < t0 + block_n && p0 < nkv; p0 += ps) {
@@ -146,7 +123,6 @@ void intfa_ref_attention_paged(const int8_t *q8, const float *q_scale, const int
                 }
             }
             l = fmaf((float)psum, beta, l * alpha);
-            m = m_new;
         }
         for (int e = 0; e < d; ++e) out[i * d + e] = l > 0.0f ? o[e] / l : 0.0f;
         if (lse) lse[i] = l > 0.0f ? (m + log2f(l)) * LN2_F : -INFINITY;

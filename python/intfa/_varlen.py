@@ -8,7 +8,7 @@ from typing import Tuple
 
 import torch
 
-from . import _abi, _args
+from . import _abi, _args, _launch
 from ._context import context
 from ._errors import check as check_status
 from ._launch import _DTYPE, _stream
@@ -60,13 +60,9 @@ def check_args(q, k, v, cu_q, cu_k, scale, v_scale):
 
 
 def _desc(x):
-    """(tensor intfa reads, its intfa_tensor) of a [total, H, D] tensor: in place when D is
-    contiguous, strides are multiples of 8 elements and data is 16-byte aligned, else a copy."""
-    sn, sh, sd = x.stride()
-    sn, sh = sn if x.shape[0] > 1 else 0, sh if x.shape[1] > 1 else 0
-    if sd != 1 or (sn | sh) % 8 or x.data_ptr() % 16:
-        return _desc(x.clone(memory_format=torch.contiguous_format))
-    return x, _abi.Tensor(x.data_ptr(), 0, sn, sh)
+    """(tensor intfa reads, its intfa_tensor) of a [total, H, D] tensor: intfa.attention's rule
+    on its [1, total, H, D] view (in place where it can, else a dense copy)."""
+    return _launch._desc(x.unsqueeze(0), "bnhd")
 
 
 def run(q, k, v, cu_q, cu_k, causal, scale, return_lse, smooth_k, v_scale):
