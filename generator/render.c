@@ -21,6 +21,7 @@ const char *intfa_variant_template_name(intfa_kind kind)
 const char *intfa_variant_template(const intfa_variant *v)
 {
     if (intfa_variant_uses_ws(v)) return "attn_fwd_ws.cu";
+    if (v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_F16) return "attn_fwd_wg16.cu";
     return intfa_variant_uses_wgmma(v) ? "attn_fwd_wg.cu" : intfa_variant_template_name(v->kind);
 }
 
@@ -57,7 +58,11 @@ intfa_status intfa_variant_render(const intfa_variant *v, char **source)
         {"causal", INTFA_TV_BOOL, NULL, attn && v->causal},
         {"dtype", INTFA_TV_STRING, v->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16", 0},
         {"p_quant", INTFA_TV_STRING,
-         v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_S8_127 ? "s8_127" : "u8row", 0},
+         v->kind != INTFA_KIND_ATTN_FWD ? "u8row"
+         : v->p_quant == INTFA_PQ_S8_127 ? "s8_127"
+         : v->p_quant == INTFA_PQ_F16    ? "f16"
+                                         : "u8row",
+         0},
         {"smem_bytes", INTFA_TV_INT, NULL, intfa_variant_smem_bytes(v)},
         /* Test-only: INTFA_INT4_NATIVE_TEST=1 renders the native s4 tensor-core path (the one for
          * sm_80/86/89) on sm_90 too, where INT4 mma.sync is emulated but runs, so that path can

@@ -8,7 +8,7 @@
  *   v.arch     int     80 | 86 | 89 | 90        v.arch_a  bool  true for sm_90a
  *   v.head_dim, v.block_m, v.block_n, v.warps, v.stages   ints (0 where a kind has no such field)
  *   v.int4     bool    Q/K in INT4              v.causal  bool
- *   v.dtype    string  "fp16" | "bf16"          v.p_quant string "u8row" | "s8_127"
+ *   v.dtype    string  "fp16" | "bf16"          v.p_quant string "u8row" | "s8_127" | "f16"
  *   v.smem_bytes int   dynamic shared memory of the kernel (intfa_variant_smem_bytes; 0 for
  *                      the quantization kinds)
  * The rendered source begins with the line "// intfa <name>".
@@ -21,14 +21,17 @@
 /* Template file of a kind: "attn_fwd.cu", "quant_qk.cu", "quant_v.cu"; NULL if out of range. */
 const char *intfa_variant_template_name(intfa_kind kind);
 
-/* Template file of a variant: its kind's, except "attn_fwd_wg.cu" for the wgmma variants and
- * "attn_fwd_ws.cu" for the warp-specialized ones. */
+/* Template file of a variant: its kind's, except "attn_fwd_wg.cu" for the wgmma variants,
+ * "attn_fwd_ws.cu" for the warp-specialized ones and "attn_fwd_wg16.cu" for pf16. */
 const char *intfa_variant_template(const intfa_variant *v);
 
 /* --- defined in variant.c; arguments are assumed in range (checked variants) --- */
 
 /* "attn_fwd", "quant_qk", "quant_v"; NULL if out of range. */
 const char *intfa_kind_name(intfa_kind kind);
+
+/* "pu8", "ps8", "pf16" (the variant-name tokens); "p?" if out of range. */
+const char *intfa_p_quant_name(intfa_p_quant pq);
 
 /* 80, 86, 89, 90 (sm_90 and sm_90a); 0 if out of range. */
 int intfa_arch_sm(intfa_arch arch);
@@ -51,7 +54,8 @@ int intfa_variant_uses_ws(const intfa_variant *v);
 
 /* Dynamic shared memory of an attention variant: the Q tile plus, per stage, the K tile, the
  * V^T tile and the K scales (block_m*d + stages*(2*block_n*d + 4*block_n)), plus 1024 bytes on
- * the wgmma path (its tiles start on 1024-byte boundaries). 0 for other kinds. */
+ * the wgmma path (its tiles start on 1024-byte boundaries); pf16 keeps V tiles in 16 bits
+ * (block_m*d + stages*(3*block_n*d + 4*block_n) + 1024). 0 for other kinds. */
 long long intfa_variant_smem_bytes(const intfa_variant *v);
 
 /* Estimated 32-bit registers per thread of an attention variant: block_n/2 (S accumulator) +

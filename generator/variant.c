@@ -52,6 +52,12 @@ const char *intfa_arch_name(intfa_arch arch)
     return (unsigned)arch < INTFA_ARCH_COUNT ? arch_names[arch] : "unknown arch";
 }
 
+const char *intfa_p_quant_name(intfa_p_quant pq)
+{
+    static const char *const names[] = {"pu8", "ps8", "pf16"};
+    return (unsigned)pq <= INTFA_PQ_F16 ? names[pq] : "p?";
+}
+
 int intfa_arch_sm(intfa_arch arch) { return (unsigned)arch < INTFA_ARCH_COUNT ? arch_sm[arch] : 0; }
 
 long long intfa_arch_smem_limit(intfa_arch arch)
@@ -95,7 +101,9 @@ long long intfa_variant_smem_bytes(const intfa_variant *v)
                (unpack ? (long long)v->block_m * g + n * d : 0);
     }
     /* the wgmma kernels' tiles start on 1024-byte boundaries; the warp-specialized one adds
-     * two mbarriers per stage and two for Q */
+     * two mbarriers per stage and two for Q; pf16's V tiles are 16-bit */
+    if (v->p_quant == INTFA_PQ_F16)
+        return (long long)v->block_m * d + (long long)v->stages * (3 * n * d + 4 * n) + 1024;
     return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n) +
            (intfa_variant_uses_wgmma(v) ? 1024 : 0) +
            (intfa_variant_uses_ws(v) ? 1024 + 16 * (long long)v->stages + 16 : 0);
@@ -112,6 +120,10 @@ long long intfa_variant_reg_estimate(const intfa_variant *v)
     /* warp-specialized consumers: S (block_n / 2), O (head_dim / 2) and the int32 P.V tile
      * (head_dim / 2) in flight together, P (block_n / 8), addresses and softmax state 32 */
     if (intfa_variant_uses_ws(v)) return v->block_n / 2 + v->head_dim + v->block_n / 8 + 32;
+    /* pf16 (wgmma, one row tile per warp): S (block_n / 2), O (head_dim / 2) and two 16-bit P
+     * tiles (block_n / 4 each: the one a P.V product in flight reads, the next one), 40 */
+    if (v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_F16)
+        return v->block_n + v->head_dim / 2 + 40;
     const int fp16 = v->kind == INTFA_KIND_ATTN_FWD_FP16;
     const long long mt = v->warps > 0 ? v->block_m / (16 * v->warps) : 1;
     const long long q = mt == 1 ? v->head_dim / (fp16 ? 4 : 8) + 16 : fp16 ? 16 : 0;
@@ -169,9 +181,9 @@ static intfa_status check_fields(const intfa_variant *v)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "stages = %d: negative", v->stages);
     if (v->causal != 0 && v->causal != 1)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "causal = %d: must be 0 or 1", v->causal);
-    if (v->kind == INTFA_KIND_ATTN_FWD && (unsigned)v->p_quant > INTFA_PQ_S8_127)
+    if (v->kind == INTFA_KIND_ATTN_FWD && (unsigned)v->p_quant > INTFA_PQ_F16)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
-                          "p_quant = %d: not an intfa_p_quant (0..1)", (int)v->p_quant);
+                          "p_quant = %d: not an intfa_p_quant (0..2)", (int)v->p_quant);
     return INTFA_OK;
 }
 
@@ -230,6 +242,18 @@ intfa_status intfa_variant_check(const intfa_variant *v)
     if (v->kind == INTFA_KIND_ATTN_FWD_FP16 && v->dtype != INTFA_DTYPE_FP16)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "dtype = bf16: the FP16 attention baseline (attn_fp16) is fp16 only");
+    if (v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_F16) {
+        if (!intfa_variant_uses_wgmma(v) || v->warps != 4)
+            return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                              "p_quant = pf16: 16-bit P.V runs on the sm_90a wgmma kernel only "
+                              "(INT8 Q/K, warps 4, block_m 64)");
+        if (v->stages != 2)
+            return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                              "stages = %d: the pf16 kernel keeps two K and two V stages", v->stages);
+        if (v->block_n != 64 && v->block_n != 128)
+            return intfa_fail(INTFA_ERR_UNSUPPORTED, "block_n = %d: pf16 takes 64 or 128",
+                              v->block_n);
+    }
     if (intfa_variant_uses_ws(v)) return check_ws(v);
     if (v->warps != 4 && v->warps != 8)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
@@ -274,7 +298,7 @@ intfa_status intfa_variant_name(const intfa_variant *v, char *buf, size_t cap)
     case INTFA_KIND_ATTN_FWD:
         n = snprintf(tmp, sizeof tmp, "attn_fwd-%s-d%d-%s-%s-%s-%s-m%dn%dw%ds%d", arch,
                      v->head_dim, fmt, dt, v->causal ? "causal" : "full",
-                     v->p_quant == INTFA_PQ_S8_127 ? "ps8" : "pu8", v->block_m, v->block_n,
+                     intfa_p_quant_name(v->p_quant), v->block_m, v->block_n,
                      v->warps, v->stages);
         break;
     case INTFA_KIND_ATTN_FWD_FP16:
@@ -451,8 +475,10 @@ intfa_status intfa_variant_parse(const char *name, intfa_variant *out)
             v.p_quant = INTFA_PQ_U8_ROW;
         else if (tok_is(tok[i], "ps8"))
             v.p_quant = INTFA_PQ_S8_127;
+        else if (tok_is(tok[i], "pf16"))
+            v.p_quant = INTFA_PQ_F16;
         else
-            return bad_field(name, "p_quant (pu8 ps8)", tok[i]);
+            return bad_field(name, "p_quant (pu8 ps8 pf16)", tok[i]);
         i++;
     }
     if (is_attention(v.kind)) {

@@ -82,7 +82,11 @@ typedef enum intfa_dtype { INTFA_DTYPE_FP16 = 0, INTFA_DTYPE_BF16 } intfa_dtype;
 /* How P (the softmax probabilities) is re-quantized before P.V. */
 typedef enum intfa_p_quant {
     INTFA_PQ_U8_ROW = 0, /* unsigned 0..255, scaled by each row's maximum in the tile (default) */
-    INTFA_PQ_S8_127      /* the paper's: signed, fixed scale 127 against the running maximum */
+    INTFA_PQ_S8_127,     /* the paper's: signed, fixed scale 127 against the running maximum */
+    INTFA_PQ_F16         /* not quantized: P in 16 bits (the problem's dtype) times V as given,
+                            fp16/bf16, on 16-bit tensor cores; only Q and K are 8-bit. sm_90a
+                            (wgmma kernel) only. No V quantization: intfa_attention reads V
+                            directly; on quantized Q/K use intfa_attention_int8_qk */
 } intfa_p_quant;
 
 /* How V is scaled when quantized. */
@@ -264,6 +268,13 @@ intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *
                                   const intfa_qk_int8 *q, const intfa_qk_int8 *k,
                                   const intfa_v_int8 *v, const intfa_tensor *out, float *lse,
                                   void *stream);
+
+/* Attention on quantized Q and K with V as given (fp16/bf16 per problem->dtype, any strides
+ * with D contiguous, rows 16-byte aligned): problem->p_quant must be INTFA_PQ_F16. */
+intfa_status intfa_attention_int8_qk(intfa_context *ctx, const intfa_attn_problem *problem,
+                                     const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                     const intfa_tensor *v, const intfa_tensor *out, float *lse,
+                                     void *stream);
 
 /* Bytes of device workspace the drop-in needs for a problem. */
 intfa_status intfa_attention_workspace_size(const intfa_attn_problem *problem, size_t *bytes);

@@ -43,6 +43,15 @@ void intfa_ref_attention_quant_head(const int8_t *q8, const float *q_scale, cons
                                     float softmax_scale, int causal, intfa_p_quant pq,
                                     int block_n, float *out, float *lse);
 
+/* pf16 (INTFA_PQ_F16): the same scores, P not quantized but rounded to dtype (fp16/bf16)
+ * for P.V against V as given, v[nkv][d] (row stride ldv, values of dtype), O and l in fp32:
+ * per key tile of block_n keys, the lazy reference maximum (INTFA_LAZY_TAU), p = 2^(x a - m),
+ * l = l alpha + sum p, o = o alpha + sum round(p) v. out[nq][d] = o / l, lse as the others. */
+void intfa_ref_attention_pf16_head(const int8_t *q8, const float *q_scale, const int8_t *k8,
+                                   const float *k_scale, const float *v, int64_t ldv, int64_t nq,
+                                   int64_t nkv, int d, float softmax_scale, int causal,
+                                   intfa_dtype dtype, int block_n, float *out, float *lse);
+
 /* A paged INT8 KV cache of one (sequence, K/V head): the contract of issue 17's kernels
  * (docs/DECODE.md). Pages of page_size tokens (a multiple of 16); K int8 per token with its
  * scale, k8[t][d]; V int8 per (page, channel), vt[page][d][page_size] with keys permuted as

@@ -21,8 +21,7 @@ static int64_t ref_v_padded_len(int64_t n)
     return (n + 15) / 16 * 16;
 }
 
-/* Index of the last key query i sees, or -1 (bottom-right aligned causal mask). */
-static int64_t last_visible(int64_t i, int64_t nq, int64_t nkv, int causal)
+int64_t intfa_ref_last_visible(int64_t i, int64_t nq, int64_t nkv, int causal)
 {
     if (!causal)
         return nkv - 1;
@@ -159,7 +158,7 @@ void intfa_ref_attention_quant_head(const int8_t *q8, const float *q_scale, cons
     }
     for (int64_t i = 0; i < nq; i++)
         quant_row(q8 + i * d, q_scale[i], k8, k_scale, vk, v_scale, nkv, d, c,
-                  last_visible(i, nq, nkv, causal), pq, block_n, x, p, pqs, pv, o, out + i * d,
+                  intfa_ref_last_visible(i, nq, nkv, causal), pq, block_n, x, p, pqs, pv, o, out + i * d,
                   lse ? lse + i : NULL);
     free(x);
     free(p);
@@ -181,7 +180,7 @@ void intfa_ref_attention_exact_head(const float *q, int64_t ldq, const float *k,
     for (int64_t i = 0; i < nq; i++) {
         const float *qi = q + i * ldq;
         double *oi = out + i * d;
-        int64_t last = last_visible(i, nq, nkv, causal);
+        int64_t last = intfa_ref_last_visible(i, nq, nkv, causal);
         for (int t = 0; t < d; t++)
             oi[t] = 0.0;
         if (last < 0) {

@@ -10,6 +10,9 @@
 #define LN2_F 0.69314718055994530942f
 #define RINT_MAGIC 12582912.0f /* 1.5 * 2^23: x + magic - magic rounds x >= 0 to an integer */
 
+/* Index of the last key query i sees, or -1 (bottom-right aligned causal mask). */
+int64_t intfa_ref_last_visible(int64_t i, int64_t nq, int64_t nkv, int causal);
+
 /* x[jj] = S * k_scale of keys t0 + jj (jj < tn) for query row q8[d], -inf for keys past last
  * or nkv (k8 key-major [nkv][d]); returns the tile's maximum. */
 float intfa_ref_tile_scores(const int8_t *q8, const int8_t *k8, const float *k_scale, int d,

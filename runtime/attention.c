@@ -35,17 +35,29 @@ intfa_tensor intfa_tensor_bhnd(void *data, int64_t n, int64_t h, int64_t d)
     return t;
 }
 
-/* Checks everything of intfa_attention_int8's arguments; *empty when there is nothing to do. */
+/* Checks everything of intfa_attention_int8's arguments (v) or, with qk_entry,
+ * intfa_attention_int8_qk's (v16); *empty when there is nothing to do. */
 static intfa_status check_int8_args(const intfa_attn_problem *pr, const intfa_qk_int8 *q,
                                     const intfa_qk_int8 *k, const intfa_v_int8 *v,
+                                    const intfa_tensor *v16, int qk_entry,
                                     const intfa_tensor *out, const float *lse, float *scale,
                                     int *empty)
 {
     intfa_status st = intfa_check_problem(pr, scale);
     if (st != INTFA_OK) return st;
-    if (!q || !k || !v || !out)
+    const int want_v16 = pr->p_quant == INTFA_PQ_F16;
+    if (want_v16 != qk_entry)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          want_v16 ? "problem.p_quant = INTFA_PQ_F16 multiplies P by V unquantized: "
+                                     "intfa_attention_int8_qk takes it"
+                                   : "problem.p_quant = %d: intfa_attention_int8_qk takes "
+                                     "INTFA_PQ_F16 (V unquantized); quantized V goes to "
+                                     "intfa_attention_int8",
+                          (int)pr->p_quant);
+    const int has_v = qk_entry ? v16 != NULL : v != NULL;
+    if (!q || !k || !has_v || !out)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL",
-                          !q ? "q" : !k ? "k" : !v ? "v" : "out");
+                          !q ? "q" : !k ? "k" : !has_v ? "v" : "out");
     *empty = pr->batch == 0 || pr->heads_q == 0 || pr->seq_q == 0;
     if (*empty) return INTFA_OK;
     const int64_t B = pr->batch, D = pr->head_dim;
@@ -58,7 +70,7 @@ static intfa_status check_int8_args(const intfa_attn_problem *pr, const intfa_qk
         (st = intfa_check_tensor("q.values", &q->values, B, pr->seq_q, pr->heads_q, row, 1)) ||
         (st = intfa_check_ptr("q.scale", q->scale, 4)) ||
         (st = intfa_check_tensor("out", out, B, pr->seq_q, pr->heads_q, D, 2)) ||
-        (st = intfa_check_ptr("v.scale", v->scale, 8)))
+        (v && (st = intfa_check_ptr("v.scale", v->scale, 8))))
         return st;
     if (q->lse_bias && (st = intfa_check_ptr("q.lse_bias", q->lse_bias, 4))) return st;
     if (k->lse_bias)
@@ -68,7 +80,8 @@ static intfa_status check_int8_args(const intfa_attn_problem *pr, const intfa_qk
     if (pr->seq_kv > 0 &&
         ((st = intfa_check_tensor("k.values", &k->values, B, pr->seq_kv, pr->heads_kv, row, 1)) ||
          (st = intfa_check_ptr("k.scale", k->scale, 4)) ||
-         (st = intfa_check_ptr("v.values", v->values, 16))))
+         (v && (st = intfa_check_ptr("v.values", v->values, 16))) ||
+         (v16 && (st = intfa_check_tensor("v", v16, B, pr->seq_kv, pr->heads_kv, D, 2)))))
         return st;
     if (lse && (st = intfa_check_ptr("lse", lse, 4))) return st;
     return INTFA_OK;
@@ -90,6 +103,19 @@ intfa_attn_params intfa_attention_params(const intfa_attn_problem *pr, float sca
         .seq_kv = (int32_t)pr->seq_kv, .n_pad = (int32_t)intfa_v_padded_len(pr->seq_kv),
         .scale_log2 = scale * 1.44269504088896340736f, .q_fp = 0, .k_mean = NULL,
         .softmax_scale = scale, .pad_ = 0, .cu_q = NULL, .cu_k = NULL};
+    return p;
+}
+
+intfa_attn_params intfa_attention_params_v16(const intfa_attn_problem *pr, float scale,
+                                             const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                             const intfa_tensor *v, const intfa_tensor *out, float *lse)
+{
+    const intfa_v_int8 none = {NULL, NULL};
+    intfa_attn_params p = intfa_attention_params(pr, scale, q, k, &none, out, lse);
+    p.v = v->data;
+    p.v_sb = v->stride_b;
+    p.v_sh = v->stride_h;
+    p.v_sn = v->stride_n;
     return p;
 }
 
@@ -145,11 +171,34 @@ intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *
     if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_attention_int8: ctx is NULL");
     float scale = 0.f;
     int empty = 0;
-    intfa_status st = check_int8_args(problem, q, k, v, out, lse, &scale, &empty);
+    intfa_status st = check_int8_args(problem, q, k, v, NULL, 0, out, lse, &scale, &empty);
     if (st != INTFA_OK || empty) return st;
     if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
     st = intfa_ctx_check_stream(ctx, stream);
     if (st == INTFA_OK) st = attention_launch(ctx, problem, scale, q, k, v, out, lse, stream);
+    intfa_ctx_leave(ctx);
+    return st;
+}
+
+intfa_status intfa_attention_int8_qk(intfa_context *ctx, const intfa_attn_problem *problem,
+                                     const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                     const intfa_tensor *v, const intfa_tensor *out, float *lse,
+                                     void *stream)
+{
+    intfa_clear_error();
+    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_attention_int8_qk: ctx is NULL");
+    float scale = 0.f;
+    int empty = 0;
+    intfa_status st = check_int8_args(problem, q, k, NULL, v, 1, out, lse, &scale, &empty);
+    if (st != INTFA_OK || empty) return st;
+    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
+    st = intfa_ctx_check_stream(ctx, stream);
+    intfa_variant var;
+    if (st == INTFA_OK) st = intfa_select_attention(ctx, problem, &var);
+    if (st == INTFA_OK) {
+        intfa_attn_params p = intfa_attention_params_v16(problem, scale, q, k, v, out, lse);
+        st = intfa_attention_launch_params(ctx, &var, problem, &p, problem->seq_q, stream);
+    }
     intfa_ctx_leave(ctx);
     return st;
 }
@@ -168,11 +217,13 @@ static intfa_status ws_plan(const intfa_attn_problem *p, ws_layout *w)
 {
     const int64_t B = p->batch, D = p->head_dim, Hq = p->heads_q, Hk = p->heads_kv;
     const int64_t row = intfa_qk_row_bytes(p->qk_format, D), sm = p->smooth_k ? 1 : 0;
-    const int64_t sep_q = p->qk_format == INTFA_FMT_INT8 ? 0 : 1, kv_pass = 1 - sep_q;
+    const int64_t sep_q = p->qk_format == INTFA_FMT_INT8 ? 0 : 1;
+    /* pf16 reads V as given and quantizes K on its own (no K/V pass) */
+    const int64_t v8 = p->p_quant == INTFA_PQ_F16 ? 0 : 1, kv_pass = (1 - sep_q) * v8;
     const int64_t splits = kv_pass ? intfa_kv_splits(p->seq_kv) : 0;
     const int64_t sizes[9][4] = {{B, Hq, p->seq_q, row * sep_q}, {B, Hq, p->seq_q, 4 * sep_q},
                                  {B, Hk, p->seq_kv, row}, {B, Hk, p->seq_kv, 4},
-                                 {B, Hk, intfa_v_padded_len(p->seq_kv), D}, {B, Hk, D, 4},
+                                 {B, Hk, intfa_v_padded_len(p->seq_kv), D * v8}, {B, Hk, D, 4 * v8},
                                  {B, Hk, D, 4 * sm}, {B, Hq, p->seq_q, 4 * sm},
                                  {B, Hk, splits, 2 * D * 4}};
     size_t *const slot[9] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part};
@@ -231,6 +282,36 @@ static intfa_status dropin_run_int4(intfa_context *ctx, const intfa_attn_problem
     return intfa_attention_launch_variant(ctx, attn, pr, scale, &qq, &kq, &vq, out, lse, stream);
 }
 
+/* The drop-in with 16-bit P.V (pf16): K's mean (smooth_k) and K quantized per token, then the
+ * attention kernel, which quantizes its own Q rows and reads V as given. Arguments checked, ctx
+ * entered. */
+static intfa_status dropin_run_pf16(intfa_context *ctx, const intfa_attn_problem *pr,
+                                    const intfa_variant *attn, float scale, const ws_layout *w,
+                                    char *base, const intfa_tensor *q, const intfa_tensor *k,
+                                    const intfa_tensor *v, const intfa_tensor *out, float *lse,
+                                    void *stream)
+{
+    const int64_t D = pr->head_dim;
+    void *k8 = base + w->k8;
+    float *ks = (float *)(base + w->ks), *mean = (float *)(base + w->mean);
+    const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
+    const intfa_qk_quant_options kopt = {INTFA_FMT_INT8, smooth ? mean : NULL, NULL, 0, 0.0f, NULL};
+    intfa_status st = INTFA_OK;
+    if (smooth)
+        st = intfa_mean_launch(ctx, INTFA_FMT_INT8, k, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv,
+                               D, mean, stream);
+    if (st == INTFA_OK && pr->seq_kv > 0)
+        st = intfa_quantize_qk_launch(ctx, k, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv, D, &kopt,
+                                      k8, ks, stream);
+    if (st != INTFA_OK) return st;
+    const intfa_qk_int8 qq = {*q, NULL, with_bias ? (float *)(base + w->bias) : NULL};
+    const intfa_qk_int8 kq = {intfa_tensor_bhnd(k8, pr->seq_kv, pr->heads_kv, D), ks, NULL};
+    intfa_attn_params p = intfa_attention_params_v16(pr, scale, &qq, &kq, v, out, lse);
+    p.q_fp = 1;
+    p.k_mean = with_bias ? mean : NULL;
+    return intfa_attention_launch_params(ctx, attn, pr, &p, pr->seq_q, stream);
+}
+
 /* The drop-in for INT8 (docs/ALGORITHM.md): one K/V pass (statistics, then K and V quantized
  * together; K's mean with smooth_k) and the attention kernel, which quantizes its own Q rows.
  * Arguments checked, ctx entered. */
@@ -242,6 +323,8 @@ static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
 {
     if (pr->qk_format != INTFA_FMT_INT8)
         return dropin_run_int4(ctx, pr, attn, scale, w, base, q, k, v, out, lse, stream);
+    if (pr->p_quant == INTFA_PQ_F16)
+        return dropin_run_pf16(ctx, pr, attn, scale, w, base, q, k, v, out, lse, stream);
     const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
     const intfa_kv_quant_out kv = {(int8_t *)(base + w->k8), (int8_t *)(base + w->v8),
                                    (float *)(base + w->ks), (float *)(base + w->vs),

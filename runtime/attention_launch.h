@@ -18,6 +18,10 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
 intfa_attn_params intfa_attention_params(const intfa_attn_problem *pr, float scale,
                                          const intfa_qk_int8 *q, const intfa_qk_int8 *k,
                                          const intfa_v_int8 *v, const intfa_tensor *out, float *lse);
+/* The same for pf16: V is the caller's fp16/bf16 tensor (p.v and its strides). */
+intfa_attn_params intfa_attention_params_v16(const intfa_attn_problem *pr, float scale,
+                                             const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                                             const intfa_tensor *v, const intfa_tensor *out, float *lse);
 
 /* Launches variant var with parameters p over a grid of ceil(rows / block_m) x heads_q x batch.
  * A warp-specialized variant reads through TMA; tensors it cannot address, fp16 Q (q_fp) and

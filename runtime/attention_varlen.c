@@ -67,6 +67,10 @@ static intfa_status check_varlen_problem(const intfa_attn_problem *pr, float *sc
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "problem.qk_format = %d: variable-length batches take INT8 Q/K only",
                           (int)pr->qk_format);
+    if (pr->p_quant == INTFA_PQ_F16)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "problem.p_quant = INTFA_PQ_F16: variable-length batches take 8-bit P "
+                          "(pu8, ps8) for now");
     return INTFA_OK;
 }
 

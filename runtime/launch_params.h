@@ -23,8 +23,9 @@ typedef struct intfa_attn_params {
     float softmax_scale;
     int32_t pad_;
     const int32_t *cu_q, *cu_k; /* varlen: cumulative token counts [batch + 1] on the device */
+    int64_t v_sb, v_sh, v_sn;   /* pf16: strides (elements) of the fp16/bf16 V that v points to */
 } intfa_attn_params;
-_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8 + 16, "attn params layout");
+_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8 + 16 + 24, "attn params layout");
 
 /* templates/attn_fwd_ws.cu: three TMA tensor maps (128 bytes, 128-byte aligned) and the
  * common parameters. */

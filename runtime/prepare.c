@@ -112,8 +112,10 @@ intfa_status intfa_dropin_kernels(intfa_context *ctx, const intfa_attn_problem *
                                    attn.causal, attn.dtype, attn.p_quant, &attn);
     *n = 0;
     if (st != INTFA_OK) return st;
-    if (p->qk_format != INTFA_FMT_INT8) out[(*n)++] = quant[0]; /* INT4: Q and K on their own */
-    out[(*n)++] = quant[1];
+    /* INT4: Q and K on their own, then V; pf16: K on its own, no V */
+    const int pf16 = p->p_quant == INTFA_PQ_F16;
+    if (p->qk_format != INTFA_FMT_INT8 || pf16) out[(*n)++] = quant[0];
+    if (!pf16) out[(*n)++] = quant[1];
     out[(*n)++] = attn;
     return st;
 }

@@ -82,7 +82,7 @@ intfa_status intfa_check_problem(const intfa_attn_problem *p, float *scale)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.causal = %d: must be 0 or 1", p->causal);
     if ((unsigned)p->dtype > INTFA_DTYPE_BF16)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.dtype = %d is not an intfa_dtype", (int)p->dtype);
-    if ((unsigned)p->p_quant > INTFA_PQ_S8_127)
+    if ((unsigned)p->p_quant > INTFA_PQ_F16)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.p_quant = %d is not an intfa_p_quant",
                           (int)p->p_quant);
     if ((unsigned)p->v_scale > INTFA_VS_HEAD)

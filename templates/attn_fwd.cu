@@ -278,11 +278,7 @@ intfa_attn_fwd(const intfa_attn_params p)
                 pv_accumulate(e2 + 1, pv_b);
             }
         };
-        bool need_mask = key0 + BN > blk.seq_kv;
-#if CAUSAL
-        need_mask = need_mask || (key0 + BN - 1 > m0 + diag);
-#endif
-        if (need_mask) step(Flag<true>{});
+        if (tile_needs_mask(key0, blk.seq_kv, m0, diag)) step(Flag<true>{});
         else step(Flag<false>{});
     }
 

@@ -96,11 +96,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             int s[MT][BN / 8][4];
             wg_operands(s[0]);
             wg_fence();
-            wg_qk<0>(s[0], wg_desc(sQw, HD), wg_desc(tK, HD));
-#pragma unroll
-            for (int kc = 1; kc < HD / 32; ++kc)
-                wg_qk<1>(s[0], wg_desc(sQw + kc * 32, HD), wg_desc(tK + kc * 32, HD));
-            wg_commit();
+            wg_issue_qk(s[0], sQw, tK);
             wg_wait<0>();
             wg_operands(s[0]);
 
@@ -126,11 +122,7 @@ intfa_attn_fwd(const intfa_attn_params p)
                 for (int r = 0; r < 4; ++r)
                     o[0][e][r] = __fmaf_rn((float)pv[e][r], beta[r >> 1], o[0][e][r]);
         };
-        bool need_mask = key0 + BN > blk.seq_kv;
-#if CAUSAL
-        need_mask = need_mask || (key0 + BN - 1 > m0 + diag);
-#endif
-        if (need_mask) step(Flag<true>{});
+        if (tile_needs_mask(key0, blk.seq_kv, m0, diag)) step(Flag<true>{});
         else step(Flag<false>{});
     }
 

@@ -26,6 +26,7 @@ struct intfa_attn_params {
     float softmax_scale;
     int pad_;
     const int *cu_q, *cu_k; // varlen: cumulative query and key counts [batch + 1], else NULL
+    i64 v_sb, v_sh, v_sn;   // pf16: strides (elements) of the fp16/bf16 V that p.v then points to
 };
 
 
@@ -84,6 +85,7 @@ struct attn_block {
     i64 q_off, o_off;                  // Q's and the output's row 0 of this head (elements; Q bytes when int8)
     i64 row0;                          // index of row 0 in q_scale, lse and lse_bias
     const signed char *qg, *kg, *vg;   // this head's Q, K and V^T
+    const unsigned short *vh;          // pf16: this head's V row 0 (16-bit, rows p.v_sn apart)
     const float *ksg;                  // this head's key scales
 
     // The block's own rows: m-block, head and batch from the grid.
@@ -113,6 +115,7 @@ struct attn_block {
             o_off = (i64)q0 * p.o_sn + hq * p.o_sh;
             k_off = (i64)k0 * p.k_sn + hkv * p.k_sh;
             v_off = (i64)hkv * HD * p.n_pad + 128 * (k0 / 128 + b);
+            vh = (const unsigned short *)(const void *)p.v + (i64)k0 * p.v_sn + hkv * p.v_sh;
             row0 = (i64)hq * p.seq_q + q0;
             ksg = p.k_scale + (i64)hkv * p.seq_kv + k0;
         } else {
@@ -122,6 +125,7 @@ struct attn_block {
             o_off = b * p.o_sb + hq * p.o_sh;
             k_off = b * p.k_sb + hkv * p.k_sh;
             v_off = bh_kv * HD * p.n_pad;
+            vh = (const unsigned short *)(const void *)p.v + b * p.v_sb + hkv * p.v_sh;
             row0 = ((i64)b * p.heads_q + hq) * p.seq_q;
             ksg = p.k_scale + bh_kv * p.seq_kv;
         }
@@ -285,36 +289,61 @@ struct kv_copier {
         k_tile_step = (i64)BN * p.k_sn;
     }
 
-    // Copies the next key tile (keys key0 ..) into the stage whose K, V^T and key-scale tiles
-    // are at dk, dv, dks. A tile entirely inside the keys (every one but the last) copies
-    // without per-chunk bounds checks; the last zero-fills what lies past the keys (V^T past
-    // its padded length).
+    // The pieces of a key tile's copies (keys key0 ..): K rows into dk, key scales into dks, V^T
+    // into dv. FULL: the tile lies inside the keys (every one but the last), no per-chunk bounds
+    // checks; else what lies past the keys (V^T: past its padded length) is zero-filled.
+    template <bool FULL>
+    __device__ __forceinline__ void k_rows(const intfa_attn_params &p, const attn_block &blk, u32 dk, int key0, int tid) const
+    {
+        FOR_CHUNKS(i, BN * GC) {
+            const bool ok = FULL || key0 + k_row0 + i * (NT / GC) < blk.seq_kv;
+            cp_async16(dk + k_dst0 + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
+        }
+    }
+    template <bool FULL>
+    __device__ __forceinline__ void v_rows(const intfa_attn_params &p, const attn_block &blk, u32 dv, int key0, int tid) const
+    {
+        const bool ok = FULL || key0 + (tid % VC) * 16 < blk.n_pad;
+        FOR_CHUNKS(i, HD * VC) cp_async16(dv + v_dst0 + i * (NT / VC) * BN, ok ? v_src + i * v_step : p.v, ok ? 16 : 0);
+    }
+    template <bool FULL>
+    __device__ __forceinline__ void k_scales(const intfa_attn_params &p, const attn_block &blk, u32 dks, int key0, int tid) const
+    {
+        if (tid < BN) {
+            const bool ok = FULL || key0 + tid < blk.seq_kv;
+            cp_async4(dks + tid * 4, ok ? blk.ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
+        }
+    }
+
+    // The next key tile's K, V^T and key scales into one stage (dk, dv, dks).
     __device__ __forceinline__ void copy(const intfa_attn_params &p, const attn_block &blk, u32 dk,
                                          u32 dv, u32 dks, int key0, int tid)
     {
-        dk += k_dst0;
-        dv += v_dst0;
-        const float *ksg = blk.ksg;
         if (key0 + BN <= blk.seq_kv) {
-            FOR_CHUNKS(i, BN * GC) cp_async16(dk + i * (NT / GC) * GB, k_src + i * k_step, 16);
-            FOR_CHUNKS(i, HD * VC) cp_async16(dv + i * (NT / VC) * BN, v_src + i * v_step, 16);
-            if (tid < BN) cp_async4(dks + tid * 4, ksg + key0 + tid, 4);
+            k_rows<true>(p, blk, dk, key0, tid);
+            v_rows<true>(p, blk, dv, key0, tid);
+            k_scales<true>(p, blk, dks, key0, tid);
         } else {
-            FOR_CHUNKS(i, BN * GC) {
-                const bool ok = key0 + k_row0 + i * (NT / GC) < blk.seq_kv;
-                cp_async16(dk + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
-            }
-            const bool v_ok = key0 + (tid % VC) * 16 < blk.n_pad;
-            FOR_CHUNKS(i, HD * VC) {
-                cp_async16(dv + i * (NT / VC) * BN, v_ok ? v_src + i * v_step : p.v, v_ok ? 16 : 0);
-            }
-            if (tid < BN) {
-                const bool ok = key0 + tid < blk.seq_kv;
-                cp_async4(dks + tid * 4, ok ? ksg + key0 + tid : p.k_scale, ok ? 4 : 0);
-            }
+            k_rows<false>(p, blk, dk, key0, tid);
+            v_rows<false>(p, blk, dv, key0, tid);
+            k_scales<false>(p, blk, dks, key0, tid);
         }
         k_src += k_tile_step;
         v_src += BN;
+    }
+
+    // Only the next key tile's K and key scales (kernels with separate K and V rings).
+    __device__ __forceinline__ void copy_k(const intfa_attn_params &p, const attn_block &blk, u32 dk,
+                                           u32 dks, int key0, int tid)
+    {
+        if (key0 + BN <= blk.seq_kv) {
+            k_rows<true>(p, blk, dk, key0, tid);
+            k_scales<true>(p, blk, dks, key0, tid);
+        } else {
+            k_rows<false>(p, blk, dk, key0, tid);
+            k_scales<false>(p, blk, dks, key0, tid);
+        }
+        k_src += k_tile_step;
     }
 };
 
@@ -357,6 +386,35 @@ __device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float
     }
 }
 
+// Whether key tile key0 .. key0 + BN - 1 needs the mask: it reaches past the keys or (causal)
+// above the diagonal of the block's last row m0 + BM - 1 (key j visible to row i iff j <= i + diag).
+__device__ __forceinline__ bool tile_needs_mask(int key0, int seq_kv, int m0, int diag)
+{
+    bool need = key0 + BN > seq_kv;
+#if CAUSAL
+    need = need || (key0 + BN - 1 > m0 + diag);
+#endif
+    return need;
+}
+
+// Maximum of row g + 8 h of a thread's m16 tile x over the key tile: a tree over the thread's
+// BN / 4 values (depth log2(BN / 4), not a chain), then over the four threads of the row.
+__device__ __forceinline__ float tile_row_max(const float (&x)[BN / 8][4], int h)
+{
+    float mv[BN / 8];
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j) mv[j] = fmaxf(x[j][2 * h], x[j][2 * h + 1]);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+        if (BN / 8 >= 16) mv[j] = fmaxf(mv[j], mv[(j + 8) % (BN / 8)]);
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+        if (BN / 8 >= 8) mv[j] = fmaxf(mv[j], mv[(j + 4) % (BN / 8)]);
+    float mx = fmaxf(fmaxf(mv[0], mv[2]), fmaxf(mv[1], mv[3]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    return fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+}
+
 // Online softmax (log2 domain) of one tile and P quantized to 8 bits, packed as the A operand
 // of an m16n8k32 (or wgmma k32) product: pf[mt][kc] is key chunk kc of row tile mt. Updates
 // the reference maxima m and row sums l; alpha is what O must be multiplied by before this
@@ -373,19 +431,7 @@ __device__ __forceinline__ void tile_softmax(const float (&x)[MT][BN / 8][4], co
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
             const int r = 2 * mt + h;
-            // row maximum as a tree (depth log2(BN / 4), not a chain of BN / 4)
-            float mv[BN / 8];
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j) mv[j] = fmaxf(x[mt][j][2 * h], x[mt][j][2 * h + 1]);
-#pragma unroll
-            for (int j = 0; j < 8; ++j)
-                if (BN / 8 >= 16) mv[j] = fmaxf(mv[j], mv[(j + 8) % (BN / 8)]);
-#pragma unroll
-            for (int j = 0; j < 4; ++j)
-                if (BN / 8 >= 8) mv[j] = fmaxf(mv[j], mv[(j + 4) % (BN / 8)]);
-            float mx = fmaxf(fmaxf(mv[0], mv[2]), fmaxf(mv[1], mv[3]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            const float mx = tile_row_max(x[mt], h);
             const float mt_ = mx == NEG_INF ? NEG_INF : mx * a[r];
 #if P_U8
             // The reference maximum m moves only when a tile's maximum exceeds it by more than
@@ -480,7 +526,9 @@ __device__ __forceinline__ void rescale_o(float (&o)[MT][HD / 8][4], const float
     }
 }
 
-// Epilogue: out = o * v_scale / l for the thread's rows, and the LSE (natural log).
+// Epilogue: out = o * v_scale / l (V_SCALED; else o / l) for the thread's rows, and the LSE
+// (natural log).
+template <bool V_SCALED = true>
 __device__ __forceinline__ void store_output(const intfa_attn_params &p, const float (&o)[MT][HD / 8][4],
                                              const float (&m)[NR], const float (&l)[NR],
                                              const int (&rows)[NR], const attn_block &blk, int t)
@@ -496,7 +544,9 @@ __device__ __forceinline__ void store_output(const intfa_attn_params &p, const f
 #pragma unroll
         for (int e = 0; e < HD / 8; ++e) {
             const int d = 8 * e + 2 * t;
-            const float2 sc = lv > 0.f ? *(const float2 *)(vs + d) : make_float2(0.f, 0.f);
+            float2 sc;
+            if constexpr (V_SCALED) sc = lv > 0.f ? *(const float2 *)(vs + d) : make_float2(0.f, 0.f);
+            else sc = lv > 0.f ? make_float2(1.f, 1.f) : make_float2(0.f, 0.f);
             const float o0 = o[mt][e][2 * h] * sc.x * inv;
             const float o1 = o[mt][e][2 * h + 1] * sc.y * inv;
             *(u32 *)(orow + d) = pack_out(o0, o1);

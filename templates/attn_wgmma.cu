@@ -57,3 +57,12 @@ __device__ __forceinline__ void wg_pv(int (&c)[HD / 8][4], const u32 (&a)[4], un
                  : ${acc_ops("c", v.head_dim // 2)}
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(vd), "n"(ACC));
 }
+
+// S = Q K^T of a warpgroup's 64 rows (Q at sQw) and one key tile (K at tK), as one commit group.
+__device__ __forceinline__ void wg_issue_qk(int (&s)[BN / 8][4], u32 sQw, u32 tK)
+{
+    wg_qk<0>(s, wg_desc(sQw, HD), wg_desc(tK, HD));
+#pragma unroll
+    for (int kc = 1; kc < HD / 32; ++kc) wg_qk<1>(s, wg_desc(sQw + kc * 32, HD), wg_desc(tK + kc * 32, HD));
+    wg_commit();
+}

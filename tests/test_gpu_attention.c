@@ -27,6 +27,7 @@
 #define MAX_REL_L2_EXACT_PU8 4e-2    /* default P quantization, rows >= 16 */
 #define MAX_REL_L2_EXACT_PS8 8e-2    /* the paper's P quantization, rows >= 16 */
 #define MAX_REL_L2_EXACT_PLAIN 2e-2  /* pu8 + per-channel V on N(0,1) inputs */
+#define MAX_REL_L2_EXACT_PF16_PLAIN 1.4e-2 /* pf16 on N(0,1): Q/K quantization alone, ~9e-3 (C reference) */
 #define FEW_ROWS_FACTOR 2.0          /* fewer than 16 query rows: one row's error, not a mean */
 /* LSE vs the C reference: ex2.approx can move one quantized P by one step (1/255 of the tile's
  * largest), which moves l by at most that much; in a row that sees only a few keys l is near
@@ -42,10 +43,11 @@
 #define MAX_REL_L2_EXACT_INT4_SMALL 0.6 /* N_q < 100 */
 #define MAX_REL_L2_EXACT_INT4_PLAIN 0.25
 
-#define MAX_CASES 192
+#define MAX_CASES 256
 static attn_case cases[MAX_CASES];
 static int ncases;
 static uint64_t seed_base;
+static intfa_arch g_arch;
 
 static attn_case base(int64_t nq, int64_t nkv, int d, int causal)
 {
@@ -59,6 +61,43 @@ static void add(attn_case c)
     if (ncases < MAX_CASES) {
         c.seed = seed_base + (uint64_t)ncases * 7919u;
         cases[ncases++] = c;
+    }
+}
+
+/* pf16 (16-bit P.V against V as given; sm_90a): head dims, masks, tails, N_q != N_kv, bf16,
+ * GQA, layouts (V's strides), both tiles, the drop-in with K smoothing, plain N(0,1). */
+static void build_pf16_cases(int quick)
+{
+    static const int64_t pairs[][2] = {{1, 1}, {17, 17}, {65, 65}, {1000, 1000}, {100, 1000}, {1000, 100}, {3, 4099}};
+    for (int d = 64; d <= 128; d *= 2)
+        for (int causal = 0; causal <= 1; ++causal)
+            for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i) {
+                if (quick && pairs[i][1] > 1000) continue;
+                attn_case c = base(pairs[i][0], pairs[i][1], d, causal);
+                c.p_quant = INTFA_PQ_F16;
+                c.dtype = (i & 1) ? INTFA_DTYPE_BF16 : INTFA_DTYPE_FP16;
+                add(c);
+            }
+    for (int l = LAYOUT_BHND; l <= LAYOUT_PADDED; ++l) {
+        attn_case c = base(200, 333, 128, l == LAYOUT_PADDED);
+        c.p_quant = INTFA_PQ_F16;
+        c.layout = (gpu_layout)l;
+        c.heads_q = 8; c.heads_kv = 2; c.batch = 2;
+        add(c);
+    }
+    for (int d = 64; d <= 128; d *= 2) {
+        attn_case c = base(190, 257, d, d == 64);
+        c.p_quant = INTFA_PQ_F16;
+        c.drop_in = 1; c.smooth_k = 1; c.heads_q = 4; c.heads_kv = 2; c.layout = LAYOUT_PADDED;
+        add(c);
+        attn_case c2 = base(130, 130, d, 1);
+        c2.p_quant = INTFA_PQ_F16;
+        c2.drop_in = 1; c2.dtype = INTFA_DTYPE_BF16; c2.batch = 2;
+        add(c2);
+        attn_case c3 = base(quick ? 500 : 2048, quick ? 500 : 2048, d, 0);
+        c3.p_quant = INTFA_PQ_F16;
+        c3.plain = 1; c3.heads_q = c3.heads_kv = 1;
+        add(c3);
     }
 }
 
@@ -117,6 +156,7 @@ static void build_cases(int quick)
             c.heads_q = c.heads_kv = 1;
             add(c);
         }
+    build_pf16_cases(quick);
     add(base(5, 0, 128, 0));   /* no keys: zeros and lse = -inf */
     add(base(5, 0, 64, 1));
     attn_case nq0 = base(0, 33, 64, 0); /* no queries: nothing to do */
@@ -204,6 +244,10 @@ static void run_case(void **state)
     attn_case_describe(c, desc, sizeof desc);
     attn_result r;
     intfa_status st = attn_case_run(c, &r);
+    if (c->p_quant == INTFA_PQ_F16 && g_arch != INTFA_ARCH_SM90A) { /* wgmma only */
+        assert_int_equal(st, INTFA_ERR_UNSUPPORTED);
+        return;
+    }
     if (st != INTFA_OK) fail_msg("%s: %s: %s", desc, intfa_status_string(st), intfa_last_error());
     printf("  %-92s vs_quant %.2e  vs_exact %.2e (ref %.2e, cos %.5f)  lse %.1e/%.1e (excess %.2f)  %.3f ms\n",
            desc, r.vs_quant.rel_l2, r.vs_exact.rel_l2, r.ref_vs_exact.rel_l2, r.vs_exact.cosine,
@@ -221,6 +265,8 @@ static void run_case(void **state)
     double bound = c->p_quant == INTFA_PQ_U8_ROW ? MAX_REL_L2_EXACT_PU8 : MAX_REL_L2_EXACT_PS8;
     if (c->plain && c->p_quant == INTFA_PQ_U8_ROW && c->v_scale == INTFA_VS_CHANNEL)
         bound = MAX_REL_L2_EXACT_PLAIN;
+    if (c->p_quant == INTFA_PQ_F16) /* P and V not quantized: tighter than pu8 */
+        bound = c->plain ? MAX_REL_L2_EXACT_PF16_PLAIN : MAX_REL_L2_EXACT_PU8;
     if (c->qk_format == INTFA_FMT_INT4)
         bound = c->plain ? MAX_REL_L2_EXACT_INT4_PLAIN
                          : c->seq_q < 100 ? MAX_REL_L2_EXACT_INT4_SMALL : MAX_REL_L2_EXACT_INT4;
@@ -234,7 +280,8 @@ static void run_case(void **state)
 
 int main(void)
 {
-    gpu_open_or_skip("test_gpu_attention");
+    intfa_context *ctx = gpu_open_or_skip("test_gpu_attention");
+    if (intfa_context_arch(ctx, &g_arch) != INTFA_OK) return 1;
     const char *quick = getenv("INTFA_TEST_QUICK");
     const char *seed = getenv("INTFA_TEST_SEED");
     seed_base = seed ? strtoull(seed, NULL, 0) : (uint64_t)time(NULL);

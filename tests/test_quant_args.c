@@ -210,6 +210,46 @@ static void test_int4_attention_args(void **state)
     assert_string_equal(intfa_last_error(), "problem.smooth_k = 2: must be 0 or 1");
 }
 
+/* pf16: each entry point takes its own V (intfa_attention_int8 the quantized one,
+ * intfa_attention_int8_qk the fp16/bf16 one), V's strides and alignment are checked, and the
+ * drop-in's workspace holds no V. */
+static void test_pf16_args(void **state)
+{
+    (void)state;
+    intfa_attn_problem p = problem(INTFA_FMT_INT8);
+    p.p_quant = INTFA_PQ_F16;
+    const intfa_qk_int8 q = {intfa_tensor_bhnd(DEV(0x100000), 100, 4, 128), (const float *)DEV(0x200000), NULL};
+    const intfa_qk_int8 k = {intfa_tensor_bhnd(DEV(0x300000), 300, 2, 128), (const float *)DEV(0x400000), NULL};
+    const intfa_v_int8 v8 = {(const int8_t *)DEV(0x500000), (const float *)DEV(0x600000)};
+    intfa_tensor v = intfa_tensor_bnhd(DEV(0x500000), 300, 2, 128);
+    const intfa_tensor out = intfa_tensor_bnhd(DEV(0x700000), 100, 4, 128);
+    float *bad_lse = (float *)DEV(0x800002);
+    assert_int_equal(intfa_attention_int8(&fake, &p, &q, &k, &v8, &out, NULL, NULL), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_contains("intfa_attention_int8_qk takes it");
+    /* everything valid up to the lse, the last check */
+    assert_int_equal(intfa_attention_int8_qk(&fake, &p, &q, &k, &v, &out, bad_lse, NULL), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_contains("lse = ");
+    assert_int_equal(intfa_attention_int8_qk(&fake, &p, &q, &k, NULL, &out, NULL, NULL), INTFA_ERR_INVALID_ARGUMENT);
+    assert_string_equal(intfa_last_error(), "v is NULL");
+    v.stride_n = 2 * 128 + 4; /* 8 bytes past a 16-byte multiple */
+    assert_int_equal(intfa_attention_int8_qk(&fake, &p, &q, &k, &v, &out, NULL, NULL), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_contains("v.stride_n = 260");
+    v = intfa_tensor_bnhd(DEV(0x500008), 300, 2, 128);
+    assert_int_equal(intfa_attention_int8_qk(&fake, &p, &q, &k, &v, &out, NULL, NULL), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_contains("v.data");
+    p.p_quant = INTFA_PQ_U8_ROW;
+    assert_int_equal(intfa_attention_int8_qk(&fake, &p, &q, &k, &v, &out, NULL, NULL), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_contains("p_quant = 0: intfa_attention_int8_qk takes INTFA_PQ_F16");
+    p.p_quant = (intfa_p_quant)3;
+    assert_int_equal(intfa_attention_int8_qk(&fake, &p, &q, &k, &v, &out, NULL, NULL), INTFA_ERR_INVALID_ARGUMENT);
+    assert_string_equal(intfa_last_error(), "problem.p_quant = 3 is not an intfa_p_quant");
+    /* the drop-in's workspace: int8 K and its scales, no V, no K/V pass partials */
+    p.p_quant = INTFA_PQ_F16;
+    size_t bytes = 0;
+    assert_int_equal(intfa_attention_workspace_size(&p, &bytes), INTFA_OK);
+    assert_int_equal(bytes, (2 * 2 * 300 * 128 + 255) / 256 * 256 + (2 * 2 * 300 * 4 + 255) / 256 * 256);
+}
+
 /* ------------------------------------------------------------------ drop-in workspace */
 
 static size_t up256(size_t b) { return (b + 255) / 256 * 256; }
@@ -302,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_qk_options),
         cmocka_unit_test(test_mean_args),
         cmocka_unit_test(test_int4_attention_args),
+        cmocka_unit_test(test_pf16_args),
         cmocka_unit_test(test_workspace_sizes),
         cmocka_unit_test(test_fuzz_findings),
     };

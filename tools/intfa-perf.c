@@ -4,8 +4,9 @@
  * of --reps launches) and checks its output against the first variant's (rel L2).
  *
  *   intfa-perf [--variant NAME]... [--hd 64|128] [--n N]... [--causal 0|1] [--reps R] [--heads H]
- *              [--dropin 0|1] [--smooth 0|1] [--varlen 0|1]
- * Without --variant: the runtime's selection for each shape. --dropin 1 also times, in the same
+ *              [--dropin 0|1] [--smooth 0|1] [--varlen 0|1] [--pq pu8|pf16]
+ * Without --variant: the runtime's selection for each shape (of P mode --pq; pf16 variants read
+ * the fp16 V as given, the others the quantized V). --dropin 1 also times, in the same
  * process, the drop-in (intfa_attention on the fp16 inputs, K smoothing per --smooth), its K/V
  * pass alone with the bytes it moves per second, and a device-to-device copy of those bytes.
  * --varlen 1 (with --dropin 1) also times intfa_attention_varlen on the same tokens as B
@@ -32,6 +33,7 @@ typedef struct perf_opts {
     int64_t ns[MAX_LIST];
     int nns;
     int hd, causal, reps, heads, dropin, smooth, varlen;
+    intfa_p_quant pq;
 } perf_opts;
 
 static void parse(int argc, char **argv, perf_opts *o)
@@ -53,6 +55,7 @@ static void parse(int argc, char **argv, perf_opts *o)
         else if (!strcmp(a, "--dropin")) o->dropin = atoi(val);
         else if (!strcmp(a, "--smooth")) o->smooth = atoi(val);
         else if (!strcmp(a, "--varlen")) o->varlen = atoi(val);
+        else if (!strcmp(a, "--pq")) o->pq = !strcmp(val, "pf16") ? INTFA_PQ_F16 : INTFA_PQ_U8_ROW;
         else FAIL("unknown option %s", a);
     }
     if (!o->nns) {
@@ -181,7 +184,7 @@ static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_probl
     printf("  drop-in %8.3f ms = %.3fx kernel | K/V pass %.3f ms, %.1f MB at %.0f GB/s = %.0f%% of "
            "copy bandwidth (%.0f GB/s, read+write) | smooth_k %d\n",
            d_ms, d_ms / kernel_ms, kv_ms, a.bytes * 1e-6, kv_bw, 100.0 * kv_bw / cp_bw, cp_bw, o->smooth);
-    if (o->varlen) {
+    if (o->varlen && pr.p_quant != INTFA_PQ_F16) {
         const double v_ms = time_median(cu, e0, e1, o->reps, run_varlen, &a);
         printf("  varlen (%lld sequences of %lld) %8.3f ms = %.3fx the batched drop-in\n", (long long)B,
                (long long)N, v_ms, v_ms / d_ms);
@@ -201,6 +204,17 @@ static double rel_l2_fp16(const uint16_t *a, const uint16_t *b, int64_t n)
         sr += y * y;
     }
     return sr > 0 ? sqrt(se / sr) : sqrt(se);
+}
+
+/* One launch of var: pf16 variants take V as given (x_v), the others the quantized V. */
+static intfa_status launch_one(intfa_context *ctx, const intfa_variant *var, const intfa_attn_problem *pr,
+                               float scale, const intfa_qk_int8 *q, const intfa_qk_int8 *k,
+                               const intfa_v_int8 *v, const intfa_tensor *x_v, const intfa_tensor *out)
+{
+    if (var->p_quant != INTFA_PQ_F16)
+        return intfa_attention_launch_variant(ctx, var, pr, scale, q, k, v, out, NULL, NULL);
+    intfa_attn_params p = intfa_attention_params_v16(pr, scale, q, k, x_v, out, NULL);
+    return intfa_attention_launch_params(ctx, var, pr, &p, pr->seq_q, NULL);
 }
 
 int main(int argc, char **argv)
@@ -227,7 +241,7 @@ int main(int argc, char **argv)
     for (int ni = 0; ni < o.nns; ++ni) {
         const int64_t N = o.ns[ni], B = 16384 / N > 0 ? 16384 / N : 1, H = o.heads, D = o.hd;
         const int64_t n = B * N * H * D, npad = intfa_v_padded_len(N);
-        intfa_attn_problem pr = {B, H, H, N, N, D, 0.0f, o.causal, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL};
+        intfa_attn_problem pr = {B, H, H, N, N, D, 0.0f, o.causal, INTFA_DTYPE_FP16, o.pq, INTFA_VS_CHANNEL};
         intfa_tensor x[3];
         for (int t = 0; t < 3; ++t) x[t] = intfa_tensor_bnhd(random_fp16(&rng, cu, n), N, H, D);
         CUdeviceptr q8, k8, v8, qs, ks, vs, out;
@@ -263,7 +277,7 @@ int main(int argc, char **argv)
             const float scale = 1.0f / sqrtf((float)D);
             CU(cu->MemsetD8(out, 0xff, (size_t)n * 2));
             CHECK(intfa_ctx_enter(ctx));
-            st = intfa_attention_launch_variant(ctx, &var, &pr, scale, &qq, &kq, &vq, &ot, NULL, NULL);
+            st = launch_one(ctx, &var, &pr, scale, &qq, &kq, &vq, &x[2], &ot);
             intfa_ctx_leave(ctx);
             if (st != INTFA_OK) {
                 printf("%-56s %7lld  failed: %s\n", name, (long long)N, intfa_last_error());
@@ -276,7 +290,7 @@ int main(int argc, char **argv)
             CHECK(intfa_ctx_enter(ctx));
             for (int r = 0; r < o.reps + 3; ++r) {
                 CU(cu->EventRecord(e0, NULL));
-                CHECK(intfa_attention_launch_variant(ctx, &var, &pr, scale, &qq, &kq, &vq, &ot, NULL, NULL));
+                CHECK(launch_one(ctx, &var, &pr, scale, &qq, &kq, &vq, &x[2], &ot));
                 CU(cu->EventRecord(e1, NULL));
                 CU(cu->EventSynchronize(e1));
                 if (r >= 3) CU(cu->EventElapsedTime(&t[r - 3], e0, e1));

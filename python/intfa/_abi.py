@@ -13,7 +13,7 @@ ERR_UNSUPPORTED = 2
 
 DTYPE = {"float16": 0, "bfloat16": 1}          # intfa_dtype, by torch dtype name
 QK_FORMAT = {"int8": 0, "int4": 1}              # intfa_format
-P_QUANT = {"u8_row": 0, "s8_127": 1}            # intfa_p_quant
+P_QUANT = {"u8_row": 0, "s8_127": 1, "f16": 2}  # intfa_p_quant
 V_SCALE = {"channel": 0, "head": 1}             # intfa_v_scale
 HEAD_DIMS = (64, 128)                           # what intfa_check_problem accepts
 

@@ -78,7 +78,7 @@ void attn_case_describe(const attn_case *c, char *buf, size_t cap)
              (long long)c->seq_q, (long long)c->seq_kv, c->head_dim,
              c->qk_format == INTFA_FMT_INT4 ? "int4" : "int8", c->smooth_k ? "smooth " : "",
              c->causal ? "causal" : "full", c->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16",
-             c->p_quant == INTFA_PQ_U8_ROW ? "pu8" : "ps8",
+             c->p_quant == INTFA_PQ_U8_ROW ? "pu8" : c->p_quant == INTFA_PQ_F16 ? "pf16" : "ps8",
              c->v_scale == INTFA_VS_CHANNEL ? "vch" : "vhead", layout_name(c->layout),
              c->want_lse ? " lse" : "", c->drop_in ? " drop-in" : "", c->plain ? " plain" : "");
 }
@@ -359,9 +359,14 @@ static void compare_outputs(const attn_case *c, const case_dims *z, int block_n,
                     if (isnan(v)) r->unwritten++;
                     gout[n * D + d] = v;
                 }
-            intfa_ref_attention_quant_head(h->q8 + bh * Nq * D, h->qs + bh * Nq, h->k8 + bhk * Nk * D,
-                                           h->ks + bhk * Nk, h->v8 + bhk * D * npad, h->vs + bhk * D, Nq,
-                                           Nk, (int)D, 0.0f, c->causal, c->p_quant, block_n, rout, rlse);
+            if (c->p_quant == INTFA_PQ_F16) /* V as given: the fp16/bf16 inputs */
+                intfa_ref_attention_pf16_head(h->q8 + bh * Nq * D, h->qs + bh * Nq, h->k8 + bhk * Nk * D,
+                                              h->ks + bhk * Nk, vf + bhk * Nk * D, D, Nq, Nk, (int)D, 0.0f,
+                                              c->causal, c->dtype, block_n, rout, rlse);
+            else
+                intfa_ref_attention_quant_head(h->q8 + bh * Nq * D, h->qs + bh * Nq, h->k8 + bhk * Nk * D,
+                                               h->ks + bhk * Nk, h->v8 + bhk * D * npad, h->vs + bhk * D, Nq,
+                                               Nk, (int)D, 0.0f, c->causal, c->p_quant, block_n, rout, rlse);
             intfa_ref_attention_exact_head(qf + bh * Nq * D, D, kf + bhk * Nk * D, D,
                                            vf + bhk * Nk * D, D, Nq, Nk, (int)D,
                                            1.0 / sqrt((double)D), c->causal, ex, exlse);
@@ -446,7 +451,8 @@ intfa_status attn_case_run(const attn_case *c, attn_result *r)
             const intfa_qk_int8 qq = {intfa_tensor_bhnd(g.q8, Nq, Hq, z.row), g.qs, c->smooth_k ? g.bias : NULL};
             const intfa_qk_int8 kq = {intfa_tensor_bhnd(g.k8, Nk, Hk, z.row), g.ks, NULL};
             const intfa_v_int8 vq = {g.v8, g.vs};
-            st = intfa_attention_int8(ctx, &pr, &qq, &kq, &vq, &ot, dlse, NULL);
+            if (c->p_quant == INTFA_PQ_F16) st = intfa_attention_int8_qk(ctx, &pr, &qq, &kq, &vt, &ot, dlse, NULL);
+            else st = intfa_attention_int8(ctx, &pr, &qq, &kq, &vq, &ot, dlse, NULL);
         }
         CU(ctx->cu->EventRecord(e1, NULL));
     }
