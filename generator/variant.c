@@ -529,6 +529,9 @@ intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_di
         if (kind == INTFA_KIND_ATTN_FWD && arch == INTFA_ARCH_SM90A && fmt == INTFA_FMT_INT8) {
             v.block_m = 64;
             v.block_n = 128;
+            /* pf16 at hd64: 64-key tiles keep three blocks per SM without spills (H100:
+             * 4-17% faster than 128, docs/PERF_NOTES.md "pf16") */
+            if (pq == INTFA_PQ_F16 && head_dim == 64) v.block_n = 64;
         }
     } else {
         if (kind == INTFA_KIND_QUANT_QK) v.qk_format = fmt;

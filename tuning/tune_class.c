@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "render.h"
 #include "tune_class.h"
 
 static const char *const bucket_names[INTFA_TUNE_BUCKET_COUNT] = {"kv<=1024", "kv<=4096",
@@ -37,7 +38,7 @@ intfa_status intfa_tune_class_check(const intfa_tune_class *c)
                           (int)c->dtype);
     if (c->causal != 0 && c->causal != 1)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: causal = %d: not 0 or 1", c->causal);
-    if ((unsigned)c->p_quant > INTFA_PQ_S8_127)
+    if ((unsigned)c->p_quant > INTFA_PQ_F16)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: p_quant = %d: not an intfa_p_quant",
                           (int)c->p_quant);
     if ((unsigned)c->bucket >= INTFA_TUNE_BUCKET_COUNT)
@@ -85,7 +86,7 @@ intfa_status intfa_tune_class_format(const intfa_tune_class *c, char *buf, size_
     int n = snprintf(tmp, sizeof tmp, "d%d %s %s %s %s %s", c->head_dim,
                      c->qk_format == INTFA_FMT_INT4 ? "int4" : "int8",
                      c->dtype == INTFA_DTYPE_BF16 ? "bf16" : "fp16", c->causal ? "causal" : "full",
-                     c->p_quant == INTFA_PQ_S8_127 ? "ps8" : "pu8", bucket_names[c->bucket]);
+                     intfa_p_quant_name(c->p_quant), bucket_names[c->bucket]);
     if (n < 0 || (size_t)n >= cap)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: cap = %zu is too small (need %d)",
                           cap, n + 1);
@@ -108,13 +109,13 @@ intfa_status intfa_tune_class_parse(const char *const *tok, intfa_tune_class *ou
         if (!tok[i]) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: token %d is NULL", i);
     static const char *const dims[] = {"d64", "d128"}, *const fmts[] = {"int8", "int4"};
     static const char *const dtypes[] = {"fp16", "bf16"}, *const masks[] = {"full", "causal"};
-    static const char *const pqs[] = {"pu8", "ps8"};
+    static const char *const pqs[] = {"pu8", "ps8", "pf16"};
     const int d = word_index(tok[0], dims, 2), f = word_index(tok[1], fmts, 2);
     const int t = word_index(tok[2], dtypes, 2), m = word_index(tok[3], masks, 2);
-    const int q = word_index(tok[4], pqs, 2), b = word_index(tok[5], bucket_names, INTFA_TUNE_BUCKET_COUNT);
+    const int q = word_index(tok[4], pqs, 3), b = word_index(tok[5], bucket_names, INTFA_TUNE_BUCKET_COUNT);
     const char *bad = d < 0 ? "head_dim (d64 d128)" : f < 0 ? "format (int8 int4)"
                     : t < 0 ? "dtype (fp16 bf16)" : m < 0 ? "mask (full causal)"
-                    : q < 0 ? "p_quant (pu8 ps8)" : b < 0 ? "bucket (kv<=1024 kv<=4096 kv>4096)" : NULL;
+                    : q < 0 ? "p_quant (pu8 ps8 pf16)" : b < 0 ? "bucket (kv<=1024 kv<=4096 kv>4096)" : NULL;
     if (bad) {
         const int at = d < 0 ? 0 : f < 0 ? 1 : t < 0 ? 2 : m < 0 ? 3 : q < 0 ? 4 : 5;
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: bad %s field \"%.40s\"", bad, tok[at]);

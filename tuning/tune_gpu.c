@@ -164,6 +164,9 @@ static intfa_status gpu_prepare(void *self, const intfa_tune_class *cls, const i
     if (st != INTFA_OK) return st;
     if (p->batch < 1 || p->heads_q < 1 || p->seq_q < 1 || p->seq_kv < 1)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tune gpu: the problem to time is empty");
+    if (p->p_quant == INTFA_PQ_F16) /* its launches take V unquantized; not wired in here yet */
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "tune gpu: pf16 classes are not tuned yet (the built-in default runs)");
     if ((st = intfa_ctx_enter(g->ctx)) != INTFA_OK) return st;
     release_inputs(g);
     g->p = *p;
