@@ -3,6 +3,7 @@
 #   perf   kernel-only, pf16 tiles beside the default pu8 kernel in one process per shape
 #          (relL2 column: each against the first, the pu8 kernel)
 #   dropin kernel-only vs drop-in (intfa-perf --dropin 1) for pu8 and pf16
+#   tests_main  test_gpu_attention alone
 #   tests  the GPU tests with pf16 cases (test_gpu_attention), memcheck/racecheck on the quick
 #          matrix, and the varlen tests
 # Logs and summary.txt go to $OUT.
@@ -27,6 +28,9 @@ dropin)
     timeout 100 build/intfa-perf --hd 128 --causal $c --n 1024 --n 4096 --n 16384 --dropin 1 --reps 20 --pq $pq 2>&1 | grep -v compil | tee -a "$OUT/dropin.txt"
   done; done
   timeout 100 build/intfa-perf --hd 64 --causal 0 --n 1024 --n 16384 --dropin 1 --reps 20 --pq pf16 2>&1 | grep -v compil | tee -a "$OUT/dropin.txt"
+  ;;
+tests_main)
+  INTFA_TEST_SEED=2030 run default_tests 200 build/test_gpu_attention
   ;;
 tests)
   INTFA_TEST_SEED=2030 run default_tests 200 build/test_gpu_attention
