@@ -37,8 +37,10 @@
 //% include("attn_int8_tile.cu")
 //% include("attn_wgmma.cu")
 
-//% local min_blocks = 2
-//% for b = 3, 2, -1 do if b * (v.smem_bytes + 1024) <= 233472 then min_blocks = b break end end
+// Three resident blocks where shared memory and registers allow (168 per thread: S, O and two P
+// tiles must fit, else ptxas spills and serializes the products), else two.
+//% local regs = v.block_n + v.head_dim // 2 + 40
+//% local min_blocks = (3 * (v.smem_bytes + 1024) <= 233472 and regs <= 168) and 3 or 2
 #define MIN_BLOCKS ${min_blocks}
 
 //% local ab = v.dtype == "bf16" and "bf16" or "f16"
@@ -233,7 +235,9 @@ intfa_attn_fwd(const intfa_attn_params p)
         tile(kt, pb, pa);
         if (kt + 1 < n_tiles) tile(kt + 1, pa, pb);
     }
-    if (n_tiles > 0) {
+    if (n_tiles == 0) {
+        cp_async_wait<0>(); // Q's copies (no key tile: nothing else waited for them)
+    } else {
         top(n_tiles);
         wg_operands_f(o[0]);
         wg_fence();

@@ -290,21 +290,21 @@ struct kv_copier {
     }
 
     // The pieces of a key tile's copies (keys key0 ..): K rows into dk, key scales into dks, V^T
-    // into dv. FULL: the tile lies inside the keys (every one but the last), no per-chunk bounds
+    // into dv (dk and dv already at this thread's first chunk: + k_dst0, + v_dst0). FULL: the tile lies inside the keys (every one but the last), no per-chunk bounds
     // checks; else what lies past the keys (V^T: past its padded length) is zero-filled.
     template <bool FULL>
     __device__ __forceinline__ void k_rows(const intfa_attn_params &p, const attn_block &blk, u32 dk, int key0, int tid) const
     {
         FOR_CHUNKS(i, BN * GC) {
             const bool ok = FULL || key0 + k_row0 + i * (NT / GC) < blk.seq_kv;
-            cp_async16(dk + k_dst0 + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
+            cp_async16(dk + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
         }
     }
     template <bool FULL>
     __device__ __forceinline__ void v_rows(const intfa_attn_params &p, const attn_block &blk, u32 dv, int key0, int tid) const
     {
         const bool ok = FULL || key0 + (tid % VC) * 16 < blk.n_pad;
-        FOR_CHUNKS(i, HD * VC) cp_async16(dv + v_dst0 + i * (NT / VC) * BN, ok ? v_src + i * v_step : p.v, ok ? 16 : 0);
+        FOR_CHUNKS(i, HD * VC) cp_async16(dv + i * (NT / VC) * BN, ok ? v_src + i * v_step : p.v, ok ? 16 : 0);
     }
     template <bool FULL>
     __device__ __forceinline__ void k_scales(const intfa_attn_params &p, const attn_block &blk, u32 dks, int key0, int tid) const
@@ -319,6 +319,8 @@ struct kv_copier {
     __device__ __forceinline__ void copy(const intfa_attn_params &p, const attn_block &blk, u32 dk,
                                          u32 dv, u32 dks, int key0, int tid)
     {
+        dk += k_dst0;
+        dv += v_dst0;
         if (key0 + BN <= blk.seq_kv) {
             k_rows<true>(p, blk, dk, key0, tid);
             v_rows<true>(p, blk, dv, key0, tid);
@@ -336,6 +338,7 @@ struct kv_copier {
     __device__ __forceinline__ void copy_k(const intfa_attn_params &p, const attn_block &blk, u32 dk,
                                            u32 dks, int key0, int tid)
     {
+        dk += k_dst0;
         if (key0 + BN <= blk.seq_kv) {
             k_rows<true>(p, blk, dk, key0, tid);
             k_scales<true>(p, blk, dks, key0, tid);
@@ -387,7 +390,8 @@ __device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float
 }
 
 // Whether key tile key0 .. key0 + BN - 1 needs the mask: it reaches past the keys or (causal)
-// above the diagonal of the block's last row m0 + BM - 1 (key j visible to row i iff j <= i + diag).
+// above the diagonal of the block's first row m0 (key j visible to row i iff j <= i + diag), so
+// that every row of the block sees every key of an unmasked tile.
 __device__ __forceinline__ bool tile_needs_mask(int key0, int seq_kv, int m0, int diag)
 {
     bool need = key0 + BN > seq_kv;

@@ -4,7 +4,7 @@
  * of --reps launches) and checks its output against the first variant's (rel L2).
  *
  *   intfa-perf [--variant NAME]... [--hd 64|128] [--n N]... [--causal 0|1] [--reps R] [--heads H]
- *              [--dropin 0|1] [--smooth 0|1] [--varlen 0|1] [--pq pu8|pf16]
+ *              [--dropin 0|1] [--smooth 0|1] [--varlen 0|1] [--pq pu8|ps8|pf16]
  * Without --variant: the runtime's selection for each shape (of P mode --pq; pf16 variants read
  * the fp16 V as given, the others the quantized V). --dropin 1 also times, in the same
  * process, the drop-in (intfa_attention on the fp16 inputs, K smoothing per --smooth), its K/V
@@ -55,7 +55,12 @@ static void parse(int argc, char **argv, perf_opts *o)
         else if (!strcmp(a, "--dropin")) o->dropin = atoi(val);
         else if (!strcmp(a, "--smooth")) o->smooth = atoi(val);
         else if (!strcmp(a, "--varlen")) o->varlen = atoi(val);
-        else if (!strcmp(a, "--pq")) o->pq = !strcmp(val, "pf16") ? INTFA_PQ_F16 : INTFA_PQ_U8_ROW;
+        else if (!strcmp(a, "--pq")) {
+            if (!strcmp(val, "pu8")) o->pq = INTFA_PQ_U8_ROW;
+            else if (!strcmp(val, "ps8")) o->pq = INTFA_PQ_S8_127;
+            else if (!strcmp(val, "pf16")) o->pq = INTFA_PQ_F16;
+            else FAIL("--pq %s: expected pu8, ps8 or pf16", val);
+        }
         else FAIL("unknown option %s", a);
     }
     if (!o->nns) {
@@ -177,6 +182,11 @@ static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_probl
     CU(cu->MemAlloc(&a.src, a.bytes));
     CU(cu->MemAlloc(&a.dst, a.bytes));
     const double d_ms = time_median(cu, e0, e1, o->reps, run_dropin, &a);
+    if (pr.p_quant == INTFA_PQ_F16) { /* no K/V pass: K is quantized on its own */
+        printf("  drop-in %8.3f ms = %.3fx kernel (pf16: K quantized alone, V read as given) | smooth_k %d\n",
+               d_ms, d_ms / kernel_ms, o->smooth);
+        goto done;
+    }
     const double kv_ms = time_median(cu, e0, e1, o->reps, run_kv_pass, &a);
     const double cp_ms = time_median(cu, e0, e1, o->reps, run_copy, &a);
     /* the copy reads and writes a.bytes: 2 a.bytes moved */
@@ -189,6 +199,7 @@ static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_probl
         printf("  varlen (%lld sequences of %lld) %8.3f ms = %.3fx the batched drop-in\n", (long long)B,
                (long long)N, v_ms, v_ms / d_ms);
     }
+done:
     fflush(stdout);
     free(counts);
     CU(cu->MemFree(k8)); CU(cu->MemFree(v8)); CU(cu->MemFree(ks)); CU(cu->MemFree(vs));
