@@ -160,7 +160,8 @@ static int problem_ok(const intfa_attn_problem *p)
            p->heads_kv >= 0 && p->heads_kv <= GRID_YZ_MAX &&
            (p->heads_kv > 0 ? p->heads_q % p->heads_kv == 0 : p->heads_q == 0) &&
            (p->causal == 0 || p->causal == 1) && (unsigned)p->dtype <= 1 &&
-           (unsigned)p->p_quant <= 1 && (unsigned)p->v_scale <= 1 && (unsigned)p->qk_format <= 1 &&
+           (unsigned)p->p_quant <= 2 && (unsigned)p->v_scale <= 1 &&
+           (p->p_quant != INTFA_PQ_F16 || p->qk_format == INTFA_FMT_INT8) && (unsigned)p->qk_format <= 1 &&
            (p->smooth_k == 0 || p->smooth_k == 1) &&
            (p->softmax_scale == 0.0f || (isfinite(p->softmax_scale) && p->softmax_scale > 0.0f));
 }
@@ -209,10 +210,21 @@ static void call_attention_int8(input *in)
     const intfa_v_int8 v = {take_ptr(in), take_ptr(in)};
     const intfa_tensor o = take_tensor(in, p.seq_q, p.heads_q, p.head_dim);
     float *lse = take(in, 1) < 128 ? NULL : take_ptr(in);
+    if (p.p_quant == INTFA_PQ_F16) { /* V unquantized: intfa_attention_int8_qk (both are tried) */
+        const intfa_tensor v16 = take_tensor(in, p.seq_kv, p.heads_kv, p.head_dim);
+        intfa_status st16 = intfa_attention_int8_qk(&fake_ctx, &p, &q, &k, &v16, &o, lse, NULL);
+        check_failed(st16);
+        if (driver_reached)
+            FUZZ_CHECK(problem_ok(&p) && p.qk_format == INTFA_FMT_INT8 && p.batch > 0 && p.heads_q > 0 &&
+                           p.seq_q > 0 && aligned(q.values.data, 16) && aligned(o.data, 16) &&
+                           (p.seq_kv == 0 || aligned(v16.data, 16)),
+                       "intfa_attention_int8_qk reached the driver with arguments it cannot run");
+        driver_reached = 0;
+    }
     intfa_status st = intfa_attention_int8(&fake_ctx, &p, &q, &k, &v, &o, lse, NULL);
     check_failed(st);
     if (!driver_reached) return;
-    FUZZ_CHECK(problem_ok(&p) && p.batch > 0 && p.heads_q > 0 && p.seq_q > 0,
+    FUZZ_CHECK(problem_ok(&p) && p.p_quant != INTFA_PQ_F16 && p.batch > 0 && p.heads_q > 0 && p.seq_q > 0,
                "intfa_attention_int8 reached the driver with a problem it cannot run");
     FUZZ_CHECK(aligned(q.values.data, 16) && aligned(q.scale, 4) && aligned(o.data, 16) &&
                    aligned(v.scale, 8) && !k.lse_bias && (!q.lse_bias || aligned(q.lse_bias, 4)) &&
@@ -368,7 +380,7 @@ static void call_workspace_size(input *in)
                              : intfa_attention_workspace_size(&p, &bytes);
     check_failed(st);
     if (st != INTFA_OK) FUZZ_CHECK(bytes == 12345, "a failed workspace size query wrote its output");
-    else FUZZ_CHECK(problem_ok(&p) && (!varlen || p.qk_format == INTFA_FMT_INT8),
+    else FUZZ_CHECK(problem_ok(&p) && (!varlen || (p.qk_format == INTFA_FMT_INT8 && p.p_quant != INTFA_PQ_F16)),
                     "a workspace size for a problem that cannot run");
 }
 

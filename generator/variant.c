@@ -243,7 +243,7 @@ intfa_status intfa_variant_check(const intfa_variant *v)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "dtype = bf16: the FP16 attention baseline (attn_fp16) is fp16 only");
     if (v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_F16) {
-        if (!intfa_variant_uses_wgmma(v) || v->warps != 4)
+        if (v->warps != 4 || !intfa_variant_uses_wgmma(v)) /* warps first: no 16 * warps overflow */
             return intfa_fail(INTFA_ERR_UNSUPPORTED,
                               "p_quant = pf16: 16-bit P.V runs on the sm_90a wgmma kernel only "
                               "(INT8 Q/K, warps 4, block_m 64)");

@@ -91,6 +91,10 @@ intfa_status intfa_check_problem(const intfa_attn_problem *p, float *scale)
     if ((unsigned)p->qk_format > INTFA_FMT_INT4)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.qk_format = %d is not an intfa_format",
                           (int)p->qk_format);
+    if (p->p_quant == INTFA_PQ_F16 && p->qk_format != INTFA_FMT_INT8)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "problem.p_quant = INTFA_PQ_F16 with qk_format = INT4: 16-bit P.V runs with "
+                          "INT8 Q/K only");
     if (p->smooth_k != 0 && p->smooth_k != 1)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.smooth_k = %d: must be 0 or 1",
                           p->smooth_k);
