@@ -9,6 +9,8 @@ through enough sets to exceed twice the L2 cache):
   fp16         intfa's FP16 baseline kernel (intfa_baseline_fp16_attention)
   int8         intfa's INT8 attention on quantized inputs (intfa_attention_int8)
   int8+quant   intfa's drop-in: quantization + INT8 attention (intfa_attention)
+  pf16         INT8 Q/K with 16-bit P.V on quantized Q/K (intfa_attention_int8_qk; sm_90a)
+  pf16+quant   its drop-in (intfa_attention, p_quant INTFA_PQ_F16: K quantized, V as given)
 intfa runs from build/libintfa-jit.so through ctypes, on torch's tensors and current stream.
 Prints a table with the ratios intfa/SDPA-flash, intfa/cuDNN and intfa/own-FP16, checks every
 output against SDPA-flash's (relative L2), and writes CSV (intfa-bench's columns) and JSON.
@@ -28,7 +30,7 @@ import os
 import statistics
 import sys
 
-KERNELS = ["sdpa-flash", "sdpa-cudnn", "fp16", "int8", "int8+quant"]
+KERNELS = ["sdpa-flash", "sdpa-cudnn", "fp16", "int8", "int8+quant", "pf16", "pf16+quant"]
 # intfa-bench's columns, but the last is checked against SDPA flash's output (not our fp16's)
 CSV_HEADER = "kernel,batch,heads,seq,head_dim,causal,ms,tops,speedup_vs_fp16,rel_l2_vs_sdpa_flash"
 MAX_SETS = 256
@@ -104,6 +106,7 @@ class Config:
         self.torch, self.fa, self.cfg = torch, fa, cfg
         B, H, N, D = cfg["batch"], cfg["heads"], cfg["seq"], cfg["head_dim"]
         self.prob = Problem(B, H, H, N, N, D, 0.0, cfg["causal"], 0, 0, 0)
+        self.prob16 = Problem(B, H, H, N, N, D, 0.0, cfg["causal"], 0, 2, 0)  # INTFA_PQ_F16
         self.npad = fa.lib.intfa_v_padded_len(N)
         nsets = input_sets(l2, 3 * B * N * H * D)
         dev = "cuda"
@@ -154,13 +157,26 @@ class Config:
                  "intfa_attention_int8")
         return self.out
 
-    def dropin(self, i):
+    def dropin(self, i, prob=None):
         s, fa = self.sets[i], self.fa
-        fa.check(fa.lib.intfa_attention(fa.ctx, C.byref(self.prob), C.byref(bnhd(s["q"])),
+        fa.check(fa.lib.intfa_attention(fa.ctx, C.byref(prob or self.prob), C.byref(bnhd(s["q"])),
                                         C.byref(bnhd(s["k"])), C.byref(bnhd(s["v"])),
                                         C.byref(bnhd(self.out)), None, None, 0, self.stream),
                  "intfa_attention")
         return self.out
+
+    def pf16(self, i):
+        s, c, fa = self.sets[i], self.cfg, self.fa
+        H, N, D = c["heads"], c["seq"], c["head_dim"]
+        q = QK8(bhnd(s["q8"], N, H, D), s["qs"].data_ptr())
+        k = QK8(bhnd(s["k8"], N, H, D), s["ks"].data_ptr())
+        fa.check(fa.lib.intfa_attention_int8_qk(fa.ctx, C.byref(self.prob16), C.byref(q), C.byref(k),
+                                                C.byref(bnhd(s["v"])), C.byref(bnhd(self.out)), None,
+                                                self.stream), "intfa_attention_int8_qk")
+        return self.out
+
+    def pf16_dropin(self, i):
+        return self.dropin(i, self.prob16)
 
     def time(self, fn, reps, warmup):
         torch, n = self.torch, len(self.sets)
@@ -185,7 +201,8 @@ def measure(torch, fa, cfg, l2, reps, warmup):
     from torch.nn.attention import sdpa_kernel, SDPBackend
     conf = Config(torch, fa, cfg, l2)
     backends = {"sdpa-flash": SDPBackend.FLASH_ATTENTION, "sdpa-cudnn": SDPBackend.CUDNN_ATTENTION}
-    fns = {"fp16": conf.fp16, "int8": conf.int8, "int8+quant": conf.dropin}
+    fns = {"fp16": conf.fp16, "int8": conf.int8, "int8+quant": conf.dropin, "pf16": conf.pf16,
+           "pf16+quant": conf.pf16_dropin}
     ref, res = None, {}
     for name in KERNELS:
         ms, err, why = math.nan, math.nan, None
@@ -249,9 +266,10 @@ def main():
     print("bench_sdpa.py: %s, torch %s, cuDNN %s, L2 %.1f MB, %s; median of %d after %d warm-up" %
           (props.name, torch.__version__, torch.backends.cudnn.version(), l2 / 1e6, date, args.reps,
            args.warmup))
-    print("%6s %4s %3s %6s | %8s %8s %8s | %8s %8s | %7s %7s %7s | %7s %7s | %8s %8s" % (
+    hopper = torch.cuda.get_device_capability(0) == (9, 0)  # pf16 runs on sm_90a only
+    print("%6s %4s %3s %6s | %8s %8s %8s | %8s %8s | %7s %7s %7s | %7s %7s | %8s %8s | %8s %8s %8s" % (
         "N", "B", "hd", "mask", "flash", "cudnn", "fp16", "int8", "drop-in", "/flash", "/cudnn",
-        "/fp16", "dr/fla", "dr/cud", "err int8", "err fp16"))
+        "/fp16", "dr/fla", "dr/cud", "err int8", "err fp16", "pf16", "pf16 dr", "err pf16"))
     rows, failures = [], 0
     for cfg in sweep(args):
         res = measure(torch, fa, cfg, l2, args.reps, args.warmup)
@@ -260,10 +278,11 @@ def main():
             r = res[name]
             r["tops"] = ops / r["ms"] * 1e-9 if r["ms"] == r["ms"] else math.nan
             if r["error"]:
-                failures += name not in ("sdpa-cudnn",)  # cuDNN may not serve every shape
+                # cuDNN may not serve every shape; pf16 needs sm_90a
+                failures += name != "sdpa-cudnn" and (hopper or not name.startswith("pf16"))
                 print("  %s N=%d hd=%d causal=%d: %s" % (name, cfg["seq"], cfg["head_dim"],
                                                          cfg["causal"], r["error"]))
-        for name in ("fp16", "int8", "int8+quant"):  # outputs against SDPA flash's
+        for name in ("fp16", "int8", "int8+quant", "pf16", "pf16+quant"):  # outputs against SDPA flash's
             err = res[name]["check"]
             if not res["sdpa-flash"]["error"] and not res[name]["error"] and not err < CHECK_MAX:
                 failures += 1
@@ -271,14 +290,15 @@ def main():
                     name, cfg["seq"], cfg["head_dim"], cfg["causal"],
                     "not comparable with" if err != err else "far from", fmt(err, ".2e")))
         t = {k: res[k]["tops"] for k in KERNELS}
-        print("%6d %4d %3d %6s | %8s %8s %8s | %8s %8s | %7s %7s %7s | %7s %7s | %8s %8s" % (
+        print("%6d %4d %3d %6s | %8s %8s %8s | %8s %8s | %7s %7s %7s | %7s %7s | %8s %8s | %8s %8s %8s" % (
             cfg["seq"], cfg["batch"], cfg["head_dim"], "causal" if cfg["causal"] else "full",
             fmt(t["sdpa-flash"], ".1f"), fmt(t["sdpa-cudnn"], ".1f"), fmt(t["fp16"], ".1f"),
             fmt(t["int8"], ".1f"), fmt(t["int8+quant"], ".1f"),
             fmt(ratio(t["int8"], t["sdpa-flash"]), ".2f"), fmt(ratio(t["int8"], t["sdpa-cudnn"]), ".2f"),
             fmt(ratio(t["int8"], t["fp16"]), ".2f"), fmt(ratio(t["int8+quant"], t["sdpa-flash"]), ".2f"),
             fmt(ratio(t["int8+quant"], t["sdpa-cudnn"]), ".2f"), fmt(res["int8"]["check"], ".1e"),
-            fmt(res["fp16"]["check"], ".1e")), flush=True)
+            fmt(res["fp16"]["check"], ".1e"), fmt(t["pf16"], ".1f"), fmt(t["pf16+quant"], ".1f"),
+            fmt(res["pf16"]["check"], ".1e")), flush=True)
         base = res["fp16"]["ms"]
         for name in KERNELS:
             r = res[name]
@@ -287,7 +307,8 @@ def main():
                              error=r["error"]))
     print("TOPS (TFLOPS for fp16): 4*B*H*N^2*D / time, half when causal. /flash, /cudnn, /fp16: "
           "int8 kernel over SDPA flash, SDPA cuDNN, our FP16 kernel; dr/: the drop-in (with "
-          "quantization). err: rel L2 of the output against SDPA flash's on the same inputs.")
+          "quantization). err: rel L2 of the output against SDPA flash's on the same inputs. pf16: "
+          "INT8 Q/K with 16-bit P.V (kernel, drop-in), sm_90a only.")
     if args.csv:
         with open(args.csv, "w") as f:
             f.write(CSV_HEADER + "\n")

@@ -79,6 +79,8 @@ SIGNATURES = {
     "intfa_warmup": ([C.c_void_p, _P(Problem), C.c_size_t], C.c_int),
     "intfa_attention_int8": ([C.c_void_p, _P(Problem), _P(QK8), _P(QK8), _P(V8), _P(Tensor),
                               C.c_void_p, C.c_void_p], C.c_int),
+    "intfa_attention_int8_qk": ([C.c_void_p, _P(Problem), _P(QK8), _P(QK8), _P(Tensor), _P(Tensor),
+                                 C.c_void_p, C.c_void_p], C.c_int),
     "intfa_quantize_qk": ([C.c_void_p, _P(Tensor), C.c_int] + [C.c_int64] * 4 +
                           [C.c_void_p, C.c_void_p, C.c_void_p], C.c_int),
     "intfa_quantize_qk_ex": ([C.c_void_p, _P(Tensor), C.c_int] + [C.c_int64] * 4 +
