@@ -61,8 +61,10 @@ def check_args(q, k, v, cu_q, cu_k, scale, v_scale):
 
 def _desc(x):
     """(tensor intfa reads, its intfa_tensor) of a [total, H, D] tensor: intfa.attention's rule
-    on its [1, total, H, D] view (in place where it can, else a dense copy)."""
-    return _launch._desc(x.unsqueeze(0), "bnhd")
+    on its [1, total, H, D] view (in place where it can, else a dense copy), the tensor given
+    back as [total, H, D]."""
+    x4, t = _launch._desc(x.unsqueeze(0), "bnhd")
+    return x4[0], t
 
 
 def run(q, k, v, cu_q, cu_k, causal, scale, return_lse, smooth_k, v_scale):
