@@ -150,16 +150,31 @@ intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_vari
     return intfa_attention_launch_params(ctx, var, pr, &p, pr->seq_q, stream);
 }
 
-/* Launch the selected attention kernel; arguments checked, ctx entered. */
-static intfa_status attention_launch(intfa_context *ctx, const intfa_attn_problem *pr, float scale,
-                                     const intfa_qk_int8 *q, const intfa_qk_int8 *k,
-                                     const intfa_v_int8 *v, const intfa_tensor *out, float *lse,
-                                     void *stream)
+/* intfa_attention_int8 (v) and intfa_attention_int8_qk (v16, fn's qk_entry): the arguments
+ * checked, then the selected attention kernel launched on them. */
+static intfa_status attention_quantized(const char *fn, int qk_entry, intfa_context *ctx,
+                                        const intfa_attn_problem *problem, const intfa_qk_int8 *q,
+                                        const intfa_qk_int8 *k, const intfa_v_int8 *v,
+                                        const intfa_tensor *v16, const intfa_tensor *out,
+                                        float *lse, void *stream)
 {
+    intfa_clear_error();
+    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+    float scale = 0.f;
+    int empty = 0;
+    intfa_status st = check_int8_args(problem, q, k, v, v16, qk_entry, out, lse, &scale, &empty);
+    if (st != INTFA_OK || empty) return st;
+    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
+    st = intfa_ctx_check_stream(ctx, stream);
     intfa_variant var;
-    intfa_status st = intfa_select_attention(ctx, pr, &var);
-    if (st != INTFA_OK) return st;
-    return intfa_attention_launch_variant(ctx, &var, pr, scale, q, k, v, out, lse, stream);
+    if (st == INTFA_OK) st = intfa_select_attention(ctx, problem, &var);
+    if (st == INTFA_OK) {
+        intfa_attn_params p = qk_entry ? intfa_attention_params_v16(problem, scale, q, k, v16, out, lse)
+                                       : intfa_attention_params(problem, scale, q, k, v, out, lse);
+        st = intfa_attention_launch_params(ctx, &var, problem, &p, problem->seq_q, stream);
+    }
+    intfa_ctx_leave(ctx);
+    return st;
 }
 
 intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *problem,
@@ -167,17 +182,7 @@ intfa_status intfa_attention_int8(intfa_context *ctx, const intfa_attn_problem *
                                   const intfa_v_int8 *v, const intfa_tensor *out, float *lse,
                                   void *stream)
 {
-    intfa_clear_error();
-    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_attention_int8: ctx is NULL");
-    float scale = 0.f;
-    int empty = 0;
-    intfa_status st = check_int8_args(problem, q, k, v, NULL, 0, out, lse, &scale, &empty);
-    if (st != INTFA_OK || empty) return st;
-    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
-    st = intfa_ctx_check_stream(ctx, stream);
-    if (st == INTFA_OK) st = attention_launch(ctx, problem, scale, q, k, v, out, lse, stream);
-    intfa_ctx_leave(ctx);
-    return st;
+    return attention_quantized("intfa_attention_int8", 0, ctx, problem, q, k, v, NULL, out, lse, stream);
 }
 
 intfa_status intfa_attention_int8_qk(intfa_context *ctx, const intfa_attn_problem *problem,
@@ -185,22 +190,7 @@ intfa_status intfa_attention_int8_qk(intfa_context *ctx, const intfa_attn_proble
                                      const intfa_tensor *v, const intfa_tensor *out, float *lse,
                                      void *stream)
 {
-    intfa_clear_error();
-    if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_attention_int8_qk: ctx is NULL");
-    float scale = 0.f;
-    int empty = 0;
-    intfa_status st = check_int8_args(problem, q, k, NULL, v, 1, out, lse, &scale, &empty);
-    if (st != INTFA_OK || empty) return st;
-    if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
-    st = intfa_ctx_check_stream(ctx, stream);
-    intfa_variant var;
-    if (st == INTFA_OK) st = intfa_select_attention(ctx, problem, &var);
-    if (st == INTFA_OK) {
-        intfa_attn_params p = intfa_attention_params_v16(problem, scale, q, k, v, out, lse);
-        st = intfa_attention_launch_params(ctx, &var, problem, &p, problem->seq_q, stream);
-    }
-    intfa_ctx_leave(ctx);
-    return st;
+    return attention_quantized("intfa_attention_int8_qk", 1, ctx, problem, q, k, NULL, v, out, lse, stream);
 }
 
 /* ------------------------------------------------------------------ drop-in */
@@ -242,6 +232,27 @@ intfa_status intfa_attention_workspace_size(const intfa_attn_problem *problem, s
     return st;
 }
 
+/* K on its own into the workspace (the INT4 and pf16 drop-ins): K's mean first with smooth_k
+ * (K - mean(K) is quantized; the LSE gets softmax_scale * q . mean back through Q's bias), then
+ * K per token in pr->qk_format. Arguments checked, ctx entered. */
+static intfa_status dropin_quantize_k(intfa_context *ctx, const intfa_attn_problem *pr,
+                                     const ws_layout *w, char *base, const intfa_tensor *k,
+                                     void *stream)
+{
+    float *mean = (float *)(base + w->mean);
+    const int smooth = pr->smooth_k && pr->seq_kv > 0;
+    const intfa_qk_quant_options kopt = {pr->qk_format, smooth ? mean : NULL, NULL, 0, 0.0f, NULL};
+    intfa_status st = INTFA_OK;
+    if (smooth)
+        st = intfa_mean_launch(ctx, pr->qk_format, k, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv,
+                               pr->head_dim, mean, stream);
+    if (st == INTFA_OK && pr->seq_kv > 0)
+        st = intfa_quantize_qk_launch(ctx, k, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv,
+                                      pr->head_dim, &kopt, base + w->k8, (float *)(base + w->ks),
+                                      stream);
+    return st;
+}
+
 /* The drop-in for INT4 Q/K: K's mean (smooth_k), Q, K and V quantized by their own kernels into
  * the workspace, then the attention variant attn. Arguments checked, ctx entered. */
 static intfa_status dropin_run_int4(intfa_context *ctx, const intfa_attn_problem *pr,
@@ -255,22 +266,14 @@ static intfa_status dropin_run_int4(intfa_context *ctx, const intfa_attn_problem
     int8_t *v8 = (int8_t *)(base + w->v8);
     float *qs = (float *)(base + w->qs), *ks = (float *)(base + w->ks), *vs = (float *)(base + w->vs);
     float *mean = (float *)(base + w->mean), *bias = (float *)(base + w->bias);
-    /* K smoothing: K - mean(K) is quantized; the LSE gets softmax_scale * q . mean back through
-     * Q's bias (only computed when the LSE is wanted: the output does not depend on it) */
-    const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
+    /* Q's LSE bias only when the LSE is wanted (the output does not depend on it) */
+    const int with_bias = pr->smooth_k && pr->seq_kv > 0 && lse;
     const intfa_qk_quant_options qopt = {pr->qk_format, NULL, with_bias ? mean : NULL,
                                          pr->heads_q / pr->heads_kv, scale, with_bias ? bias : NULL};
-    const intfa_qk_quant_options kopt = {pr->qk_format, smooth ? mean : NULL, NULL, 0, 0.0f, NULL};
-    intfa_status st = INTFA_OK;
-    if (smooth)
-        st = intfa_mean_launch(ctx, pr->qk_format, k, pr->dtype, B, pr->heads_kv, pr->seq_kv, D,
-                               mean, stream);
+    intfa_status st = dropin_quantize_k(ctx, pr, w, base, k, stream);
     if (st == INTFA_OK)
         st = intfa_quantize_qk_launch(ctx, q, pr->dtype, B, pr->heads_q, pr->seq_q, D, &qopt, q8, qs,
                                       stream);
-    if (st == INTFA_OK && pr->seq_kv > 0)
-        st = intfa_quantize_qk_launch(ctx, k, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, &kopt, k8,
-                                      ks, stream);
     if (st == INTFA_OK)
         st = intfa_quantize_v_launch(ctx, v, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, pr->v_scale,
                                      v8, vs, stream);
@@ -291,21 +294,13 @@ static intfa_status dropin_run_pf16(intfa_context *ctx, const intfa_attn_problem
                                     const intfa_tensor *v, const intfa_tensor *out, float *lse,
                                     void *stream)
 {
-    const int64_t D = pr->head_dim;
-    void *k8 = base + w->k8;
-    float *ks = (float *)(base + w->ks), *mean = (float *)(base + w->mean);
-    const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
-    const intfa_qk_quant_options kopt = {INTFA_FMT_INT8, smooth ? mean : NULL, NULL, 0, 0.0f, NULL};
-    intfa_status st = INTFA_OK;
-    if (smooth)
-        st = intfa_mean_launch(ctx, INTFA_FMT_INT8, k, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv,
-                               D, mean, stream);
-    if (st == INTFA_OK && pr->seq_kv > 0)
-        st = intfa_quantize_qk_launch(ctx, k, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv, D, &kopt,
-                                      k8, ks, stream);
+    float *mean = (float *)(base + w->mean);
+    const int with_bias = pr->smooth_k && pr->seq_kv > 0 && lse;
+    intfa_status st = dropin_quantize_k(ctx, pr, w, base, k, stream);
     if (st != INTFA_OK) return st;
     const intfa_qk_int8 qq = {*q, NULL, with_bias ? (float *)(base + w->bias) : NULL};
-    const intfa_qk_int8 kq = {intfa_tensor_bhnd(k8, pr->seq_kv, pr->heads_kv, D), ks, NULL};
+    const intfa_qk_int8 kq = {intfa_tensor_bhnd(base + w->k8, pr->seq_kv, pr->heads_kv, pr->head_dim),
+                              (float *)(base + w->ks), NULL};
     intfa_attn_params p = intfa_attention_params_v16(pr, scale, &qq, &kq, v, out, lse);
     p.q_fp = 1;
     p.k_mean = with_bias ? mean : NULL;

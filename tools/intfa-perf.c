@@ -185,21 +185,20 @@ static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_probl
     if (pr.p_quant == INTFA_PQ_F16) { /* no K/V pass: K is quantized on its own */
         printf("  drop-in %8.3f ms = %.3fx kernel (pf16: K quantized alone, V read as given) | smooth_k %d\n",
                d_ms, d_ms / kernel_ms, o->smooth);
-        goto done;
+    } else {
+        const double kv_ms = time_median(cu, e0, e1, o->reps, run_kv_pass, &a);
+        const double cp_ms = time_median(cu, e0, e1, o->reps, run_copy, &a);
+        /* the copy reads and writes a.bytes: 2 a.bytes moved */
+        const double kv_bw = a.bytes / kv_ms * 1e-6, cp_bw = 2.0 * a.bytes / cp_ms * 1e-6;
+        printf("  drop-in %8.3f ms = %.3fx kernel | K/V pass %.3f ms, %.1f MB at %.0f GB/s = %.0f%% of "
+               "copy bandwidth (%.0f GB/s, read+write) | smooth_k %d\n",
+               d_ms, d_ms / kernel_ms, kv_ms, a.bytes * 1e-6, kv_bw, 100.0 * kv_bw / cp_bw, cp_bw, o->smooth);
     }
-    const double kv_ms = time_median(cu, e0, e1, o->reps, run_kv_pass, &a);
-    const double cp_ms = time_median(cu, e0, e1, o->reps, run_copy, &a);
-    /* the copy reads and writes a.bytes: 2 a.bytes moved */
-    const double kv_bw = a.bytes / kv_ms * 1e-6, cp_bw = 2.0 * a.bytes / cp_ms * 1e-6;
-    printf("  drop-in %8.3f ms = %.3fx kernel | K/V pass %.3f ms, %.1f MB at %.0f GB/s = %.0f%% of "
-           "copy bandwidth (%.0f GB/s, read+write) | smooth_k %d\n",
-           d_ms, d_ms / kernel_ms, kv_ms, a.bytes * 1e-6, kv_bw, 100.0 * kv_bw / cp_bw, cp_bw, o->smooth);
     if (o->varlen && pr.p_quant != INTFA_PQ_F16) {
         const double v_ms = time_median(cu, e0, e1, o->reps, run_varlen, &a);
         printf("  varlen (%lld sequences of %lld) %8.3f ms = %.3fx the batched drop-in\n", (long long)B,
                (long long)N, v_ms, v_ms / d_ms);
     }
-done:
     fflush(stdout);
     free(counts);
     CU(cu->MemFree(k8)); CU(cu->MemFree(v8)); CU(cu->MemFree(ks)); CU(cu->MemFree(vs));
