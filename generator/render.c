@@ -14,6 +14,7 @@ const char *intfa_variant_template_name(intfa_kind kind)
     case INTFA_KIND_QUANT_QK: return "quant_qk.cu";
     case INTFA_KIND_QUANT_V: return "quant_v.cu";
     case INTFA_KIND_ATTN_FWD_FP16: return "attn_fwd_fp16.cu";
+    case INTFA_KIND_KV_CACHE: return "kv_cache.cu";
     default: return NULL;
     }
 }

@@ -6,6 +6,7 @@
  *   quant_qk-<arch>-d<head_dim>-<int8|int4>-<fp16|bf16>-w<W>
  *   quant_v-<arch>-d<head_dim>-<fp16|bf16>-w<W>
  *   attn_fp16-<arch>-d<head_dim>-<fp16|bf16>-<causal|full>-m<M>n<N>w<W>s<S>
+ *   kv_cache-<arch>-d<head_dim>-<fp16|bf16>-w<W>
  * with <arch> one of sm80 sm86 sm89 sm90 sm90a. On sm90a, int8 attn_fwd variants with one m16
  * row tile per warp (M = 16 W) run on wgmma (templates/attn_fwd_wg.cu), the rest on mma.sync
  * (intfa_variant_uses_wgmma). Fields a kind does not have are zero in a
@@ -19,7 +20,7 @@
 #include "render.h"
 
 static const char *const kind_names[INTFA_KIND_COUNT] = {"attn_fwd", "quant_qk", "quant_v",
-                                                          "attn_fp16"};
+                                                          "attn_fp16", "kv_cache"};
 static const char *const arch_names[INTFA_ARCH_COUNT] = {"sm_80", "sm_86", "sm_89", "sm_90",
                                                          "sm_90a"};
 static const char *const arch_short[INTFA_ARCH_COUNT] = {"sm80", "sm86", "sm89", "sm90",
@@ -231,6 +232,13 @@ intfa_status intfa_variant_check(const intfa_variant *v)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "head_dim = %d: supported are 64 and 128",
                           v->head_dim);
 
+    if (v->kind == INTFA_KIND_KV_CACHE) {
+        if (v->warps != 2 && v->warps != 4)
+            return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                              "warps = %d: kv_cache kernels take 2 or 4 warps (their warp merge "
+                              "fits 48 KB of shared memory)", v->warps);
+        return INTFA_OK;
+    }
     if (!is_attention(v->kind)) {
         if (v->warps != 1 && v->warps != 2 && v->warps != 4 && v->warps != 8)
             return intfa_fail(INTFA_ERR_UNSUPPORTED,
@@ -309,6 +317,9 @@ intfa_status intfa_variant_name(const intfa_variant *v, char *buf, size_t cap)
     case INTFA_KIND_QUANT_QK:
         n = snprintf(tmp, sizeof tmp, "quant_qk-%s-d%d-%s-%s-w%d", arch, v->head_dim, fmt, dt,
                      v->warps);
+        break;
+    case INTFA_KIND_KV_CACHE:
+        n = snprintf(tmp, sizeof tmp, "kv_cache-%s-d%d-%s-w%d", arch, v->head_dim, dt, v->warps);
         break;
     default:
         n = snprintf(tmp, sizeof tmp, "quant_v-%s-d%d-%s-w%d", arch, v->head_dim, dt, v->warps);
@@ -414,10 +425,13 @@ intfa_status intfa_variant_parse(const char *name, intfa_variant *out)
     } else if (tok_is(tok[0], "attn_fp16")) {
         v.kind = INTFA_KIND_ATTN_FWD_FP16;
         want = 6;
+    } else if (tok_is(tok[0], "kv_cache")) {
+        v.kind = INTFA_KIND_KV_CACHE;
+        want = 5;
     } else {
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
                           "variant name \"%s\": unknown kind \"%.*s\" (attn_fwd, quant_qk, "
-                          "quant_v, attn_fp16)",
+                          "quant_v, attn_fp16, kv_cache)",
                           name, (int)tok[0].n, tok[0].s);
     }
     if (ntok > want) {

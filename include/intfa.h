@@ -64,6 +64,7 @@ typedef enum intfa_kind {
     INTFA_KIND_QUANT_QK,     /* fp16/bf16 -> int8 per token (Q and K) */
     INTFA_KIND_QUANT_V,      /* fp16/bf16 -> int8 per channel or per head, transposed */
     INTFA_KIND_ATTN_FWD_FP16, /* FP16 FlashAttention forward of the same structure: the baseline */
+    INTFA_KIND_KV_CACHE,     /* the paged INT8 KV cache: append, decode attention, split combine */
     INTFA_KIND_COUNT
 } intfa_kind;
 
@@ -310,6 +311,75 @@ intfa_status intfa_attention_varlen(intfa_context *ctx, const intfa_attn_problem
                                     const int32_t *cu_seqlens_k, const intfa_tensor *out,
                                     float *lse, void *workspace, size_t workspace_bytes,
                                     void *stream);
+
+/* ------------------------------------------------------------------ paged INT8 KV cache */
+
+/* A paged INT8 KV cache for serving (docs/DECODE.md): a pool of pages in one device allocation
+ * that the caller owns. A page holds page_size tokens of one sequence for every K/V head: K in
+ * int8 with one scale per token, V in int8 with one scale per (page, head, channel). A
+ * sequence's last, partly filled page also keeps its V in fp16/bf16 in the sequence's staging
+ * slot, and is quantized again whenever tokens are appended to it, so the cache holds the same
+ * bytes however the tokens arrived (one append of the whole sequence, or one token at a time).
+ * The pool needs no initialization. */
+typedef struct intfa_kv_cache {
+    void *pool;          /* device memory, intfa_kv_cache_bytes() bytes, 256-byte aligned */
+    int64_t num_pages;   /* pages in the pool (page ids 0 .. num_pages - 1) */
+    int64_t page_size;   /* tokens per page: 16, 32, 64, 128 or 256 */
+    int64_t heads_kv;
+    int64_t head_dim;    /* 64 or 128 */
+    int64_t num_slots;   /* sequences the cache can hold at once: one staging page each */
+    intfa_dtype dtype;   /* of appended K/V tokens, queries and outputs */
+} intfa_kv_cache;
+
+/* The sequences of one call, all HOST arrays (copied by the call; they may change or be freed
+ * once it returns). Sequence b lives in staging slot slots[b] (0 .. num_slots - 1, distinct
+ * within a call), holds lens[b] tokens, and its token t is in page
+ * block_table[b * pages_per_seq + t / page_size]. Entries past a sequence's pages are not read. */
+typedef struct intfa_kv_seqs {
+    int64_t batch;
+    const int32_t *slots;       /* [batch] */
+    const int32_t *lens;        /* [batch]: tokens in the cache (before an append) */
+    const int32_t *block_table; /* [batch][pages_per_seq] */
+    int64_t pages_per_seq;
+} intfa_kv_seqs;
+
+/* Queries against the cache: seq_q tokens per sequence, the last seq_q tokens of each sequence
+ * when causal (the mask aligned to the bottom right, as intfa_attention's). */
+typedef struct intfa_kv_query {
+    int64_t heads_q;     /* a multiple of the cache's heads_kv (GQA, MQA) */
+    int64_t seq_q;       /* 1 for decode; a few for speculative decoding */
+    float softmax_scale; /* 0 selects 1/sqrt(head_dim) */
+    int causal;
+} intfa_kv_query;
+
+/* Bytes of the pool for a cache description (cache->pool is not read). */
+intfa_status intfa_kv_cache_bytes(const intfa_kv_cache *cache, size_t *bytes);
+
+/* Bytes of device workspace intfa_kv_append and intfa_kv_attention need for these sequences
+ * (query may be NULL for appends only). */
+intfa_status intfa_kv_workspace_size(const intfa_kv_cache *cache, const intfa_kv_seqs *seqs,
+                                     const intfa_kv_query *query, size_t *bytes);
+
+/* Appends cu_new[b + 1] - cu_new[b] tokens to sequence b: k and v packed [total_new, H_kv, D]
+ * (fp16/bf16 per cache->dtype; stride_n and stride_h as intfa_tensor's, stride_b ignored);
+ * cu_new a HOST array of batch + 1 cumulative counts from 0. seqs->lens are the lengths before
+ * the append; the caller adds the counts afterwards. Every page the new lengths need must be
+ * in the block table and the pool: else INVALID_ARGUMENT before any launch, nothing written.
+ * workspace as intfa_attention's (NULL: the context's own). */
+intfa_status intfa_kv_append(intfa_context *ctx, const intfa_kv_cache *cache,
+                             const intfa_kv_seqs *seqs, const intfa_tensor *k,
+                             const intfa_tensor *v, const int32_t *cu_new, void *workspace,
+                             size_t workspace_bytes, void *stream);
+
+/* Attention of q [B, seq_q, H_q, D] (any strides, D contiguous) over each sequence's cached
+ * tokens into out (same shape) and lse (NULL or fp32 [B, H_q, seq_q], natural log; -inf and a
+ * zero output for rows that see no key). Q is quantized per token in the kernel; the keys are
+ * split across blocks when the batch alone would leave SMs idle, and the splits merged by
+ * their LSE. */
+intfa_status intfa_kv_attention(intfa_context *ctx, const intfa_kv_cache *cache,
+                                const intfa_kv_seqs *seqs, const intfa_kv_query *query,
+                                const intfa_tensor *q, const intfa_tensor *out, float *lse,
+                                void *workspace, size_t workspace_bytes, void *stream);
 
 /* Compiles (or loads from the AOT table or the disk cache) every kernel that intfa_attention
  * and intfa_attention_int8 will need for these problems, in parallel, and loads them into ctx,

@@ -86,16 +86,6 @@ intfa_status intfa_attention_varlen_workspace_size(const intfa_attn_problem *pro
     return st;
 }
 
-/* A packed tensor [total, H, D]: its batch stride plays no part. */
-static intfa_status check_packed(const char *name, const intfa_tensor *t, int64_t total,
-                                 int64_t heads, int64_t d)
-{
-    if (!t) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL", name);
-    intfa_tensor u = *t;
-    u.stride_b = 0;
-    return intfa_check_tensor(name, &u, 1, total, heads, d, 2);
-}
-
 /* The launches, arguments checked, ctx entered, workspace at base. */
 static intfa_status varlen_run(intfa_context *ctx, const intfa_attn_problem *pr, float scale,
                                const intfa_variant *attn, const varlen_ws *w, char *base,
@@ -208,11 +198,11 @@ intfa_status intfa_attention_varlen(intfa_context *ctx, const intfa_attn_problem
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL", !cu_seqlens_q ? "cu_seqlens_q" : "cu_seqlens_k");
     if (B == 0 || pr->heads_q == 0 || pr->seq_q == 0) return INTFA_OK;
     varlen_ws w;
-    if ((st = varlen_plan(pr, &w)) || (st = check_packed("q", q, pr->seq_q, pr->heads_q, D)) ||
-        (st = check_packed("out", out, pr->seq_q, pr->heads_q, D)))
+    if ((st = varlen_plan(pr, &w)) || (st = intfa_check_packed("q", q, pr->seq_q, pr->heads_q, D)) ||
+        (st = intfa_check_packed("out", out, pr->seq_q, pr->heads_q, D)))
         return st;
-    if (pr->seq_kv > 0 && ((st = check_packed("k", k, pr->seq_kv, pr->heads_kv, D)) ||
-                           (st = check_packed("v", v, pr->seq_kv, pr->heads_kv, D))))
+    if (pr->seq_kv > 0 && ((st = intfa_check_packed("k", k, pr->seq_kv, pr->heads_kv, D)) ||
+                           (st = intfa_check_packed("v", v, pr->seq_kv, pr->heads_kv, D))))
         return st;
     if (lse && (st = intfa_check_ptr("lse", lse, 4))) return st;
     /* the K/V pass: one block row per (sequence, head), its key blocks strided in grid y */

@@ -79,4 +79,25 @@ typedef struct intfa_quant_kv_params {
 } intfa_quant_kv_params;
 _Static_assert(sizeof(intfa_quant_kv_params) == 9 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
 
+/* templates/kv_cache.cu: one struct for its three kernels. */
+typedef struct intfa_kv_params {
+    int8_t *k8;
+    float *k_scale;
+    int8_t *v8;
+    float *v_scale;
+    void *stage;
+    const int32_t *block_table, *lens, *slots, *cu_new;
+    const void *xk, *xv, *q;
+    void *o;
+    float *lse, *part_o, *part_ml;
+    int64_t xk_sn, xk_sh, xv_sn, xv_sh;
+    int64_t q_sb, q_sn, q_sh, o_sb, o_sn, o_sh;
+    int32_t heads_kv, ps_log2, pages_per_seq, phase;
+    int32_t heads_q, seq_q, rows, splits;
+    int32_t tiles_per_split, causal;
+    float scale_log2;
+    int32_t batch;
+} intfa_kv_params;
+_Static_assert(sizeof(intfa_kv_params) == 16 * 8 + 10 * 8 + 12 * 4, "kv params layout");
+
 #endif

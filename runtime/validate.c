@@ -53,6 +53,15 @@ intfa_status intfa_check_tensor(const char *name, const intfa_tensor *t, int64_t
     return INTFA_OK;
 }
 
+intfa_status intfa_check_packed(const char *name, const intfa_tensor *t, int64_t total,
+                                int64_t heads, int64_t head_dim)
+{
+    if (!t) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL", name);
+    intfa_tensor u = *t;
+    u.stride_b = 0;
+    return intfa_check_tensor(name, &u, 1, total, heads, head_dim, 2);
+}
+
 intfa_status intfa_check_problem(const intfa_attn_problem *p, float *scale)
 {
     if (!p) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem is NULL");

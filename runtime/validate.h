@@ -13,6 +13,11 @@
 intfa_status intfa_check_tensor(const char *name, const intfa_tensor *t, int64_t batch,
                                 int64_t seq, int64_t heads, int64_t head_dim, int elem_bytes);
 
+/* A packed [total, H, D] tensor (varlen, KV appends): as intfa_check_tensor, stride_b ignored;
+ * NULL is an error naming it. */
+intfa_status intfa_check_packed(const char *name, const intfa_tensor *t, int64_t total,
+                                int64_t heads, int64_t head_dim);
+
 /* A device pointer argument: non-NULL and aligned to `align` bytes. */
 intfa_status intfa_check_ptr(const char *name, const void *p, int align);
 

@@ -44,7 +44,8 @@ static intfa_variant normalized(intfa_variant v)
 {
     if (!is_attention(v.kind)) v.block_m = v.block_n = v.stages = v.causal = 0;
     if (v.kind != INTFA_KIND_ATTN_FWD) v.p_quant = INTFA_PQ_U8_ROW;
-    if (v.kind == INTFA_KIND_QUANT_V || v.kind == INTFA_KIND_ATTN_FWD_FP16)
+    if (v.kind == INTFA_KIND_QUANT_V || v.kind == INTFA_KIND_ATTN_FWD_FP16 ||
+        v.kind == INTFA_KIND_KV_CACHE)
         v.qk_format = INTFA_FMT_INT8;
     return v;
 }
@@ -139,6 +140,8 @@ static void test_exact_names(void **state)
          INTFA_PQ_S8_127, "attn_fp16-sm90a-d128-fp16-causal-m128n64w8s2"},
         {INTFA_KIND_ATTN_FWD_FP16, INTFA_ARCH_SM89, 64, INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16,
          INTFA_PQ_U8_ROW, "attn_fp16-sm89-d64-fp16-full-m64n128w4s2"},
+        {INTFA_KIND_KV_CACHE, INTFA_ARCH_SM90A, 128, INTFA_FMT_INT4, 1, INTFA_DTYPE_BF16,
+         INTFA_PQ_S8_127, "kv_cache-sm90a-d128-bf16-w4"},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
         intfa_variant v;
@@ -153,6 +156,7 @@ static void test_exact_names(void **state)
         assert_string_equal(name, defaults[i].name);
     }
     assert_string_equal(intfa_kind_name(INTFA_KIND_ATTN_FWD_FP16), "attn_fp16");
+    assert_string_equal(intfa_kind_name(INTFA_KIND_KV_CACHE), "kv_cache");
     assert_null(intfa_kind_name(INTFA_KIND_COUNT));
 
     /* The parse of a name is exactly the variant. */
@@ -194,7 +198,7 @@ static void test_name_cap_and_args(void **state)
     bad[3].p_quant = (intfa_p_quant)7;
     bad[4].head_dim = -128;
     bad[5].causal = 2;
-    const char *words[6] = {"kind = 4", "arch = 5", "dtype = 2", "p_quant = 7",
+    const char *words[6] = {"kind = 5", "arch = 5", "dtype = 2", "p_quant = 7",
                             "head_dim = -128", "causal = 2"};
     for (int i = 0; i < 6; i++) {
         memset(buf, 'Z', sizeof buf);
@@ -431,6 +435,10 @@ static int oracle(const intfa_variant *v, const char **reasons)
     int n = 0;
     if (v->head_dim != 64 && v->head_dim != 128) reasons[n++] = "head_dim";
     const int fp16 = v->kind == INTFA_KIND_ATTN_FWD_FP16;
+    if (v->kind == INTFA_KIND_KV_CACHE) { /* its warp merge: 2 or 4 warps */
+        if (v->warps != 2 && v->warps != 4) reasons[n++] = "warps";
+        return n;
+    }
     if (!is_attention(v->kind)) {
         if (v->warps != 1 && v->warps != 2 && v->warps != 4 && v->warps != 8)
             reasons[n++] = "warps";

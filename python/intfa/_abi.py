@@ -51,11 +51,28 @@ class Variant(C.Structure):
                 ("p_quant", C.c_int)]
 
 
+class KVCache(C.Structure):
+    _fields_ = [("pool", C.c_void_p), ("num_pages", C.c_int64), ("page_size", C.c_int64),
+                ("heads_kv", C.c_int64), ("head_dim", C.c_int64), ("num_slots", C.c_int64),
+                ("dtype", C.c_int)]
+
+
+class KVSeqs(C.Structure):
+    _fields_ = [("batch", C.c_int64), ("slots", C.c_void_p), ("lens", C.c_void_p),
+                ("block_table", C.c_void_p), ("pages_per_seq", C.c_int64)]
+
+
+class KVQuery(C.Structure):
+    _fields_ = [("heads_q", C.c_int64), ("seq_q", C.c_int64), ("softmax_scale", C.c_float),
+                ("causal", C.c_int)]
+
+
 VARIANT_NAME_MAX = 128  # INTFA_VARIANT_NAME_MAX
 
 # Every struct mirrored here, by its C name (the ABI test walks this).
 STRUCTS = {"intfa_tensor": Tensor, "intfa_attn_problem": Problem, "intfa_qk_int8": QK8,
-           "intfa_v_int8": V8, "intfa_variant": Variant, "intfa_qk_quant_options": QKQuantOptions}
+           "intfa_v_int8": V8, "intfa_variant": Variant, "intfa_qk_quant_options": QKQuantOptions,
+           "intfa_kv_cache": KVCache, "intfa_kv_seqs": KVSeqs, "intfa_kv_query": KVQuery}
 
 _P = C.POINTER
 # name: (argument types, result type)
@@ -87,6 +104,12 @@ SIGNATURES = {
                              [_P(QKQuantOptions), C.c_void_p, C.c_void_p, C.c_void_p], C.c_int),
     "intfa_quantize_v": ([C.c_void_p, _P(Tensor), C.c_int] + [C.c_int64] * 4 +
                          [C.c_int, C.c_void_p, C.c_void_p, C.c_void_p], C.c_int),
+    "intfa_kv_cache_bytes": ([_P(KVCache), _P(C.c_size_t)], C.c_int),
+    "intfa_kv_workspace_size": ([_P(KVCache), _P(KVSeqs), _P(KVQuery), _P(C.c_size_t)], C.c_int),
+    "intfa_kv_append": ([C.c_void_p, _P(KVCache), _P(KVSeqs), _P(Tensor), _P(Tensor), C.c_void_p,
+                         C.c_void_p, C.c_size_t, C.c_void_p], C.c_int),
+    "intfa_kv_attention": ([C.c_void_p, _P(KVCache), _P(KVSeqs), _P(KVQuery), _P(Tensor),
+                            _P(Tensor), C.c_void_p, C.c_void_p, C.c_size_t, C.c_void_p], C.c_int),
 }
 # Not in intfa.h: the FP16 baseline kernel (runtime/baseline.h), for the benchmark.
 BASELINE_SIGNATURES = {
