@@ -16,6 +16,10 @@ if [ "$mode" = tests ] || [ "$mode" = all ]; then
   tail -5 "$OUT/kv_tests.log" | tee -a "$sum"
   run kv_memcheck 200 compute-sanitizer --tool memcheck --error-exitcode 9 build/test_gpu_kvcache
 fi
+if [ "$mode" = tests ] || [ "$mode" = all ]; then
+  LD_LIBRARY_PATH="$PWD/build" timeout 200 python3 -m pytest -q -p no:cacheprovider python/tests/test_kvcache.py > "$OUT/kv_python.log" 2>&1
+  note "kv_python rc=$? $(tail -1 "$OUT/kv_python.log")"
+fi
 if [ "$mode" = bench ] || [ "$mode" = all ]; then
   timeout 300 python3 scripts/bench_decode.py --json "$OUT/decode.json" "$@" 2>&1 | tee "$OUT/bench_decode.txt" | tee -a "$sum"
 fi

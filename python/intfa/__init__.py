@@ -36,7 +36,9 @@ if torch is not None:
     from ._int8 import attention_int8, quantize_qk, quantize_v
     from ._warmup import warmup
     from .sdpa import sdpa, unsupported_reason
+    from . import kv_cache
+    from .kv_cache import KVCache
 
-__all__ = ["IntfaError", "attention", "attention_int8", "attention_varlen", "library_path",
+__all__ = ["IntfaError", "KVCache", "attention", "attention_int8", "attention_varlen", "library_path",
            "quantize_qk", "quantize_v", "library_version", "sdpa",
            "unsupported_reason", "warmup", "__version__"]
