@@ -110,15 +110,17 @@ void intfa_ref_attention_paged(const int8_t *q8, const float *q_scale, const int
             int32_t psum;
             intfa_ref_tile_pu8(x, block_n, xmax, a, &m, pq, &alpha, &beta, &psum);
             for (int e = 0; e < d; ++e) o[e] = o[e] * alpha;
-            /* P.V page by page within the tile, each with its own V scales */
-            for (int64_t p0 = t0; p0 < t0 + block_n && p0 < nkv; p0 += ps) {
+            /* P.V page by page within the tile, each with its own V scales (a tile may start
+             * inside a page, block_n < page_size, or span several, block_n > page_size) */
+            for (int64_t p0 = t0; p0 < t0 + block_n && p0 < nkv; p0 = (p0 / ps + 1) * ps) {
+                const int64_t base = p0 / ps * ps;
                 const int8_t *vt;
                 const float *vs;
                 page_v(c, p0 / ps, stage_vt, stage_scale, &vt, &vs);
                 for (int e = 0; e < d; ++e) {
                     pv[e] = 0;
-                    for (int64_t j = p0; j < p0 + ps && j < nkv && j - t0 < block_n; ++j)
-                        pv[e] += pq[j - t0] * (int32_t)vt[(int64_t)e * ps + intfa_ref_v_slot(j - p0)];
+                    for (int64_t j = p0; j < base + ps && j < nkv && j - t0 < block_n; ++j)
+                        pv[e] += pq[j - t0] * (int32_t)vt[(int64_t)e * ps + intfa_ref_v_slot(j - base)];
                     o[e] = fmaf((float)pv[e], beta * vs[e], o[e]);
                 }
             }

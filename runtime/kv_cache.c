@@ -223,12 +223,13 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
                                   float scale_log2, const intfa_tensor *q, const intfa_tensor *out,
                                   float *lse, void *stream)
 {
-    const int64_t B = s->batch, rows = intfa_kv_rows(c, query), groups = (rows + 15) / 16;
+    const int64_t B = s->batch, rows = intfa_kv_rows(c, query), groups = (rows + 7) / 8;
     int64_t max_len = 0;
     for (int64_t b = 0; b < B; ++b)
         if (k->lens[b] > max_len) max_len = k->lens[b];
     const int64_t tiles = (max_len + INTFA_KV_TILE - 1) / INTFA_KV_TILE;
-    int64_t splits = intfa_kv_decode_splits(B, c->heads_kv * groups, max_len, 4 * (int64_t)ctx->sm_count);
+    /* two decode blocks per SM (254 registers x 128 threads; 36 KB of shared memory each) */
+    int64_t splits = intfa_kv_decode_splits(B, c->heads_kv * groups, max_len, 2 * (int64_t)ctx->sm_count);
     if (splits > k->ws.splits_cap) splits = k->ws.splits_cap;
     const int64_t per_split = tiles > 0 ? (tiles + splits - 1) / splits : 1;
     splits = tiles > 0 ? (tiles + per_split - 1) / per_split : 1;
@@ -284,7 +285,7 @@ intfa_status intfa_kv_attention(intfa_context *ctx, const intfa_kv_cache *cache,
         (st = intfa_check_tensor("out", out, B, query->seq_q, query->heads_q, D, 2)))
         return st;
     if (lse && (st = intfa_check_ptr("lse", lse, 4))) return st;
-    if (cache->heads_kv * ((intfa_kv_rows(cache, query) + 15) / 16) > INTFA_MAX_GRID_YZ)
+    if (cache->heads_kv * ((intfa_kv_rows(cache, query) + 7) / 8) > INTFA_MAX_GRID_YZ)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "intfa_kv_attention: heads_kv x row groups exceeds %lld blocks",
                           (long long)INTFA_MAX_GRID_YZ);

@@ -61,7 +61,7 @@ intfa_status intfa_kv_check_query(const intfa_kv_cache *c, const intfa_kv_query 
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
                           "query.softmax_scale = %g: must be finite and > 0 (0 selects 1/sqrt(head_dim))",
                           (double)q->softmax_scale);
-    if ((q->heads_q / c->heads_kv) * q->seq_q > INTFA_MAX_GRID_YZ * 16 / c->heads_kv)
+    if ((q->heads_q / c->heads_kv) * q->seq_q > INTFA_MAX_GRID_YZ * 8 / c->heads_kv)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "query: heads_q / heads_kv x seq_q = %lld rows per K/V head is more than "
                           "a launch can cover", (long long)(q->heads_q / c->heads_kv * q->seq_q));
@@ -190,17 +190,36 @@ int64_t intfa_kv_rows(const intfa_kv_cache *c, const intfa_kv_query *q)
     return q->heads_q / c->heads_kv * q->seq_q;
 }
 
-int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t max_len, int64_t blocks_wanted)
+static int64_t most_splits(int64_t max_len)
 {
     const int64_t tiles = (max_len + INTFA_KV_TILE - 1) / INTFA_KV_TILE;
-    int64_t most = tiles / INTFA_KV_MIN_TILES_PER_SPLIT;
-    if (most > INTFA_KV_MAX_SPLITS) most = INTFA_KV_MAX_SPLITS;
-    if (most < 1) most = 1;
-    const int64_t base = batch * blocks_per_split;
-    int64_t s = base > 0 ? (blocks_wanted + base - 1) / base : 1;
+    const int64_t most = tiles / INTFA_KV_MIN_TILES_PER_SPLIT;
+    return most < 1 ? 1 : most > INTFA_KV_MAX_SPLITS ? INTFA_KV_MAX_SPLITS : most;
+}
+
+int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t max_len,
+                               int64_t resident_blocks)
+{
+    const int64_t tiles = (max_len + INTFA_KV_TILE - 1) / INTFA_KV_TILE, most = most_splits(max_len);
     const char *env = getenv("INTFA_KV_SPLITS");
-    if (env && *env) s = strtoll(env, NULL, 10);
-    return s < 1 ? 1 : s > most ? most : s;
+    if (env && *env) {
+        const int64_t s = strtoll(env, NULL, 10);
+        return s < 1 ? 1 : s > most ? most : s;
+    }
+    const int64_t base = batch * blocks_per_split, slots = resident_blocks > 0 ? resident_blocks : 1;
+    int64_t best = 1, best_cost = INT64_MAX;
+    for (int64_t s = 1; s <= most; ++s) {
+        const int64_t per = (tiles + s - 1) / s, used = per > 0 ? (tiles + per - 1) / per : 1;
+        /* waves of blocks x one block's time: its warps' tiles plus about one tile's worth of
+         * Q quantization, warp merge and output */
+        const int64_t waves = (base * used + slots - 1) / slots;
+        const int64_t cost = waves * ((per + INTFA_KV_WARPS - 1) / INTFA_KV_WARPS + 1);
+        if (cost < best_cost) {
+            best = used;
+            best_cost = cost;
+        }
+    }
+    return best;
 }
 
 intfa_status intfa_kv_plan_ws(const intfa_kv_cache *c, const intfa_kv_seqs *s,
@@ -211,10 +230,8 @@ intfa_status intfa_kv_plan_ws(const intfa_kv_cache *c, const intfa_kv_seqs *s,
     int64_t rows = 0, splits = 0;
     if (q) {
         rows = intfa_kv_rows(c, q);
-        /* the most any device takes: 256 SMs x 4 blocks, the table's whole capacity */
-        splits = intfa_kv_decode_splits(B, c->heads_kv * ((rows + 15) / 16), s->pages_per_seq * c->page_size,
-                                 4 * 256);
-        if (getenv("INTFA_KV_SPLITS")) splits = INTFA_KV_MAX_SPLITS;
+        /* the most splits any call of these sequences can take: the table's whole capacity */
+        splits = most_splits(s->pages_per_seq * c->page_size);
     }
     w->arrays_bytes = (size_t)arrays * sizeof(int32_t);
     w->splits_cap = splits;

@@ -12,6 +12,7 @@
 #define INTFA_KV_TILE 64             /* keys per decode tile (templates/kv_cache.cu TILE) */
 #define INTFA_KV_MAX_SPLITS 128
 #define INTFA_KV_MIN_TILES_PER_SPLIT 8 /* two tiles per warp at least */
+#define INTFA_KV_WARPS 4             /* warps of a decode block (the kv_cache default variant) */
 
 /* Byte offsets in the pool: k8 [pages][H][PS][D], k_scale [pages][H][PS], v8 [pages][H][D][PS],
  * v_scale [pages][H][D], stage [slots][H][PS][D] (2-byte values). */
@@ -47,11 +48,13 @@ intfa_status intfa_kv_check_arrays(const char *fn, const intfa_kv_cache *c, cons
 /* Rows of one (sequence, K/V head): query tokens x heads per K/V head. */
 int64_t intfa_kv_rows(const intfa_kv_cache *c, const intfa_kv_query *q);
 
-/* Key splits of a decode call: enough blocks to fill `blocks_wanted` (4 per SM), at least
- * INTFA_KV_MIN_TILES_PER_SPLIT tiles each, at most INTFA_KV_MAX_SPLITS; INTFA_KV_SPLITS in the
- * environment overrides (clamped the same way). Monotonic in max_len. */
+/* Key splits of a decode call: the count (at least INTFA_KV_MIN_TILES_PER_SPLIT tiles each, at
+ * most INTFA_KV_MAX_SPLITS) whose waves of blocks, resident_blocks at a time, take the least
+ * time by a model of waves x (tiles per warp + 1); INTFA_KV_SPLITS in the environment
+ * overrides (clamped the same way). Never more than the workspace's splits_cap for a table
+ * holding max_len tokens. */
 int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t max_len,
-                        int64_t blocks_wanted);
+                               int64_t resident_blocks);
 
 /* The workspace of a call (query NULL: append only). Sized for the largest split count any
  * device could take with the table's capacity, so that one size serves every step of a

@@ -5,6 +5,9 @@
 #   tests   test_gpu_kvcache (+ memcheck with --quick)
 #   bench   scripts/bench_decode.py [extra args]
 #   all     both
+#   ab      bench_decode with the default template and with a variant of it (templates/ copied
+#           to /tmp and edited by the sed expression in $KV_AB_SED), in separate processes
+#   ncu     Nsight Compute on one decode launch (B = 8, N_kv = 32k and B = 1, N_kv = 128k)
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
 export INTFA_CACHE_DIR=/tmp/intfa-cache-kv INTFA_TUNING_DB=/tmp/intfa-kv.db
@@ -14,7 +17,7 @@ if [ "$mode" = tests ] || [ "$mode" = all ]; then
   run kv_tests 200 build/test_gpu_kvcache
   grep -E "vs reference|append calls|d[0-9]+ ps" "$OUT/kv_tests.log" | head -40 | tee -a "$sum"
   tail -5 "$OUT/kv_tests.log" | tee -a "$sum"
-  run kv_memcheck 200 compute-sanitizer --tool memcheck --error-exitcode 9 build/test_gpu_kvcache
+  run kv_memcheck 200 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 build/test_gpu_kvcache
 fi
 if [ "$mode" = tests ] || [ "$mode" = all ]; then
   LD_LIBRARY_PATH="$PWD/build" timeout 200 python3 -m pytest -q -p no:cacheprovider python/tests/test_kvcache.py > "$OUT/kv_python.log" 2>&1
@@ -23,4 +26,21 @@ fi
 if [ "$mode" = bench ] || [ "$mode" = all ]; then
   timeout 300 python3 scripts/bench_decode.py --json "$OUT/decode.json" "$@" 2>&1 | tee "$OUT/bench_decode.txt" | tee -a "$sum"
 fi
-cat "$sum" > /dev/null
+if [ "$mode" = ab ]; then
+  rm -rf /tmp/tpl_b && cp -r templates /tmp/tpl_b && sed -i "${KV_AB_SED:?}" /tmp/tpl_b/kv_cache.cu
+  diff templates/kv_cache.cu /tmp/tpl_b/kv_cache.cu | head -8 | tee -a "$sum"
+  note "== A: templates/"
+  timeout 200 python3 scripts/bench_decode.py "$@" 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
+  note "== B: the variant"
+  INTFA_TEMPLATE_DIR=/tmp/tpl_b timeout 200 python3 scripts/bench_decode.py "$@" 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
+fi
+if [ "$mode" = ncu ] || [ "$mode" = all ]; then
+  for cfg in "8 32768" "1 131072"; do
+    set -- $cfg
+    timeout 240 ncu --kernel-name intfa_kv_decode --launch-skip 3 --launch-count 1 \
+      --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
+      --section SchedulerStats --section Occupancy --section LaunchStats --section ComputeWorkloadAnalysis \
+      python3 scripts/bench_decode.py --batches $1 --lens $2 --reps 2 --rounds 1 > "$OUT/ncu_b$1_n$2.txt" 2>&1
+    note "ncu b$1 n$2 rc=$?"
+  done
+fi

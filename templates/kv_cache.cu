@@ -13,7 +13,7 @@
 // intfa_kv_append: grid (pages an append touches, H_kv, batch); one block quantizes the new K
 //   rows of its page and, once, the page's V (from the stage and the new rows).
 // intfa_kv_decode: grid (splits, H_kv x row groups, batch), WARPS warps. Rows are (query token,
-//   query head of the GQA group) pairs, 16 per row group; each warp takes every WARPS-th 64-key
+//   query head of the GQA group) pairs, 8 per row group (the m16 fragment's upper half unused); each warp takes every WARPS-th 64-key
 //   tile of its split: S = Q K^T on m16n8k32 (Q quantized per row in the prologue), pu8 softmax
 //   per tile exactly as the prefill kernels (lazy maximum), P.V on m16n8k16 one 16-key group at
 //   a time, folded into O with each page's V scales. The warps' (m, l, O) merge in shared
@@ -191,11 +191,13 @@ __device__ __forceinline__ void mma_u8s8_k16(int (&d)[4], u32 a0, u32 a1, u32 b0
                  : "r"(a0), "r"(a1), "r"(b0));
 }
 
-struct decode_rows {
-    float m[2], l[2];     // rows g and g + 8 of the warp's fragment
-    float a[2];           // q_scale * scale * log2(e)
-    int last[2];          // last key each row sees (-1: none)
-    float o[HD / 8][4];
+// A warp's 8 rows: the m16 fragment's rows g (0..7) carry them, rows g + 8 stay zero (decode
+// has few rows per K/V head; a second row per thread would double the softmax and fold work).
+struct decode_row {
+    float m, l;
+    float a;    // q_scale * scale * log2(e)
+    int last;   // last key the row sees (-1: none)
+    float o[HD / 8][2];
 };
 
 // Page-table entry of the page holding key t (clamped to the sequence's last page).
@@ -204,25 +206,48 @@ __device__ __forceinline__ i64 page_of(const intfa_kv_params &p, const int *tabl
     return table[min(t, len - 1) >> p.ps_log2];
 }
 
-// One 64-key tile for this warp's 16 rows.
-__device__ __forceinline__ void decode_tile(const intfa_kv_params &p, const int *table, int h,
-                                            int len, int kb, const u32 (&qf)[HD / 32][4],
-                                            decode_rows &r, int lane)
+// A tile's K: B fragments of key kb + 8j + g (16-byte chunks at 64i + 16c) and the scales of
+// this thread's S columns (kb + 8j + 2c, + 1).
+struct k_tile {
+    uint4 w[8][HD / 64];
+    float2 s[8];
+};
+
+__device__ __forceinline__ void load_k(const intfa_kv_params &p, const int *table, int h, int len,
+                                       int kb, k_tile &k, int lane)
 {
     const int g = lane >> 2, c = lane & 3, ps = 1 << p.ps_log2;
-    // K: B fragments of key kb + 8j + g (16-byte chunks at 64i + 16c), scales of the keys of
-    // this thread's S columns (kb + 8j + 2c, + 1)
-    uint4 kw[8][HD / 64];
-    float2 ks[8];
+    const bool one_page = p.ps_log2 >= 6; // pages of 64 keys or more hold the whole tile
+    const i64 ph_tile = page_of(p, table, kb, len) * p.heads_kv + h;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
         const int t = kb + 8 * j; // eight keys of one 16-key group: one page
-        const i64 ph = page_of(p, table, t, len) * p.heads_kv + h;
+        const i64 ph = one_page ? ph_tile : page_of(p, table, t, len) * p.heads_kv + h;
         const int slot = t & (ps - 1);
         const signed char *row = p.k8 + (ph * ps + slot + g) * HD + 16 * c;
 #pragma unroll
-        for (int i = 0; i < HD / 64; ++i) kw[j][i] = *(const uint4 *)(row + 64 * i);
-        ks[j] = *(const float2 *)(p.k_scale + ph * ps + slot + 2 * c);
+        for (int i = 0; i < HD / 64; ++i) k.w[j][i] = *(const uint4 *)(row + 64 * i);
+        k.s[j] = *(const float2 *)(p.k_scale + ph * ps + slot + 2 * c);
+    }
+}
+
+// One 64-key tile (its K in k) for this warp's rows.
+__device__ __forceinline__ void decode_tile(const intfa_kv_params &p, const int *table, int h,
+                                            int len, int kb, const u32 (&qf)[HD / 32][4],
+                                            const k_tile &k, decode_row &r, int lane)
+{
+    const int g = lane >> 2, c = lane & 3, ps = 1 << p.ps_log2;
+    const bool one_page = p.ps_log2 >= 6;
+    const i64 ph_tile = page_of(p, table, kb, len) * p.heads_kv + h;
+    // V: channel 8t + g, the four words of slots 4c .. 4c + 3 of each 16-key group G
+    u32 vw[HD / 8][4];
+#pragma unroll
+    for (int G = 0; G < 4; ++G) {
+        const int t = kb + 16 * G;
+        const i64 ph = one_page ? ph_tile : page_of(p, table, t, len) * p.heads_kv + h;
+        const signed char *col = p.v8 + ph * HD * ps + (i64)g * ps + (t & (ps - 1)) + 4 * c;
+#pragma unroll
+        for (int ct = 0; ct < HD / 8; ++ct) vw[ct][G] = *(const u32 *)(col + (i64)8 * ct * ps);
     }
     int s[8][4];
 #pragma unroll
@@ -230,76 +255,54 @@ __device__ __forceinline__ void decode_tile(const intfa_kv_params &p, const int 
         s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0;
 #pragma unroll
         for (int i = 0; i < HD / 64; ++i) {
-            mma_s8_k32(s[j], qf[2 * i], kw[j][i].x, kw[j][i].y);
-            mma_s8_k32(s[j], qf[2 * i + 1], kw[j][i].z, kw[j][i].w);
+            mma_s8_k32(s[j], qf[2 * i], k.w[j][i].x, k.w[j][i].y);
+            mma_s8_k32(s[j], qf[2 * i + 1], k.w[j][i].z, k.w[j][i].w);
         }
     }
-    // V: channel 8t + g, the four words of slots 4c .. 4c + 3 of each 16-key group G
-    u32 vw[HD / 8][4];
-#pragma unroll
-    for (int G = 0; G < 4; ++G) {
-        const int t = kb + 16 * G;
-        const i64 ph = page_of(p, table, t, len) * p.heads_kv + h;
-        const signed char *col = p.v8 + ph * HD * ps + (i64)g * ps + (t & (ps - 1)) + 4 * c;
-#pragma unroll
-        for (int ct = 0; ct < HD / 8; ++ct) vw[ct][G] = *(const u32 *)(col + (i64)8 * ct * ps);
-    }
 
-    // scores, the tile's row maxima
-    float x[8][4], xmax[2] = {NEG_INF, NEG_INF};
+    // scores of row g, the tile's maximum
+    float x[8][2], xmax = NEG_INF;
 #pragma unroll
     for (int j = 0; j < 8; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            const int key = kb + 8 * j + 2 * c + (e & 1), hr = e >> 1;
-            const float v = __fmul_rn((float)s[j][e], (e & 1) ? ks[j].y : ks[j].x);
-            x[j][e] = key <= r.last[hr] ? v : NEG_INF;
-            xmax[hr] = fmaxf(xmax[hr], x[j][e]);
+        for (int e = 0; e < 2; ++e) {
+            const int key = kb + 8 * j + 2 * c + e;
+            const float v = __fmul_rn((float)s[j][e], e ? k.s[j].y : k.s[j].x);
+            x[j][e] = key <= r.last ? v : NEG_INF;
+            xmax = fmaxf(xmax, x[j][e]);
         }
-    float beta[2], alpha[2], shift[2];
-#pragma unroll
-    for (int hr = 0; hr < 2; ++hr) {
-        xmax[hr] = fmaxf(xmax[hr], __shfl_xor_sync(0xffffffffu, xmax[hr], 1));
-        xmax[hr] = fmaxf(xmax[hr], __shfl_xor_sync(0xffffffffu, xmax[hr], 2));
-        const float mt = xmax[hr] == NEG_INF ? NEG_INF : xmax[hr] * r.a[hr];
-        const float m_new = mt > r.m[hr] + LAZY_TAU ? mt : r.m[hr];
-        const float m_use = m_new == NEG_INF ? 0.f : m_new;
-        shift[hr] = mt == NEG_INF ? 0.f : mt;
-        alpha[hr] = m_new == r.m[hr] ? 1.f : ex2(r.m[hr] - m_use);
-        beta[hr] = mt == NEG_INF ? 0.f : ex2(mt - m_use) * (1.0f / 255.0f);
-        r.m[hr] = m_new;
-    }
-    // P in u8 against the tile's maximum, packed as the A fragments of the four groups
-    u32 pa[4][2];
-    int psum[2] = {0, 0};
+    xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 1));
+    xmax = fmaxf(xmax, __shfl_xor_sync(0xffffffffu, xmax, 2));
+    const float mt = xmax == NEG_INF ? NEG_INF : xmax * r.a;
+    const float m_new = mt > r.m + LAZY_TAU ? mt : r.m;
+    const float m_use = m_new == NEG_INF ? 0.f : m_new, shift = mt == NEG_INF ? 0.f : mt;
+    const float alpha = m_new == r.m ? 1.f : ex2(r.m - m_use);
+    const float beta = mt == NEG_INF ? 0.f : ex2(mt - m_use) * (1.0f / 255.0f);
+    r.m = m_new;
+    // P in u8 against the tile's maximum, packed as the A fragments (row g) of the four groups:
+    // slots 4c, 4c + 1 from n-tile 2G (keys 2c, 2c + 1), 4c + 2, 4c + 3 from n-tile 2G + 1
+    u32 pa[4];
+    int psum = 0;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-        u32 bytes[4];
+        u32 bytes[2];
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            const float pr = x[j][e] == NEG_INF ? 0.f : ex2(__fmaf_rn(x[j][e], r.a[e >> 1], -shift[e >> 1]));
+        for (int e = 0; e < 2; ++e) {
+            const float pr = x[j][e] == NEG_INF ? 0.f : ex2(__fmaf_rn(x[j][e], r.a, -shift));
             bytes[e] = (u32)__float_as_int(__fmaf_rn(pr, 255.f, RINT_MAGIC)) - 0x4B400000u;
-            psum[e >> 1] += (int)bytes[e];
+            psum += (int)bytes[e];
         }
-        // group j / 2: slots 4c, 4c + 1 from n-tile 2G (keys 2c, 2c + 1), 4c + 2, 4c + 3 from 2G + 1
-        const int G = j >> 1, sh = (j & 1) * 16;
-        if ((j & 1) == 0) pa[G][0] = pa[G][1] = 0;
-        pa[G][0] |= (bytes[0] | (bytes[1] << 8)) << sh;
-        pa[G][1] |= (bytes[2] | (bytes[3] << 8)) << sh;
+        const u32 half = bytes[0] | (bytes[1] << 8);
+        pa[j >> 1] = (j & 1) ? pa[j >> 1] | (half << 16) : half;
     }
-#pragma unroll
-    for (int hr = 0; hr < 2; ++hr) {
-        psum[hr] += __shfl_xor_sync(0xffffffffu, psum[hr], 1);
-        psum[hr] += __shfl_xor_sync(0xffffffffu, psum[hr], 2);
-        r.l[hr] = __fmaf_rn((float)psum[hr], beta[hr], r.l[hr] * alpha[hr]);
-    }
-    if (alpha[0] != 1.f || alpha[1] != 1.f)
+    psum += __shfl_xor_sync(0xffffffffu, psum, 1);
+    psum += __shfl_xor_sync(0xffffffffu, psum, 2);
+    r.l = __fmaf_rn((float)psum, beta, r.l * alpha);
+    if (alpha != 1.f)
 #pragma unroll
         for (int ct = 0; ct < HD / 8; ++ct) {
-            r.o[ct][0] *= alpha[0];
-            r.o[ct][1] *= alpha[0];
-            r.o[ct][2] *= alpha[1];
-            r.o[ct][3] *= alpha[1];
+            r.o[ct][0] *= alpha;
+            r.o[ct][1] *= alpha;
         }
     // P.V group by group; each page's share folded with its V scales
 #pragma unroll
@@ -307,15 +310,13 @@ __device__ __forceinline__ void decode_tile(const intfa_kv_params &p, const int 
         int acc[4] = {0, 0, 0, 0};
 #pragma unroll
         for (int G = 0; G < 4; ++G) {
-            mma_u8s8_k16(acc, pa[G][0], pa[G][1], vw[ct][G]);
+            mma_u8s8_k16(acc, pa[G], 0u, vw[ct][G]);
             const int t = kb + 16 * G;
             if (G == 3 || ((t + 16) & (ps - 1)) == 0) { // the page ends here
-                const i64 ph = page_of(p, table, t, len) * p.heads_kv + h;
+                const i64 ph = one_page ? ph_tile : page_of(p, table, t, len) * p.heads_kv + h;
                 const float2 vs = *(const float2 *)(p.v_scale + ph * HD + 8 * ct + 2 * c);
-                r.o[ct][0] = __fmaf_rn((float)acc[0], beta[0] * vs.x, r.o[ct][0]);
-                r.o[ct][1] = __fmaf_rn((float)acc[1], beta[0] * vs.y, r.o[ct][1]);
-                r.o[ct][2] = __fmaf_rn((float)acc[2], beta[1] * vs.x, r.o[ct][2]);
-                r.o[ct][3] = __fmaf_rn((float)acc[3], beta[1] * vs.y, r.o[ct][3]);
+                r.o[ct][0] = __fmaf_rn((float)acc[0], beta * vs.x, r.o[ct][0]);
+                r.o[ct][1] = __fmaf_rn((float)acc[1], beta * vs.y, r.o[ct][1]);
                 acc[0] = acc[1] = acc[2] = acc[3] = 0;
             }
         }
@@ -355,19 +356,19 @@ __device__ __forceinline__ void write_row(const intfa_kv_params &p, int b, int h
 
 extern "C" __global__ void __launch_bounds__(WARPS * 32, 2) intfa_kv_decode(const intfa_kv_params p)
 {
-    __shared__ __align__(16) signed char q8[16][HD];
-    __shared__ float qa[16];
-    __shared__ float red_ml[WARPS][2][16];
-    __shared__ __align__(16) float red_o[WARPS][16][HD + 4];
-    const int row_groups = (p.rows + 15) / 16;
+    __shared__ __align__(16) signed char q8[8][HD];
+    __shared__ float qa[8];
+    __shared__ float red_ml[WARPS][2][8];
+    __shared__ __align__(16) float red_o[WARPS][8][HD + 4];
+    const int row_groups = (p.rows + 7) / 8;
     const int split = blockIdx.x, h = blockIdx.y / row_groups, rg = blockIdx.y % row_groups;
     const int b = blockIdx.z, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int len = p.lens[b];
     const int *table = p.block_table + (i64)b * p.pages_per_seq;
 
-    // Q: 16 rows quantized per token, WARPS rows at a time
-    for (int rr = warp; rr < 16; rr += WARPS) {
-        const int r = rg * 16 + rr;
+    // Q: 8 rows quantized per token
+    for (int rr = warp; rr < 8; rr += WARPS) {
+        const int r = rg * 8 + rr;
         if (r < p.rows) {
             const float s = quant_row(p.q + q_offset(p, b, h, r, p.q_sb, p.q_sn, p.q_sh), q8[rr], lane);
             if (lane == 0) qa[rr] = s * p.scale_log2;
@@ -381,46 +382,44 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, 2) intfa_kv_decode(cons
     u32 qf[HD / 32][4];
 #pragma unroll
     for (int i = 0; i < HD / 64; ++i) {
-        const uint4 u0 = *(const uint4 *)(&q8[g][64 * i + 16 * c]);
-        const uint4 u1 = *(const uint4 *)(&q8[g + 8][64 * i + 16 * c]);
-        qf[2 * i][0] = u0.x; qf[2 * i][2] = u0.y; qf[2 * i + 1][0] = u0.z; qf[2 * i + 1][2] = u0.w;
-        qf[2 * i][1] = u1.x; qf[2 * i][3] = u1.y; qf[2 * i + 1][1] = u1.z; qf[2 * i + 1][3] = u1.w;
+        const uint4 u = *(const uint4 *)(&q8[g][64 * i + 16 * c]);
+        qf[2 * i][0] = u.x; qf[2 * i][2] = u.y; qf[2 * i + 1][0] = u.z; qf[2 * i + 1][2] = u.w;
+        qf[2 * i][1] = qf[2 * i][3] = qf[2 * i + 1][1] = qf[2 * i + 1][3] = 0u; // rows 8..15
     }
-    decode_rows rw;
-#pragma unroll
-    for (int hr = 0; hr < 2; ++hr) {
-        const int r = rg * 16 + g + 8 * hr, group = p.heads_q / p.heads_kv;
-        rw.m[hr] = NEG_INF;
-        rw.l[hr] = 0.f;
-        rw.a[hr] = qa[g + 8 * hr];
-        rw.last[hr] = r >= p.rows ? -1 : p.causal ? len - p.seq_q + r / group : len - 1;
-        if (rw.last[hr] > len - 1) rw.last[hr] = len - 1;
+    decode_row rw;
+    {
+        const int r = rg * 8 + g, group = p.heads_q / p.heads_kv;
+        rw.m = NEG_INF;
+        rw.l = 0.f;
+        rw.a = qa[g];
+        rw.last = r >= p.rows ? -1 : min(len - 1, p.causal ? len - p.seq_q + r / group : len - 1);
     }
 #pragma unroll
-    for (int ct = 0; ct < HD / 8; ++ct) rw.o[ct][0] = rw.o[ct][1] = rw.o[ct][2] = rw.o[ct][3] = 0.f;
+    for (int ct = 0; ct < HD / 8; ++ct) rw.o[ct][0] = rw.o[ct][1] = 0.f;
 
+    // this warp's tiles of the split: every WARPS-th. (Loading the next tile's K during this
+    // one's softmax needs 80 more registers: spills at hd128, 20-30% slower on an H100.)
     const int tiles = (len + TILE - 1) / TILE;
     const int tile1 = min(tiles, (split + 1) * p.tiles_per_split);
-    for (int t = split * p.tiles_per_split + warp; t < tile1; t += WARPS)
-        decode_tile(p, table, h, len, t * TILE, qf, rw, lane);
+    for (int t = split * p.tiles_per_split + warp; t < tile1; t += WARPS) {
+        k_tile k;
+        load_k(p, table, h, len, t * TILE, k, lane);
+        decode_tile(p, table, h, len, t * TILE, qf, k, rw, lane);
+    }
 
     // merge the warps
-    if (c == 0)
-#pragma unroll
-        for (int hr = 0; hr < 2; ++hr) {
-            red_ml[warp][0][g + 8 * hr] = rw.m[hr];
-            red_ml[warp][1][g + 8 * hr] = rw.l[hr];
-        }
-#pragma unroll
-    for (int ct = 0; ct < HD / 8; ++ct) {
-        *(float2 *)&red_o[warp][g][8 * ct + 2 * c] = make_float2(rw.o[ct][0], rw.o[ct][1]);
-        *(float2 *)&red_o[warp][g + 8][8 * ct + 2 * c] = make_float2(rw.o[ct][2], rw.o[ct][3]);
+    if (c == 0) {
+        red_ml[warp][0][g] = rw.m;
+        red_ml[warp][1][g] = rw.l;
     }
+#pragma unroll
+    for (int ct = 0; ct < HD / 8; ++ct)
+        *(float2 *)&red_o[warp][g][8 * ct + 2 * c] = make_float2(rw.o[ct][0], rw.o[ct][1]);
     __syncthreads();
-    // thread: row rr = tid / (WARPS * 2), HD / (WARPS * 2) channels from d0
-    constexpr int PER_ROW = WARPS * 2, ND = HD / PER_ROW;
+    // thread: row rr = tid / PER_ROW, ND channels from d0
+    constexpr int PER_ROW = WARPS * 4, ND = HD / PER_ROW;
     const int rr = threadIdx.x / PER_ROW, d0 = (threadIdx.x % PER_ROW) * ND;
-    const int r = rg * 16 + rr;
+    const int r = rg * 8 + rr;
     if (r >= p.rows) return;
     float m = NEG_INF;
 #pragma unroll

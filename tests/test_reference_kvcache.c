@@ -153,6 +153,39 @@ static void test_accuracy_against_exact_and_per_channel(void **state)
         }
 }
 
+/* Key tiles that start inside a page (block_n < page_size: the decode kernel's 64-key tiles in
+ * 128-key pages) and tiles that span pages (block_n > page_size): P.V reads each key's own
+ * slot of its own page, so the error against exact attention stays at the INT8 level. */
+static void test_tiles_and_pages_of_other_sizes(void **state)
+{
+    (void)state;
+    const int64_t n = 700, nq = 8;
+    static const int pages[3] = {16, 128, 256}, tiles[3] = {32, 64, 128};
+    intfa_ref_rng r;
+    intfa_ref_rng_seed(&r, 77);
+    float *k = malloc(sizeof(float) * n * D), *v = malloc(sizeof(float) * n * D);
+    float *q = malloc(sizeof(float) * nq * D), *out = malloc(sizeof(float) * nq * D), qs[8];
+    int8_t q8[8 * D];
+    fill_normal(&r, k, n * D, 1.0f);
+    fill_normal(&r, v, n * D, 1.0f);
+    fill_normal(&r, q, nq * D, 1.0f);
+    intfa_ref_quantize_rows(q, nq, D, D, q8, qs);
+    for (int pi = 0; pi < 3; pi++) {
+        intfa_ref_kv_cache c;
+        assert_int_equal(intfa_ref_kv_cache_init(&c, D, pages[pi], (int)(n / pages[pi] + 1)), 0);
+        assert_int_equal(intfa_ref_kv_append(&c, k, v, n, D), 0);
+        for (int ti = 0; ti < 3; ti++)
+            for (int causal = 0; causal < 2; causal++) {
+                intfa_ref_attention_paged(q8, qs, &c, nq, 0.0f, causal, tiles[ti], out, NULL);
+                const double e = error_vs_exact(q, k, v, nq, n, causal, out);
+                if (!(e < BOUND_REL_L2))
+                    fail_msg("page %d, tile %d, causal %d: %g vs exact", pages[pi], tiles[ti], causal, e);
+            }
+        intfa_ref_kv_cache_free(&c);
+    }
+    free(k); free(v); free(q); free(out);
+}
+
 static void test_bad_sizes(void **state)
 {
     (void)state;
@@ -167,6 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunked_appends_equal_one_append),
         cmocka_unit_test(test_accuracy_against_exact_and_per_channel),
+        cmocka_unit_test(test_tiles_and_pages_of_other_sizes),
         cmocka_unit_test(test_bad_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
