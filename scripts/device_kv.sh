@@ -6,7 +6,8 @@
 #   bench   scripts/bench_decode.py [extra args]
 #   all     both
 #   ab      bench_decode with the default template and with a variant of it (templates/ copied
-#           to /tmp and edited by the sed expression in $KV_AB_SED), in separate processes
+#           to /tmp, kv_cache.cu replaced by $KV_AB_FILE or edited by the sed expression in
+#           $KV_AB_SED), in separate processes
 #   ncu     Nsight Compute on one decode launch (B = 8, N_kv = 32k and B = 1, N_kv = 128k)
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
@@ -27,7 +28,8 @@ if [ "$mode" = bench ] || [ "$mode" = all ]; then
   timeout 300 python3 scripts/bench_decode.py --json "$OUT/decode.json" "$@" 2>&1 | tee "$OUT/bench_decode.txt" | tee -a "$sum"
 fi
 if [ "$mode" = ab ]; then
-  rm -rf /tmp/tpl_b && cp -r templates /tmp/tpl_b && sed -i "${KV_AB_SED:?}" /tmp/tpl_b/kv_cache.cu
+  rm -rf /tmp/tpl_b && cp -r templates /tmp/tpl_b
+  if [ -n "${KV_AB_FILE:-}" ]; then cp "$KV_AB_FILE" /tmp/tpl_b/kv_cache.cu; else sed -i "${KV_AB_SED:?}" /tmp/tpl_b/kv_cache.cu; fi
   diff templates/kv_cache.cu /tmp/tpl_b/kv_cache.cu | head -8 | tee -a "$sum"
   note "== A: templates/"
   timeout 200 python3 scripts/bench_decode.py "$@" 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"

@@ -3,8 +3,10 @@
 //
 // A page holds page_size (PS, 16 to 256, a power of two) tokens of one K/V head:
 //   k8 [page][H_kv][PS][HD] int8, one fp32 scale per token in k_scale [page][H_kv][PS];
-//   v8 [page][H_kv][HD][PS] int8, keys permuted in groups of 16 (intfa_ref_v_slot: what the
-//   P.V fragments read without shuffles), one fp32 scale per channel in v_scale [page][H_kv][HD].
+//   v8 [page][H_kv][PS / CH][HD][CH] int8 in chunks of CH = min(PS, 64) keys, key k of a chunk
+//   at byte (v_slot(k % 16) / 4) * CH / 4 + (k / 16) * 4 + v_slot(k % 16) % 4 (what the P.V
+//   fragments read without shuffles, each thread's words adjacent), one fp32 scale per channel
+//   in v_scale [page][H_kv][HD].
 // K is quantized per token when appended. V's scales belong to the page: a sequence's last,
 // partly filled page keeps its fp16/bf16 V in the sequence's staging page (stage [slot][H_kv][PS]
 // [HD]) and is quantized again from it, by the same rule, on every append; so the cache holds the
@@ -159,14 +161,20 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_append(const i
     float amax = 0.f;
     for (int r = 0; r < count; ++r) amax = fmaxf(amax, fabsf(half_to_float(value(r))));
     const float inv = amax > 0.f ? 127.f / amax : 0.f;
-    signed char *dst = p.v8 + ph * HD * ps + (i64)ch * ps;
-    for (int g0 = 0; g0 < ps; g0 += 16) {
-        u32 w[4] = {0, 0, 0, 0};
-        for (int j = 0; j < 16 && g0 + j < count; ++j) {
-            const int s = v_slot(j);
-            w[s >> 2] |= ((u32)quant8(half_to_float(value(g0 + j)), inv) & 0xffu) << (8 * (s & 3));
+    // chunks of CH = min(PS, 64) keys, [HD][CH] each; word c * (CH / 16) + G of a channel holds
+    // slots 4c .. 4c + 3 of its group G (v_slot), so one thread's P.V words are adjacent
+    const int chunk = min(ps, TILE), groups = chunk / 16;
+    for (int c0 = 0; c0 < ps; c0 += chunk) {
+        u32 w[TILE / 4];
+#pragma unroll
+        for (int i = 0; i < TILE / 4; ++i) w[i] = 0;
+        for (int j = 0; j < chunk && c0 + j < count; ++j) {
+            const int sl = v_slot(j & 15);
+            w[(sl >> 2) * groups + (j >> 4)] |= ((u32)quant8(half_to_float(value(c0 + j)), inv) & 0xffu)
+                                                << (8 * (sl & 3));
         }
-        *(uint4 *)(dst + g0) = make_uint4(w[0], w[1], w[2], w[3]);
+        uint4 *dst = (uint4 *)(p.v8 + ph * HD * ps + (i64)c0 * HD + (i64)ch * chunk);
+        for (int i = 0; i < groups; ++i) dst[i] = make_uint4(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
     }
     p.v_scale[ph * HD + ch] = amax / 127.f;
     if (partial) // the page stays open: its new V rows wait in the stage
@@ -239,15 +247,24 @@ __device__ __forceinline__ void decode_tile(const intfa_kv_params &p, const int 
     const int g = lane >> 2, c = lane & 3, ps = 1 << p.ps_log2;
     const bool one_page = p.ps_log2 >= 6;
     const i64 ph_tile = page_of(p, table, kb, len) * p.heads_kv + h;
-    // V: channel 8t + g, the four words of slots 4c .. 4c + 3 of each 16-key group G
+    // V: channel 8ct + g, the words of slots 4c .. 4c + 3 of each 16-key group G of the tile
     u32 vw[HD / 8][4];
+    if (one_page) { // the tile is one chunk [HD][64]: this thread's four words are adjacent
+        const signed char *col = p.v8 + ph_tile * HD * ps + (i64)(kb & (ps - 1)) * HD + g * TILE + 16 * c;
 #pragma unroll
-    for (int G = 0; G < 4; ++G) {
-        const int t = kb + 16 * G;
-        const i64 ph = one_page ? ph_tile : page_of(p, table, t, len) * p.heads_kv + h;
-        const signed char *col = p.v8 + ph * HD * ps + (i64)g * ps + (t & (ps - 1)) + 4 * c;
+        for (int ct = 0; ct < HD / 8; ++ct) {
+            const uint4 u = *(const uint4 *)(col + ct * 8 * TILE);
+            vw[ct][0] = u.x; vw[ct][1] = u.y; vw[ct][2] = u.z; vw[ct][3] = u.w;
+        }
+    } else { // pages of 16 or 32 keys: a chunk is the page, [HD][PS]
 #pragma unroll
-        for (int ct = 0; ct < HD / 8; ++ct) vw[ct][G] = *(const u32 *)(col + (i64)8 * ct * ps);
+        for (int G = 0; G < 4; ++G) {
+            const int t = kb + 16 * G;
+            const i64 ph = page_of(p, table, t, len) * p.heads_kv + h;
+            const signed char *col = p.v8 + ph * HD * ps + (i64)g * ps + 4 * (c * (ps >> 4) + ((t & (ps - 1)) >> 4));
+#pragma unroll
+            for (int ct = 0; ct < HD / 8; ++ct) vw[ct][G] = *(const u32 *)(col + (i64)8 * ct * ps);
+        }
     }
     int s[8][4];
 #pragma unroll

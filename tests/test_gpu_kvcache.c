@@ -108,6 +108,14 @@ static void append_all(intfa_context *ctx, const kv_case *c, const intfa_kv_cach
     print_message("    %d append calls\n", calls);
 }
 
+/* Byte of key j of a page within its channel's row of the pool's V (templates/kv_cache.cu):
+ * chunks of CH = min(page, 64) keys, [D][CH] each, keys permuted within a chunk. */
+static int64_t pool_v_offset(int64_t j, int64_t e, int64_t ps, int64_t d)
+{
+    const int64_t ch = ps < 64 ? ps : 64, k = j % ch, sl = intfa_ref_v_slot(k % 16);
+    return (j / ch) * d * ch + e * ch + (sl / 4) * (ch / 4) + (k / 16) * 4 + sl % 4;
+}
+
 /* The pool's bytes of (sequence s, head h) against the reference cache rc. */
 static int64_t pool_mismatches(const kv_case *c, const uint8_t *pool, size_t k8, size_t ks,
                                size_t v8, size_t vs, const int32_t *table, int64_t len, int h,
@@ -139,7 +147,7 @@ static int64_t pool_mismatches(const kv_case *c, const uint8_t *pool, size_t k8,
             bad += memcmp(pool + vs + (ph * D + e) * 4, &want_s[e], 4) != 0;
             for (int64_t j = 0; j < n; ++j) {
                 const int64_t sl = intfa_ref_v_slot(j);
-                bad += ((const int8_t *)pool)[v8 + (ph * D + e) * ps + sl] != want[e * ld + sl];
+                bad += ((const int8_t *)pool)[v8 + ph * D * ps + pool_v_offset(j, e, ps, D)] != want[e * ld + sl];
             }
         }
     }
