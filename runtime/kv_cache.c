@@ -1,6 +1,7 @@
 /* kv_cache.c - the paged INT8 KV cache's entry points (docs/DECODE.md): pool and workspace
  * sizes, intfa_kv_append and intfa_kv_attention. Each call copies the host arrays, checks the
  * copy (kv_layout.c), sends it to the device in one copy and launches templates/kv_cache.cu. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,23 +135,26 @@ static int log2_of(int64_t x)
     return l;
 }
 
-/* The parameters every kernel of the cache reads. */
-static intfa_kv_params cache_params(const intfa_kv_cache *c, const intfa_kv_seqs *s, const kv_call *k)
+/* The parameters every kernel of the cache reads, with the call's arrays inline when they fit
+ * (*inlined 1: nothing to copy before the launches). */
+static intfa_kv_params cache_params(const intfa_kv_cache *c, const intfa_kv_seqs *s, const kv_call *k,
+                                    int *inlined)
 {
     char *pool = c->pool;
-    const int32_t *d = (const int32_t *)(k->base + k->ws.arrays);
-    const int64_t cells = s->batch * s->pages_per_seq;
     intfa_kv_params p;
-    memset(&p, 0, sizeof p);
+    memset(&p, 0, offsetof(intfa_kv_params, inline_arrays));
     p.k8 = (int8_t *)(pool + k->pool.k8);
     p.k_scale = (float *)(pool + k->pool.k_scale);
     p.v8 = (int8_t *)(pool + k->pool.v8);
     p.v_scale = (float *)(pool + k->pool.v_scale);
     p.stage = pool + k->pool.stage;
-    p.block_table = d;
-    p.lens = d + cells;
-    p.slots = d + cells + s->batch;
-    p.cu_new = d + cells + 2 * s->batch;
+    p.arrays = (const int32_t *)(k->base + k->ws.arrays);
+    const size_t n = k->ws.arrays_bytes / sizeof(int32_t);
+    *inlined = n <= INTFA_KV_INLINE;
+    if (*inlined) {
+        p.inline_n = (int32_t)n;
+        memcpy(p.inline_arrays, k->host, k->ws.arrays_bytes);
+    }
     p.heads_kv = (int32_t)c->heads_kv;
     p.ps_log2 = log2_of(c->page_size);
     p.pages_per_seq = (int32_t)s->pages_per_seq;
@@ -178,10 +182,11 @@ static intfa_status append_run(intfa_context *ctx, kv_call *k, const intfa_kv_ca
         if (end % ps && last != first && len % ps) deferred = 1;
     }
     CUfunction fn;
+    int inlined;
+    intfa_kv_params p = cache_params(c, s, k, &inlined);
     if ((st = intfa_ctx_function(ctx, &k->kernels, "intfa_kv_append", &fn)) ||
-        (st = send_arrays(ctx, k, stream)))
+        (!inlined && (st = send_arrays(ctx, k, stream))))
         return st;
-    intfa_kv_params p = cache_params(c, s, k);
     p.xk = kt->data;
     p.xv = vt->data;
     p.xk_sn = kt->stride_n;
@@ -234,11 +239,13 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     const int64_t per_split = tiles > 0 ? (tiles + splits - 1) / splits : 1;
     splits = tiles > 0 ? (tiles + per_split - 1) / per_split : 1;
     CUfunction fdec, fcomb;
-    intfa_status st = intfa_ctx_function(ctx, &k->kernels, "intfa_kv_decode", &fdec);
+    int inlined;
+    intfa_kv_params p = cache_params(c, s, k, &inlined);
+    const char *decode = c->page_size >= INTFA_KV_TILE ? "intfa_kv_decode" : "intfa_kv_decode_small";
+    intfa_status st = intfa_ctx_function(ctx, &k->kernels, decode, &fdec);
     if (st == INTFA_OK && splits > 1) st = intfa_ctx_function(ctx, &k->kernels, "intfa_kv_combine", &fcomb);
-    if (st == INTFA_OK) st = send_arrays(ctx, k, stream);
+    if (st == INTFA_OK && !inlined) st = send_arrays(ctx, k, stream);
     if (st != INTFA_OK) return st;
-    intfa_kv_params p = cache_params(c, s, k);
     p.q = q->data;
     p.o = out->data;
     p.lse = lse;
@@ -258,7 +265,7 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     p.causal = query->causal;
     p.scale_log2 = scale_log2;
     const unsigned threads = (unsigned)k->kernels.warps * 32;
-    st = intfa_launch(ctx, fdec, "intfa_kv_decode", (unsigned)splits, (unsigned)(c->heads_kv * groups),
+    st = intfa_launch(ctx, fdec, decode, (unsigned)splits, (unsigned)(c->heads_kv * groups),
                       (unsigned)B, threads, 0, stream, &p);
     if (st != INTFA_OK || splits == 1) return st;
     const int64_t all_rows = B * c->heads_kv * rows;

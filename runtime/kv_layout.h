@@ -11,7 +11,7 @@
 
 #define INTFA_KV_TILE 64             /* keys per decode tile (templates/kv_cache.cu TILE) */
 #define INTFA_KV_MAX_SPLITS 128
-#define INTFA_KV_MIN_TILES_PER_SPLIT 8 /* two tiles per warp at least */
+#define INTFA_KV_MIN_TILES_PER_SPLIT 4 /* a tile per warp at least */
 #define INTFA_KV_WARPS 4             /* warps of a decode block (the kv_cache default variant) */
 
 /* Byte offsets in the pool: k8 [pages][H][PS][D], k_scale [pages][H][PS], v8 [pages][H][D][PS],

@@ -79,14 +79,17 @@ typedef struct intfa_quant_kv_params {
 } intfa_quant_kv_params;
 _Static_assert(sizeof(intfa_quant_kv_params) == 9 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
 
-/* templates/kv_cache.cu: one struct for its three kernels. */
+/* templates/kv_cache.cu: one struct for its kernels. The call's int32 arrays (block table, lens,
+ * slots, cu_new, in that order) travel in inline_arrays when they fit (inline_n entries), else
+ * in device memory at arrays. */
+#define INTFA_KV_INLINE 2048
 typedef struct intfa_kv_params {
     int8_t *k8;
     float *k_scale;
     int8_t *v8;
     float *v_scale;
     void *stage;
-    const int32_t *block_table, *lens, *slots, *cu_new;
+    const int32_t *arrays;
     const void *xk, *xv, *q;
     void *o;
     float *lse, *part_o, *part_ml;
@@ -97,7 +100,9 @@ typedef struct intfa_kv_params {
     int32_t tiles_per_split, causal;
     float scale_log2;
     int32_t batch;
+    int32_t inline_n, pad_;
+    int32_t inline_arrays[INTFA_KV_INLINE];
 } intfa_kv_params;
-_Static_assert(sizeof(intfa_kv_params) == 16 * 8 + 10 * 8 + 12 * 4, "kv params layout");
+_Static_assert(sizeof(intfa_kv_params) == 13 * 8 + 10 * 8 + 14 * 4 + INTFA_KV_INLINE * 4, "kv params layout");
 
 #endif

@@ -185,6 +185,7 @@ def main():
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--contiguous", action="store_true")
+    ap.add_argument("--no-fp16", action="store_true", help="intfa alone (no SDPA baseline)")
     ap.add_argument("--json")
     args = ap.parse_args()
     import warnings
@@ -216,7 +217,9 @@ def main():
                 bw = cache.int8_bytes() / ms * 1e-6
                 row = {"batch": b, "n_kv": n, "paged": shuffled, "intfa_ms": ms, "intfa_gbs": bw,
                        "intfa_call_ms": call_ms, "copy_gbs": copy_bw}
-                if shuffled:
+                if shuffled and args.no_fp16:
+                    print("%5d %7d | %9.4f %7.0f %4.0f%% %9.4f |" % (b, n, ms, bw, 100 * bw / copy_bw, call_ms))
+                elif shuffled:
                     qh = q.transpose(1, 2).contiguous()  # [B, HQ, 1, D]
                     cands = sdpa_candidates(qh, cache.k16, cache.v16)
                     times = sdpa_times(cands, qh, cache.k16, cache.v16, args.reps, args.rounds, True)

@@ -36,6 +36,21 @@ if [ "$mode" = ab ]; then
   note "== B: the variant"
   INTFA_TEMPLATE_DIR=/tmp/tpl_b timeout 200 python3 scripts/bench_decode.py "$@" 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
 fi
+if [ "$mode" = variants ]; then # bench_decode (intfa alone) per template edit: KV_V1, KV_V2, ... sed expressions
+  note "== default"; timeout 100 python3 scripts/bench_decode.py --no-fp16 "$@" 2>&1 | grep "^ " | tee -a "$sum"
+  for i in 1 2 3 4; do
+    var="KV_V$i"; [ -n "${!var:-}" ] || continue
+    rm -rf /tmp/tpl_$i && cp -r templates /tmp/tpl_$i && sed -i "${!var}" /tmp/tpl_$i/kv_cache.cu
+    note "== $var: ${!var}"
+    INTFA_TEMPLATE_DIR=/tmp/tpl_$i timeout 100 python3 scripts/bench_decode.py --no-fp16 "$@" 2>&1 | grep "^ " | tee -a "$sum"
+  done
+fi
+if [ "$mode" = splits ]; then # INTFA_KV_SPLITS sweep (0: the built-in choice)
+  for s in ${KV_SPLITS:-0 16 32 64}; do
+    note "== splits $s"
+    INTFA_KV_SPLITS=$([ "$s" = 0 ] || echo $s) timeout 100 python3 scripts/bench_decode.py --no-fp16 "$@" 2>&1 | grep "^ " | tee -a "$sum"
+  done
+fi
 if [ "$mode" = ncu ] || [ "$mode" = all ]; then
   for cfg in "8 32768" "1 131072"; do
     set -- $cfg

@@ -32,16 +32,17 @@
 //% include("attn_common.cu")
 
 // Host mirror: intfa_kv_params in runtime/launch_params.h.
+#define KV_INLINE 2048 // int32 entries of the call's arrays carried in the parameters
+
 struct intfa_kv_params {
     signed char *k8;
     float *k_scale;
     signed char *v8;
     float *v_scale;
     unsigned short *stage;
-    const int *block_table; // [batch][pages_per_seq]
-    const int *lens;        // [batch]: tokens in the cache (append: before it)
-    const int *slots;       // [batch]: staging slot of each sequence
-    const int *cu_new;      // append: [batch + 1] cumulative new-token counts
+    const int *arrays;       // the call's arrays on the device (when inline_n is 0):
+                             // block_table [batch][pages_per_seq], lens [batch] (append: before
+                             // it), slots [batch], cu_new [batch + 1] (append)
     const unsigned short *xk, *xv; // append: packed new tokens [total, H_kv, HD]
     const unsigned short *q; // decode: [batch, seq_q, H_q, HD]
     unsigned short *o;       // decode: like q
@@ -54,7 +55,19 @@ struct intfa_kv_params {
     int tiles_per_split, causal;
     float scale_log2;
     int batch;
+    int inline_n, pad_;
+    int inline_arrays[KV_INLINE]; // the same arrays, when they fit (no copy before the launch)
 };
+
+// The call's arrays: in the parameters (constant bank) or on the device.
+__device__ __forceinline__ const int *kv_table(const intfa_kv_params &p)
+{
+    return p.inline_n ? p.inline_arrays : p.arrays;
+}
+__device__ __forceinline__ const int *kv_lens(const intfa_kv_params &p)
+{
+    return kv_table(p) + p.batch * p.pages_per_seq;
+}
 
 __device__ __forceinline__ float half_to_float(unsigned short h)
 {
@@ -125,20 +138,21 @@ __device__ __forceinline__ int v_slot(int n)
 // Block (page i of the append, head h, sequence b). phase 0: K of the page's new tokens, and V
 // unless this is a last, partly filled page whose stage the append's first page still reads
 // (then phase 1, a second launch, writes that stage and quantizes that page).
-extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_append(const intfa_kv_params p)
+extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_append(const __grid_constant__ intfa_kv_params p)
 {
     const int b = blockIdx.z, h = blockIdx.y, ps = 1 << p.ps_log2;
-    const int len = p.lens[b], n_new = p.cu_new[b + 1] - p.cu_new[b], end = len + n_new;
+    const int *lens = kv_lens(p), *slots = lens + p.batch, *cu_new = slots + p.batch;
+    const int len = lens[b], n_new = cu_new[b + 1] - cu_new[b], end = len + n_new;
     const int first = len >> p.ps_log2, pi = first + (int)blockIdx.x;
     const int pstart = pi << p.ps_log2, t0 = max(len, pstart), t1 = min(end, pstart + ps);
     if (t0 >= t1) return;
     const bool partial = t1 < pstart + ps, stage_read = (len & (ps - 1)) != 0;
     const bool deferred = partial && pi != first && stage_read;
     if (p.phase == 1 && !deferred) return;
-    const i64 pg = p.block_table[(i64)b * p.pages_per_seq + pi];
+    const i64 pg = kv_table(p)[(i64)b * p.pages_per_seq + pi];
     const i64 ph = pg * p.heads_kv + h;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const i64 new0 = (i64)p.cu_new[b] - len; // input row of token t: new0 + t
+    const i64 new0 = (i64)cu_new[b] - len; // input row of token t: new0 + t
 
     if (p.phase == 0)
         for (int t = t0 + warp; t < t1; t += WARPS) {
@@ -152,7 +166,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_append(const i
     // V of the page: tokens pstart .. t1 - 1, the ones before len from the stage
     const int ch = threadIdx.x;
     if (ch >= HD) return;
-    unsigned short *stage = p.stage + ((i64)p.slots[b] * p.heads_kv + h) * ps * HD;
+    unsigned short *stage = p.stage + ((i64)slots[b] * p.heads_kv + h) * ps * HD;
     const int count = t1 - pstart;
     auto value = [&](int r) -> unsigned short {
         const int t = pstart + r;
@@ -221,11 +235,13 @@ struct k_tile {
     float2 s[8];
 };
 
+// ONE_PAGE: pages of 64 keys or more, which hold the whole tile (one table read per tile).
+template <bool ONE_PAGE>
 __device__ __forceinline__ void load_k(const intfa_kv_params &p, const int *table, int h, int len,
                                        int kb, k_tile &k, int lane)
 {
     const int g = lane >> 2, c = lane & 3, ps = 1 << p.ps_log2;
-    const bool one_page = p.ps_log2 >= 6; // pages of 64 keys or more hold the whole tile
+    constexpr bool one_page = ONE_PAGE;
     const i64 ph_tile = page_of(p, table, kb, len) * p.heads_kv + h;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
@@ -240,16 +256,17 @@ __device__ __forceinline__ void load_k(const intfa_kv_params &p, const int *tabl
 }
 
 // One 64-key tile (its K in k) for this warp's rows.
+template <bool ONE_PAGE>
 __device__ __forceinline__ void decode_tile(const intfa_kv_params &p, const int *table, int h,
                                             int len, int kb, const u32 (&qf)[HD / 32][4],
                                             const k_tile &k, decode_row &r, int lane)
 {
     const int g = lane >> 2, c = lane & 3, ps = 1 << p.ps_log2;
-    const bool one_page = p.ps_log2 >= 6;
+    constexpr bool one_page = ONE_PAGE;
     const i64 ph_tile = page_of(p, table, kb, len) * p.heads_kv + h;
     // V: channel 8ct + g, the words of slots 4c .. 4c + 3 of each 16-key group G of the tile
     u32 vw[HD / 8][4];
-    if (one_page) { // the tile is one chunk [HD][64]: this thread's four words are adjacent
+    if constexpr (ONE_PAGE) { // the tile is one chunk [HD][64]: this thread's four words are adjacent
         const signed char *col = p.v8 + ph_tile * HD * ps + (i64)(kb & (ps - 1)) * HD + g * TILE + 16 * c;
 #pragma unroll
         for (int ct = 0; ct < HD / 8; ++ct) {
@@ -349,10 +366,11 @@ __device__ __forceinline__ i64 q_offset(const intfa_kv_params &p, int b, int h, 
 }
 
 // The merged row (m, l, o[HD]) of row r: the output and LSE (one split) or the partials.
-__device__ __forceinline__ void write_row(const intfa_kv_params &p, int b, int h, int r, int split,
-                                          float m, float l, const float *o, int d0, int nd)
+__device__ __forceinline__ void write_row(const intfa_kv_params &p, bool final_row, int b, int h,
+                                          int r, int split, float m, float l, const float *o, int d0,
+                                          int nd)
 {
-    if (p.splits == 1) {
+    if (final_row) {
         const float inv = l > 0.f ? 1.f / l : 0.f;
         unsigned short *dst = p.o + q_offset(p, b, h, r, p.o_sb, p.o_sn, p.o_sh);
         for (int d = d0; d < d0 + nd; ++d) dst[d] = float_to_half(o[d - d0] * inv);
@@ -371,7 +389,7 @@ __device__ __forceinline__ void write_row(const intfa_kv_params &p, int b, int h
     }
 }
 
-extern "C" __global__ void __launch_bounds__(WARPS * 32, 2) intfa_kv_decode(const intfa_kv_params p)
+template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intfa_kv_params &p)
 {
     __shared__ __align__(16) signed char q8[8][HD];
     __shared__ float qa[8];
@@ -380,8 +398,8 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, 2) intfa_kv_decode(cons
     const int row_groups = (p.rows + 7) / 8;
     const int split = blockIdx.x, h = blockIdx.y / row_groups, rg = blockIdx.y % row_groups;
     const int b = blockIdx.z, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int len = p.lens[b];
-    const int *table = p.block_table + (i64)b * p.pages_per_seq;
+    const int len = kv_lens(p)[b];
+    const int *table = kv_table(p) + (i64)b * p.pages_per_seq;
 
     // Q: 8 rows quantized per token
     for (int rr = warp; rr < 8; rr += WARPS) {
@@ -420,8 +438,8 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, 2) intfa_kv_decode(cons
     const int tile1 = min(tiles, (split + 1) * p.tiles_per_split);
     for (int t = split * p.tiles_per_split + warp; t < tile1; t += WARPS) {
         k_tile k;
-        load_k(p, table, h, len, t * TILE, k, lane);
-        decode_tile(p, table, h, len, t * TILE, qf, k, rw, lane);
+        load_k<ONE_PAGE>(p, table, h, len, t * TILE, k, lane);
+        decode_tile<ONE_PAGE>(p, table, h, len, t * TILE, qf, k, rw, lane);
     }
 
     // merge the warps
@@ -451,11 +469,27 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, 2) intfa_kv_decode(cons
 #pragma unroll
         for (int d = 0; d < ND; ++d) o[d] = __fmaf_rn(red_o[w][rr][d0 + d], f, o[d]);
     }
-    write_row(p, b, h, r, split, m, l, o, d0, ND);
+    write_row(p, p.splits == 1, b, h, r, split, m, l, o, d0, ND);
+}
+
+// Pages of 64 keys or more (a tile inside one page): 243 registers at hd128, where the code for
+// smaller pages would raise it to 254 (measured 4-25% slower on an H100; three blocks per SM
+// spill and lose more).
+extern "C" __global__ void __launch_bounds__(WARPS * 32, 2)
+intfa_kv_decode(const __grid_constant__ intfa_kv_params p)
+{
+    decode_block<true>(p);
+}
+
+// Pages of 16 or 32 keys: a tile spans pages, each 16-key group looked up.
+extern "C" __global__ void __launch_bounds__(WARPS * 32, 2)
+intfa_kv_decode_small(const __grid_constant__ intfa_kv_params p)
+{
+    decode_block<false>(p);
 }
 
 // One warp per row (b, h, r): the splits' partials merged into the output and the LSE.
-extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_combine(const intfa_kv_params p)
+extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_combine(const __grid_constant__ intfa_kv_params p)
 {
     const i64 row = (i64)blockIdx.x * WARPS + (threadIdx.x >> 5);
     const int lane = threadIdx.x & 31;
@@ -478,7 +512,5 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_combine(const 
 #pragma unroll
         for (int i = 0; i < PER_LANE; ++i) o[i] = __fmaf_rn(src[i], f, o[i]);
     }
-    intfa_kv_params one = p;
-    one.splits = 1;
-    write_row(one, b, h, r, 0, m, l, o, lane * PER_LANE, PER_LANE);
+    write_row(p, true, b, h, r, 0, m, l, o, lane * PER_LANE, PER_LANE);
 }

@@ -2,7 +2,8 @@
  * sequences of random lengths (0, 1, tails, several pages and splits) appended in random chunk
  * sizes (and one token at a time at the end, as a decode loop does) into pages handed out in a
  * shuffled order, then attended by 1 to 16 query tokens per sequence, GQA and MQA, causal and
- * not, fp16 and bf16, every page size. Checked:
+ * not, fp16 and bf16, every page size, the call's arrays in the kernel parameters or copied to
+ * the device. Checked:
  *   - the pool's bytes against reference/ref_kvcache.c appending each sequence at once: every
  *     K value and scale, every V value and scale of full pages, the last page's V as the
  *     reference quantizes its stage: equal, bit for bit;
@@ -313,6 +314,9 @@ static const kv_case cases[] = {
     {128, 32, 2, 8, 16, 1, 2, INTFA_DTYPE_FP16, {40, 129}},
     {128, 128, 2, 8, 1, 0, 2, INTFA_DTYPE_BF16, {5000, 3000}},
     {64, 256, 4, 4, 5, 1, 4, INTFA_DTYPE_FP16, {3, 513, 256, 1100}},
+    /* 4 x 569 table entries: more than the parameters carry (INTFA_KV_INLINE), so the arrays
+     * are copied to the device */
+    {64, 16, 1, 4, 1, 0, 4, INTFA_DTYPE_FP16, {9000, 8000, 100, 9100}},
 };
 
 static void test_cases(void **state)
