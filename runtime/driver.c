@@ -33,7 +33,7 @@ static const struct {
     ENTRY(CtxGetCurrent), ENTRY(CtxPushCurrent), ENTRY(CtxPopCurrent), ENTRY(CtxSynchronize),
     ENTRY(StreamGetCtx), ENTRY(StreamSynchronize), ENTRY(StreamIsCapturing), ENTRY(PointerGetAttribute), ENTRY(StreamCreate), ENTRY(StreamDestroy),
     ENTRY(ModuleLoadData), ENTRY(ModuleUnload), ENTRY(ModuleGetFunction),
-    ENTRY(FuncSetAttribute), ENTRY(FuncGetAttribute), ENTRY(LaunchKernel), ENTRY(MemAlloc),
+    ENTRY(FuncSetAttribute), ENTRY(FuncGetAttribute), ENTRY(LaunchKernel), ENTRY(LaunchKernelEx), ENTRY(MemAlloc),
     ENTRY(MemFree), ENTRY(MemcpyHtoD), ENTRY(MemcpyDtoH), ENTRY(MemcpyDtoD), ENTRY(MemcpyHtoDAsync), ENTRY(MemsetD8),
     ENTRY(MemsetD32Async), ENTRY(EventCreate), ENTRY(EventDestroy), ENTRY(EventRecord),
     ENTRY(EventSynchronize), ENTRY(EventElapsedTime), ENTRY(TensorMapEncodeTiled),

@@ -1,4 +1,6 @@
 /* launch.c - kernel launches with checked results. */
+#include <string.h>
+
 #include "error.h"
 #include "launch.h"
 
@@ -19,4 +21,29 @@ intfa_status intfa_launch(intfa_context *ctx, CUfunction fn, const char *what, u
     r = cu->LaunchKernel(fn, gx, gy, gz, threads, 1, 1, smem_bytes, (CUstream)stream, args, NULL);
     if (r != CUDA_SUCCESS) return intfa_cu_fail(r, what);
     return INTFA_OK;
+}
+
+intfa_status intfa_launch_dependent(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
+                                    unsigned gy, unsigned gz, unsigned threads, void *stream,
+                                    void *params)
+{
+    if (ctx->arch != INTFA_ARCH_SM90 && ctx->arch != INTFA_ARCH_SM90A)
+        return intfa_launch(ctx, fn, what, gx, gy, gz, threads, 0, stream, params);
+    CUlaunchAttribute attr;
+    memset(&attr, 0, sizeof attr);
+    attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig c;
+    memset(&c, 0, sizeof c);
+    c.gridDimX = gx;
+    c.gridDimY = gy;
+    c.gridDimZ = gz;
+    c.blockDimX = threads;
+    c.blockDimY = c.blockDimZ = 1;
+    c.hStream = (CUstream)stream;
+    c.attrs = &attr;
+    c.numAttrs = 1;
+    void *args[] = {params};
+    const CUresult r = ctx->cu->LaunchKernelEx(&c, fn, args, NULL);
+    return r == CUDA_SUCCESS ? INTFA_OK : intfa_cu_fail(r, what);
 }

@@ -9,4 +9,11 @@ intfa_status intfa_launch(intfa_context *ctx, CUfunction fn, const char *what, u
                           unsigned gy, unsigned gz, unsigned threads, unsigned smem_bytes,
                           void *stream, void *params);
 
+/* The same, for a kernel that depends on the one launched before it on the stream: on sm_90
+ * (programmatic dependent launch) it may start while that one finishes and waits for its
+ * results with griddepcontrol.wait, which it must execute; elsewhere a plain launch. */
+intfa_status intfa_launch_dependent(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
+                                    unsigned gy, unsigned gz, unsigned threads, void *stream,
+                                    void *params);
+
 #endif

@@ -432,8 +432,9 @@ template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intf
 #pragma unroll
     for (int ct = 0; ct < HD / 8; ++ct) rw.o[ct][0] = rw.o[ct][1] = 0.f;
 
-    // this warp's tiles of the split: every WARPS-th. (Loading the next tile's K during this
-    // one's softmax needs 80 more registers: spills at hd128, 20-30% slower on an H100.)
+    // this warp's tiles of the split: every WARPS-th. (Loading a tile's K earlier, during the
+    // previous tile's softmax or Q's prologue, costs registers: spills at hd128, 5-30% slower on
+    // an H100.)
     const int tiles = (len + TILE - 1) / TILE;
     const int tile1 = min(tiles, (split + 1) * p.tiles_per_split);
     for (int t = split * p.tiles_per_split + warp; t < tile1; t += WARPS) {
@@ -442,6 +443,10 @@ template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intf
         decode_tile<ONE_PAGE>(p, table, h, len, t * TILE, qf, k, rw, lane);
     }
 
+//% if v.arch >= 90 then
+    // the combine kernel may be scheduled now; it waits for this grid to finish
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+//% end
     // merge the warps
     if (c == 0) {
         red_ml[warp][0][g] = rw.m;
@@ -491,6 +496,10 @@ intfa_kv_decode_small(const __grid_constant__ intfa_kv_params p)
 // One warp per row (b, h, r): the splits' partials merged into the output and the LSE.
 extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_combine(const __grid_constant__ intfa_kv_params p)
 {
+//% if v.arch >= 90 then
+    // launched as a programmatic dependent of intfa_kv_decode: wait for its partials
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+//% end
     const i64 row = (i64)blockIdx.x * WARPS + (threadIdx.x >> 5);
     const int lane = threadIdx.x & 31;
     if (row >= (i64)p.batch * p.heads_kv * p.rows) return;

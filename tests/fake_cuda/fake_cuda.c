@@ -222,6 +222,16 @@ static CUresult LaunchKernel(CUfunction fn, unsigned gx, unsigned gy, unsigned g
     return CUDA_SUCCESS;
 }
 
+static CUresult LaunchKernelEx(const CUlaunchConfig *c, CUfunction fn, void **params, void **extra)
+{
+    if (!c) return bad("cuLaunchKernelEx without a configuration");
+    for (unsigned i = 0; i < c->numAttrs; i++)
+        if (c->attrs[i].id != CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
+            return bad("cuLaunchKernelEx with an attribute the fake driver does not know");
+    return LaunchKernel(fn, c->gridDimX, c->gridDimY, c->gridDimZ, c->blockDimX, c->blockDimY,
+                        c->blockDimZ, c->sharedMemBytes, c->hStream, params, extra);
+}
+
 static CUresult MemAlloc(CUdeviceptr *p, size_t bytes)
 {
     void *m = NULL;
@@ -282,7 +292,7 @@ static const struct {
     FN(CtxGetCurrent), FN(CtxPushCurrent), FN(CtxPopCurrent), FN(CtxSynchronize),
     FN(StreamGetCtx), FN(StreamSynchronize), FN(StreamIsCapturing), FN(PointerGetAttribute), FN(StreamCreate), FN(StreamDestroy),
     FN(ModuleLoadData), FN(ModuleUnload), FN(ModuleGetFunction), FN(FuncSetAttribute),
-    FN(FuncGetAttribute), FN(LaunchKernel), FN(MemAlloc), FN(MemFree), FN(MemcpyHtoD),
+    FN(FuncGetAttribute), FN(LaunchKernel), FN(LaunchKernelEx), FN(MemAlloc), FN(MemFree), FN(MemcpyHtoD),
     FN(MemcpyDtoH), FN(MemcpyDtoD), FN(MemcpyHtoDAsync), FN(MemsetD8), FN(MemsetD32Async), FN(EventCreate),
     FN(EventDestroy), FN(EventRecord), FN(EventSynchronize), FN(EventElapsedTime),
     FN(TensorMapEncodeTiled),
