@@ -1,7 +1,7 @@
 /* fuzz_api_args.c - libFuzzer harness: the argument checks of the public entry points
  * (intfa_attention, intfa_attention_int8, intfa_attention_varlen, intfa_quantize_qk,
  * intfa_quantize_qk_ex, intfa_quantize_v, intfa_mean_over_tokens, intfa_attention_workspace_size
- * and its varlen form) on arbitrary
+ * and its varlen form, the paged KV cache's size queries, append and attention) on arbitrary
  * problems, tensors, strides, pointers and options, without a GPU.
  *
  * The context is made here: its driver table's cuCtxPushCurrent (the first driver call of
@@ -384,12 +384,82 @@ static void call_workspace_size(input *in)
                     "a workspace size for a problem that cannot run");
 }
 
+/* The paged KV cache: a description, its sequences (small host arrays: their contents are
+ * read only once the context is entered, which the made-up driver refuses) and a query. */
+static void call_kv(input *in)
+{
+    static const int64_t page_sizes[] = {16, 32, 64, 128, 256, 48, 0, 512};
+    intfa_kv_cache c;
+    memset(&c, 0, sizeof c);
+    c.pool = take_ptr(in);
+    c.num_pages = take_size(in);
+    c.page_size = take(in, 1) < 224 ? page_sizes[take(in, 1) % 8] : take_size(in);
+    c.heads_kv = take_size(in);
+    c.head_dim = take(in, 1) < 200 ? (take(in, 1) & 1 ? 128 : 64) : take_size(in);
+    c.num_slots = take_size(in);
+    c.dtype = (intfa_dtype)take_enum(in);
+    int32_t arrays[4][8] = {{0}};
+    intfa_kv_seqs sq = {take_size(in), arrays[0], arrays[1], arrays[2], take_size(in)};
+    if (take(in, 1) < 16) sq.lens = NULL;
+    intfa_kv_query q = {take_size(in), take_size(in), 0.0f, take_enum(in)};
+    const uint32_t bits = (uint32_t)take(in, 4);
+    if (take(in, 1) >= 128) memcpy(&q.softmax_scale, &bits, sizeof bits);
+    const intfa_tensor t1 = take_tensor(in, q.seq_q, q.heads_q, c.head_dim);
+    const intfa_tensor t2 = take_tensor(in, q.seq_q, q.heads_q, c.head_dim);
+    float *lse = take(in, 1) < 128 ? NULL : take_ptr(in);
+    void *ws = take(in, 1) < 128 ? NULL : take_ptr(in);
+    const size_t ws_bytes = (size_t)take_size(in);
+    const int cache_ok = (c.page_size == 16 || c.page_size == 32 || c.page_size == 64 ||
+                          c.page_size == 128 || c.page_size == 256) &&
+                         (c.head_dim == 64 || c.head_dim == 128) && c.num_pages >= 1 &&
+                         c.num_pages <= INT32_MAX && c.heads_kv >= 1 && c.heads_kv <= GRID_YZ_MAX &&
+                         c.num_slots >= 1 && c.num_slots <= INT32_MAX && (unsigned)c.dtype <= 1;
+    const int query_ok = c.heads_kv >= 1 && q.heads_q >= 1 && q.heads_q <= GRID_YZ_MAX &&
+                         q.heads_q % c.heads_kv == 0 && q.seq_q >= 1 && q.seq_q <= 4096 &&
+                         (q.causal == 0 || q.causal == 1) &&
+                         (q.softmax_scale == 0.0f || (isfinite(q.softmax_scale) && q.softmax_scale > 0.0f));
+    size_t bytes = 12345;
+    intfa_status st;
+    switch (take(in, 1) % 4) {
+    case 0:
+        st = intfa_kv_cache_bytes(&c, &bytes);
+        check_failed(st);
+        if (st != INTFA_OK) FUZZ_CHECK(bytes == 12345, "a failed pool size query wrote its output");
+        else FUZZ_CHECK(cache_ok, "a pool size for a cache that cannot be used");
+        break;
+    case 1:
+        st = intfa_kv_workspace_size(&c, &sq, take(in, 1) & 1 ? &q : NULL, &bytes);
+        check_failed(st);
+        if (st != INTFA_OK) FUZZ_CHECK(bytes == 12345, "a failed workspace size query wrote its output");
+        else FUZZ_CHECK(cache_ok && sq.batch >= 0, "a workspace size for a cache that cannot be used");
+        break;
+    case 2:
+        st = intfa_kv_attention(&fake_ctx, &c, &sq, &q, &t1, &t2, lse, ws, ws_bytes, NULL);
+        check_failed(st);
+        if (driver_reached)
+            FUZZ_CHECK(cache_ok && query_ok && aligned(c.pool, 256) && sq.batch > 0 && sq.lens &&
+                           aligned(t1.data, 16) && aligned(t2.data, 16) && (!lse || aligned(lse, 4)) &&
+                           (!ws || aligned(ws, 256)),
+                       "intfa_kv_attention reached the driver with arguments it cannot run");
+        break;
+    default:
+        st = intfa_kv_append(&fake_ctx, &c, &sq, &t1, &t2, arrays[3], ws, ws_bytes, NULL);
+        check_failed(st);
+        if (driver_reached)
+            FUZZ_CHECK(cache_ok && aligned(c.pool, 256) && sq.batch > 0 && sq.lens && (!ws || aligned(ws, 256)),
+                       "intfa_kv_append reached the driver with arguments it cannot run");
+        break;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     input in = {data, size};
     driver_reached = 0;
     const unsigned sel = (unsigned)take(&in, 1);
-    if (sel >= 224) /* added later: the older corpus inputs below 224 keep their meaning */
+    if (sel >= 240) /* added later: the older corpus inputs below 224 keep their meaning */
+        call_kv(&in);
+    else if (sel >= 224)
         call_attention_varlen(&in);
     else switch (sel % 7) {
     case 0: call_attention(&in); break;
