@@ -225,13 +225,13 @@ int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t 
 intfa_status intfa_kv_plan_ws(const intfa_kv_cache *c, const intfa_kv_seqs *s,
                               const intfa_kv_query *q, intfa_kv_ws *w)
 {
-    const int64_t B = s->batch;
-    const int64_t arrays = B * s->pages_per_seq + 3 * B + 1;
+    const int64_t B = s->batch, pages = B > 0 ? s->pages_per_seq : 0; /* checked when B > 0 */
+    const int64_t arrays = B * pages + 3 * B + 1;
     int64_t rows = 0, splits = 0;
     if (q) {
         rows = intfa_kv_rows(c, q);
         /* the most splits any call of these sequences can take: the table's whole capacity */
-        splits = most_splits(s->pages_per_seq * c->page_size);
+        splits = most_splits(pages * c->page_size);
     }
     w->arrays_bytes = (size_t)arrays * sizeof(int32_t);
     w->splits_cap = splits;
