@@ -569,7 +569,7 @@ intfa_status intfa_variant_default_set(intfa_arch arch, intfa_variant *out, size
 
     static const int dims[2] = {64, 128};
     static const intfa_dtype dtypes[2] = {INTFA_DTYPE_FP16, INTFA_DTYPE_BF16};
-    intfa_variant set[40];
+    intfa_variant set[48];
     size_t n = 0;
     intfa_status st = INTFA_OK;
     /* attention, pu8: head_dim x causal x dtype */
@@ -603,6 +603,11 @@ intfa_status intfa_variant_default_set(intfa_arch arch, intfa_variant *out, size
     for (int d = 0; d < 2; d++)
         for (int t = 0; t < 2 && st == INTFA_OK; t++)
             st = intfa_variant_default(INTFA_KIND_QUANT_QK, arch, dims[d], INTFA_FMT_INT4, 0,
+                                       dtypes[t], INTFA_PQ_U8_ROW, &set[n++]);
+    /* the paged KV cache (append, decode, combine): head_dim x dtype */
+    for (int d = 0; d < 2; d++)
+        for (int t = 0; t < 2 && st == INTFA_OK; t++)
+            st = intfa_variant_default(INTFA_KIND_KV_CACHE, arch, dims[d], INTFA_FMT_INT8, 0,
                                        dtypes[t], INTFA_PQ_U8_ROW, &set[n++]);
     if (st != INTFA_OK)
         return intfa_fail_wrap(INTFA_ERR_INTERNAL, "default set of %s", arch_names[arch]);

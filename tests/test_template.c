@@ -493,9 +493,10 @@ static void test_render_embedded(void **state)
         }
     }
     for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
-        intfa_variant set[32];
+        intfa_variant set[48];
         size_t n = 0;
-        assert_int_equal(intfa_variant_default_set((intfa_arch)a, set, 32, &n), INTFA_OK);
+        assert_int_equal(intfa_variant_default_set((intfa_arch)a, set, 48, &n), INTFA_OK);
+        assert_true(n <= 48);
         for (size_t i = 0; i < n; i++) {
             char name[INTFA_VARIANT_NAME_MAX], head[INTFA_VARIANT_NAME_MAX + 16];
             assert_int_equal(intfa_variant_name(&set[i], name, sizeof name), INTFA_OK);

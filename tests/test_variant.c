@@ -544,7 +544,7 @@ static void test_random_sweep(void **state)
 static void test_default_sets(void **state)
 {
     (void)state;
-    enum { COUNT = 32 };
+    enum { COUNT = 36 };
     for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
         size_t count = 0;
         assert_int_equal(intfa_variant_default_set((intfa_arch)a, NULL, 0, &count), INTFA_OK);
@@ -570,6 +570,7 @@ static void test_default_sets(void **state)
         assert_int_equal(kinds[INTFA_KIND_QUANT_QK], 8);
         assert_int_equal(kinds[INTFA_KIND_QUANT_V], 4);
         assert_int_equal(kinds[INTFA_KIND_ATTN_FWD_FP16], 4);
+        assert_int_equal(kinds[INTFA_KIND_KV_CACHE], 4);
         assert_int_equal(ps8, 4);
         assert_int_equal(int4[INTFA_KIND_ATTN_FWD], 4);
         assert_int_equal(int4[INTFA_KIND_QUANT_QK], 4);
@@ -587,7 +588,7 @@ static void test_default_sets(void **state)
         assert_memory_equal(few, set, 3 * sizeof few[0]);
         assert_memory_equal(&few[3], poison, sizeof poison);
     }
-    /* Fixed order, pinned on sm_86: the INT8 set, then the INT4 one. */
+    /* Fixed order, pinned on sm_86: the INT8 set, then the INT4 one, then the KV cache's. */
     intfa_variant set[COUNT];
     size_t count;
     assert_int_equal(intfa_variant_default_set(INTFA_ARCH_SM86, set, COUNT, &count), INTFA_OK);
@@ -624,6 +625,10 @@ static void test_default_sets(void **state)
         "quant_qk-sm86-d64-int4-bf16-w4",
         "quant_qk-sm86-d128-int4-fp16-w4",
         "quant_qk-sm86-d128-int4-bf16-w4",
+        "kv_cache-sm86-d64-fp16-w4",
+        "kv_cache-sm86-d64-bf16-w4",
+        "kv_cache-sm86-d128-fp16-w4",
+        "kv_cache-sm86-d128-bf16-w4",
     };
     for (int i = 0; i < COUNT; i++) {
         char name[INTFA_VARIANT_NAME_MAX];
