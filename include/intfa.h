@@ -332,12 +332,14 @@ typedef struct intfa_kv_cache {
 } intfa_kv_cache;
 
 /* The sequences of one call, all HOST arrays (copied by the call; they may change or be freed
- * once it returns). Sequence b lives in staging slot slots[b] (0 .. num_slots - 1, distinct
- * within a call), holds lens[b] tokens, and its token t is in page
- * block_table[b * pages_per_seq + t / page_size]. Entries past a sequence's pages are not read. */
+ * once it returns). Sequence b holds lens[b] tokens; its token t is in page
+ * block_table[b * pages_per_seq + t / page_size] (entries past its pages are not read; pages may
+ * be shared between sequences, except by two appends of one call); appends keep its open page's
+ * fp16/bf16 V in staging slot slots[b] (0 .. num_slots - 1, distinct within a call; attention
+ * does not read slots, NULL is allowed there). */
 typedef struct intfa_kv_seqs {
     int64_t batch;
-    const int32_t *slots;       /* [batch] */
+    const int32_t *slots;       /* [batch]: appends */
     const int32_t *lens;        /* [batch]: tokens in the cache (before an append) */
     const int32_t *block_table; /* [batch][pages_per_seq] */
     int64_t pages_per_seq;

@@ -95,7 +95,7 @@ static intfa_status start_call(intfa_context *ctx, kv_call *k, const intfa_kv_ca
     const int64_t B = s->batch, cells = B * s->pages_per_seq;
     intfa_status st = host_array(ctx, k->fn, "seqs.block_table", s->block_table);
     if (st == INTFA_OK) st = host_array(ctx, k->fn, "seqs.lens", s->lens);
-    if (st == INTFA_OK) st = host_array(ctx, k->fn, "seqs.slots", s->slots);
+    if (st == INTFA_OK && cu_new) st = host_array(ctx, k->fn, "seqs.slots", s->slots);
     if (st == INTFA_OK && cu_new) st = host_array(ctx, k->fn, "cu_new", cu_new);
     if (st != INTFA_OK) return st;
     k->host = malloc(k->ws.arrays_bytes);
@@ -106,9 +106,12 @@ static intfa_status start_call(intfa_context *ctx, kv_call *k, const intfa_kv_ca
     k->cu_new = k->slots + B;
     memcpy(k->table, s->block_table, (size_t)cells * sizeof(int32_t));
     memcpy(k->lens, s->lens, (size_t)B * sizeof(int32_t));
-    memcpy(k->slots, s->slots, (size_t)B * sizeof(int32_t));
-    if (cu_new) memcpy(k->cu_new, cu_new, (size_t)(B + 1) * sizeof(int32_t));
-    else memset(k->cu_new, 0, (size_t)(B + 1) * sizeof(int32_t));
+    if (cu_new) { /* attention reads neither the slots nor the counts */
+        memcpy(k->slots, s->slots, (size_t)B * sizeof(int32_t));
+        memcpy(k->cu_new, cu_new, (size_t)(B + 1) * sizeof(int32_t));
+    } else {
+        memset(k->slots, 0, (size_t)(2 * B + 1) * sizeof(int32_t));
+    }
     st = intfa_kv_check_arrays(k->fn, cache, s, k->table, k->lens, k->slots, cu_new ? k->cu_new : NULL);
     if (st != INTFA_OK) return st;
     CUdeviceptr ws = (CUdeviceptr)workspace;
@@ -212,6 +215,8 @@ intfa_status intfa_kv_append(intfa_context *ctx, const intfa_kv_cache *cache,
     intfa_status st = check_common(&call, cache, seqs, NULL, workspace, workspace_bytes);
     if (st != INTFA_OK) return st;
     if (!cu_new) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_kv_append: cu_new is NULL");
+    if (seqs->batch > 0 && !seqs->slots)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_kv_append: seqs.slots is NULL");
     if (!k || !v) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL", !k ? "k" : "v");
     if (seqs->batch == 0) return INTFA_OK;
     if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;

@@ -77,9 +77,8 @@ intfa_status intfa_kv_check_seqs(const intfa_kv_cache *c, const intfa_kv_seqs *s
                           "seqs.batch = %lld: must be 0 to %lld", (long long)s->batch,
                           (long long)INTFA_MAX_GRID_YZ);
     if (s->batch == 0) return INTFA_OK;
-    if (!s->slots || !s->lens || !s->block_table)
-        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "seqs.%s is NULL",
-                          !s->slots ? "slots" : !s->lens ? "lens" : "block_table");
+    if (!s->lens || !s->block_table)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "seqs.%s is NULL", !s->lens ? "lens" : "block_table");
     int64_t cells;
     if (s->pages_per_seq < 1 || __builtin_mul_overflow(s->pages_per_seq, c->page_size, &cells) ||
         cells > INTFA_MAX_SEQ || __builtin_mul_overflow(s->pages_per_seq, s->batch, &cells) ||
@@ -135,7 +134,7 @@ intfa_status intfa_kv_check_arrays(const char *fn, const intfa_kv_cache *c, cons
     if (cu_new && cu_new[0] != 0)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: cu_new[0] = %d: must be 0", fn, (int)cu_new[0]);
     for (int64_t b = 0; b < s->batch; ++b) {
-        if (slots[b] < 0 || slots[b] >= c->num_slots)
+        if (cu_new && (slots[b] < 0 || slots[b] >= c->num_slots))
             return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
                               "%s: seqs.slots[%lld] = %d: must be 0 to cache.num_slots - 1 = %lld",
                               fn, (long long)b, (int)slots[b], (long long)c->num_slots - 1);
@@ -164,8 +163,8 @@ intfa_status intfa_kv_check_arrays(const char *fn, const intfa_kv_cache *c, cons
                                   (long long)c->num_pages - 1);
         }
     }
-    /* distinct slots: a sort of a copy */
-    if (s->batch > 1) {
+    /* distinct slots (appends write their stages): a sort of a copy */
+    if (cu_new && s->batch > 1) {
         int32_t *sorted = malloc((size_t)s->batch * sizeof *sorted);
         if (!sorted) return intfa_fail(INTFA_ERR_OUT_OF_MEMORY, "%s: out of host memory", fn);
         memcpy(sorted, slots, (size_t)s->batch * sizeof *sorted);

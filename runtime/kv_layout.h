@@ -34,13 +34,14 @@ intfa_status intfa_kv_check_cache(const intfa_kv_cache *c, int check_pool, intfa
 /* The query's fields against the cache; *scale_log2 = softmax scale * log2(e). */
 intfa_status intfa_kv_check_query(const intfa_kv_cache *c, const intfa_kv_query *q, float *scale_log2);
 
-/* The seqs struct's own fields (sizes, NULL arrays); the arrays' contents are checked on the
- * call's copy by intfa_kv_check_arrays. */
+/* The seqs struct's own fields (sizes, NULL lens or table; slots are the appends' own check);
+ * the arrays' contents are checked on the call's copy by intfa_kv_check_arrays. */
 intfa_status intfa_kv_check_seqs(const intfa_kv_cache *c, const intfa_kv_seqs *s);
 
-/* The call's copy of the arrays: slots in range and distinct, lengths (plus the new counts
- * when cu_new is set: from 0, not decreasing) within the table, every page the lengths need a
- * page of the pool, and no page written by two sequences' appends. fn names the entry point. */
+/* The call's copy of the arrays: lengths (plus the new counts when cu_new is set: from 0, not
+ * decreasing) within the table, every page the lengths need a page of the pool; for appends
+ * (cu_new set) also slots in range and distinct and no page written by two sequences. fn names
+ * the entry point. */
 intfa_status intfa_kv_check_arrays(const char *fn, const intfa_kv_cache *c, const intfa_kv_seqs *s,
                                    const int32_t *table, const int32_t *lens, const int32_t *slots,
                                    const int32_t *cu_new);

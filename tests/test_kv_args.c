@@ -151,6 +151,10 @@ static void test_append_arrays(void **state)
     assert_int_equal(append(&c, &s, one), INTFA_ERR_INVALID_ARGUMENT);
     assert_error_is("seqs.lens is NULL");
     s = seqs();
+    s.slots = NULL;
+    assert_int_equal(append(&c, &s, one), INTFA_ERR_INVALID_ARGUMENT);
+    assert_error_is("intfa_kv_append: seqs.slots is NULL");
+    s = seqs();
     assert_int_equal(append(&c, &s, NULL), INTFA_ERR_INVALID_ARGUMENT);
     assert_error_is("intfa_kv_append: cu_new is NULL");
     /* nothing to append: no launch at all, so no kernel is needed */
@@ -191,6 +195,19 @@ static void test_attention(void **state)
     (void)state;
     intfa_kv_query q = {4, 2, 0.0f, 1};
     assert_int_equal(attend(&q, NULL, 0), INTFA_ERR_JIT_DISABLED); /* every check passed */
+    /* attention reads no slots: NULL, repeated or out of range, they are not checked */
+    {
+        const intfa_kv_cache c = cache();
+        intfa_kv_seqs s = seqs();
+        const intfa_tensor qt = {DEV(0x4000000), 2 * 4 * 64, 4 * 64, 64};
+        int32_t bad_slots[2] = {7, 7};
+        s.slots = NULL;
+        assert_int_equal(intfa_kv_attention(drv, &c, &s, &q, &qt, &qt, NULL, NULL, 0, NULL),
+                         INTFA_ERR_JIT_DISABLED);
+        s.slots = bad_slots;
+        assert_int_equal(intfa_kv_attention(drv, &c, &s, &q, &qt, &qt, NULL, NULL, 0, NULL),
+                         INTFA_ERR_JIT_DISABLED);
+    }
     q.heads_q = 3;
     assert_int_equal(attend(&q, NULL, 0), INTFA_ERR_INVALID_ARGUMENT);
     assert_error_is("query.heads_q = 3: must be a multiple of cache.heads_kv = 2 (and at most 65535)");
