@@ -14,12 +14,14 @@
 //
 // intfa_kv_append: grid (pages an append touches, H_kv, batch); one block quantizes the new K
 //   rows of its page and, once, the page's V (from the stage and the new rows).
-// intfa_kv_decode: grid (splits, H_kv x row groups, batch), WARPS warps. Rows are (query token,
-//   query head of the GQA group) pairs, 8 per row group (the m16 fragment's upper half unused); each warp takes every WARPS-th 64-key
-//   tile of its split: S = Q K^T on m16n8k32 (Q quantized per row in the prologue), pu8 softmax
-//   per tile exactly as the prefill kernels (lazy maximum), P.V on m16n8k16 one 16-key group at
-//   a time, folded into O with each page's V scales. The warps' (m, l, O) merge in shared
-//   memory; one split writes the output, several write partials that intfa_kv_combine merges.
+// intfa_kv_decode (pages of >= 64 keys) and intfa_kv_decode_small (16 or 32): grid (splits,
+//   H_kv x row groups, batch), WARPS warps. Rows are (query token, query head of the GQA group)
+//   pairs, 8 per row group (the m16 fragment's upper half unused); each warp takes every
+//   WARPS-th 64-key tile of its split: S = Q K^T on m16n8k32 (Q quantized per row in the
+//   prologue), the prefill kernels' pu8 softmax per tile (lazy maximum), P.V on m16n8k16 one
+//   16-key group at a time, folded into O with each page's V scales. The warps' (m, l, O) merge
+//   in shared memory; one split writes the output, several write partials that
+//   intfa_kv_combine merges (on sm_90 a programmatic dependent launch of the decode grid).
 
 #define HD ${v.head_dim}
 #define WARPS ${v.warps}
