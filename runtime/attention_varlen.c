@@ -125,12 +125,7 @@ static intfa_status varlen_run(intfa_context *ctx, const intfa_attn_problem *pr,
 static intfa_status copy_counts(intfa_context *ctx, const char *name, const int32_t *cu,
                                 int64_t batch, int32_t *copy)
 {
-    unsigned type = 0;
-    int managed = 0;
-    if (ctx->cu->PointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)(uintptr_t)cu) == CUDA_SUCCESS &&
-        type == CU_MEMORYTYPE_DEVICE &&
-        (ctx->cu->PointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, (CUdeviceptr)(uintptr_t)cu) != CUDA_SUCCESS ||
-         !managed))
+    if (intfa_ctx_is_device_memory(ctx, cu))
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
                           "%s = %p is device memory: intfa_attention_varlen takes the counts in host memory",
                           name, (const void *)cu);

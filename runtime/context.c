@@ -257,3 +257,14 @@ intfa_status intfa_ctx_check_stream(intfa_context *ctx, void *stream)
                           "device %d (a stream from another device?)", stream, ctx->ordinal);
     return INTFA_OK;
 }
+
+int intfa_ctx_is_device_memory(intfa_context *ctx, const void *p)
+{
+    unsigned type = 0;
+    int managed = 0;
+    const CUdeviceptr d = (CUdeviceptr)(uintptr_t)p;
+    return ctx->cu->PointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, d) == CUDA_SUCCESS &&
+           type == CU_MEMORYTYPE_DEVICE &&
+           (ctx->cu->PointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, d) != CUDA_SUCCESS ||
+            !managed);
+}

@@ -58,4 +58,8 @@ intfa_status intfa_ctx_function(intfa_context *ctx, const intfa_variant *v, cons
 /* Check that stream belongs to ctx's device context. ctx must be entered. */
 intfa_status intfa_ctx_check_stream(intfa_context *ctx, void *stream);
 
+/* 1 when p is device memory the host cannot read (not managed memory): the entry points that
+ * take host arrays refuse it. ctx must be entered. */
+int intfa_ctx_is_device_memory(intfa_context *ctx, const void *p);
+
 #endif

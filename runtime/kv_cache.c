@@ -49,10 +49,14 @@ typedef struct kv_call {
     intfa_variant kernels;
 } kv_call;
 
+/* The cache, the query (attention, scale_log2 non-NULL: *scale_log2 set; appends pass NULL
+ * for both), the sequences and the workspace, in that order. */
 static intfa_status check_common(kv_call *k, const intfa_kv_cache *cache, const intfa_kv_seqs *seqs,
-                                 const intfa_kv_query *query, void *workspace, size_t workspace_bytes)
+                                 const intfa_kv_query *query, float *scale_log2, void *workspace,
+                                 size_t workspace_bytes)
 {
     intfa_status st = intfa_kv_check_cache(cache, 1, &k->pool);
+    if (st == INTFA_OK && scale_log2) st = intfa_kv_check_query(cache, query, scale_log2);
     if (st == INTFA_OK) st = intfa_kv_check_seqs(cache, seqs);
     if (st == INTFA_OK) st = intfa_kv_plan_ws(cache, seqs, query, &k->ws);
     if (st != INTFA_OK || !workspace) return st;
@@ -67,12 +71,7 @@ static intfa_status check_common(kv_call *k, const intfa_kv_cache *cache, const 
 /* Host memory, not device memory: the call reads the arrays on the host. ctx entered. */
 static intfa_status host_array(intfa_context *ctx, const char *fn, const char *name, const void *p)
 {
-    unsigned type = 0;
-    int managed = 0;
-    if (ctx->cu->PointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)(uintptr_t)p) == CUDA_SUCCESS &&
-        type == CU_MEMORYTYPE_DEVICE &&
-        (ctx->cu->PointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, (CUdeviceptr)(uintptr_t)p) != CUDA_SUCCESS ||
-         !managed))
+    if (intfa_ctx_is_device_memory(ctx, p))
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: %s = %p is device memory: the call takes host arrays",
                           fn, name, p);
     return INTFA_OK;
@@ -212,7 +211,7 @@ intfa_status intfa_kv_append(intfa_context *ctx, const intfa_kv_cache *cache,
     intfa_clear_error();
     kv_call call = {.fn = "intfa_kv_append"};
     if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_kv_append: ctx is NULL");
-    intfa_status st = check_common(&call, cache, seqs, NULL, workspace, workspace_bytes);
+    intfa_status st = check_common(&call, cache, seqs, NULL, NULL, workspace, workspace_bytes);
     if (st != INTFA_OK) return st;
     if (!cu_new) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_kv_append: cu_new is NULL");
     if (seqs->batch > 0 && !seqs->slots)
@@ -290,9 +289,7 @@ intfa_status intfa_kv_attention(intfa_context *ctx, const intfa_kv_cache *cache,
     kv_call call = {.fn = "intfa_kv_attention"};
     if (!ctx) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "intfa_kv_attention: ctx is NULL");
     float scale_log2 = 0.f;
-    intfa_status st = intfa_kv_check_cache(cache, 1, &call.pool);
-    if (st == INTFA_OK) st = intfa_kv_check_query(cache, query, &scale_log2);
-    if (st == INTFA_OK) st = check_common(&call, cache, seqs, query, workspace, workspace_bytes);
+    intfa_status st = check_common(&call, cache, seqs, query, &scale_log2, workspace, workspace_bytes);
     if (st != INTFA_OK) return st;
     const int64_t B = seqs->batch, D = cache->head_dim;
     if ((st = intfa_check_tensor("q", q, B, query->seq_q, query->heads_q, D, 2)) ||
