@@ -136,8 +136,10 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
     if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     const unsigned gx = (unsigned)((rows + var->block_m - 1) / var->block_m);
-    return intfa_launch(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q, (unsigned)pr->batch,
-                        (unsigned)var->warps * 32, smem, stream, p);
+    /* after the streamed K/V pass: started beside it, each block waiting for its head's flag */
+    return (p->kv_ready ? intfa_launch_dependent : intfa_launch)(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q,
+                                                                 (unsigned)pr->batch, (unsigned)var->warps * 32,
+                                                                 smem, stream, p);
 }
 
 intfa_status intfa_attention_launch_variant(intfa_context *ctx, const intfa_variant *var,
@@ -200,7 +202,7 @@ intfa_status intfa_attention_int8_qk(intfa_context *ctx, const intfa_attn_proble
  * [B, H_q, N_q] (fp32), for INT8 the K/V pass's partial sums, and for INT4 quantized Q and its
  * scales (INT8 Q is quantized inside the attention kernel: no Q buffers). */
 typedef struct ws_layout {
-    size_t q8, qs, k8, ks, v8, vs, mean, bias, part, total;
+    size_t q8, qs, k8, ks, v8, vs, mean, bias, part, sync, total;
 } ws_layout;
 
 static intfa_status ws_plan(const intfa_attn_problem *p, ws_layout *w)
@@ -211,13 +213,13 @@ static intfa_status ws_plan(const intfa_attn_problem *p, ws_layout *w)
     /* pf16 reads V as given and quantizes K on its own (no K/V pass) */
     const int64_t v8 = p->p_quant == INTFA_PQ_F16 ? 0 : 1, kv_pass = (1 - sep_q) * v8;
     const int64_t splits = kv_pass ? intfa_kv_splits(p->seq_kv) : 0;
-    const int64_t sizes[9][4] = {{B, Hq, p->seq_q, row * sep_q}, {B, Hq, p->seq_q, 4 * sep_q},
+    const int64_t sizes[10][4] = {{B, Hq, p->seq_q, row * sep_q}, {B, Hq, p->seq_q, 4 * sep_q},
                                  {B, Hk, p->seq_kv, row}, {B, Hk, p->seq_kv, 4},
                                  {B, Hk, intfa_v_padded_len(p->seq_kv), D * v8}, {B, Hk, D, 4 * v8},
                                  {B, Hk, D, 4 * sm}, {B, Hq, p->seq_q, 4 * sm},
-                                 {B, Hk, splits, 2 * D * 4}};
-    size_t *const slot[9] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part};
-    return intfa_workspace_plan(9, sizes, slot, &w->total);
+                                 {B, Hk, splits, 2 * D * 4}, {kv_pass, intfa_kv_sync_words(B * Hk), 4, 1}};
+    size_t *const slot[10] = {&w->q8, &w->qs, &w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part, &w->sync};
+    return intfa_workspace_plan(10, sizes, slot, &w->total);
 }
 
 intfa_status intfa_attention_workspace_size(const intfa_attn_problem *problem, size_t *bytes)
@@ -323,9 +325,11 @@ static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
     const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
     const intfa_kv_quant_out kv = {(int8_t *)(base + w->k8), (int8_t *)(base + w->v8),
                                    (float *)(base + w->ks), (float *)(base + w->vs),
-                                   (float *)(base + w->mean), (float *)(base + w->part), NULL, 0};
+                                   (float *)(base + w->mean), (float *)(base + w->part), NULL, 0,
+                                   (uint32_t *)(base + w->sync)};
+    int streamed = 0;
     intfa_status st = intfa_quantize_kv_launch(ctx, k, v, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv,
-                                               pr->head_dim, smooth, pr->v_scale, &kv, stream);
+                                               pr->head_dim, smooth, pr->v_scale, &kv, stream, &streamed);
     if (st != INTFA_OK) return st;
     const intfa_qk_int8 qq = {*q, NULL, with_bias ? (float *)(base + w->bias) : NULL};
     const intfa_qk_int8 kq = {intfa_tensor_bhnd(kv.k8, pr->seq_kv, pr->heads_kv, pr->head_dim), kv.k_scale, NULL};
@@ -333,6 +337,7 @@ static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
     intfa_attn_params p = intfa_attention_params(pr, scale, &qq, &kq, &vq, out, lse);
     p.q_fp = 1;
     p.k_mean = with_bias ? kv.mean : NULL;
+    p.kv_ready = streamed ? intfa_kv_ready_flags(kv.sync, pr->batch * pr->heads_kv) : NULL;
     return intfa_attention_launch_params(ctx, attn, pr, &p, pr->seq_q, stream);
 }
 

@@ -40,7 +40,7 @@ static intfa_status check_cu(const char *name, const int32_t *cu, int64_t batch,
  * total_k], V^T [H_kv, D, cols] and its scales [batch, H_kv, D], with smooth_k K's mean [batch,
  * H_kv, D] and Q's LSE bias [H_q, total_q], the K/V pass's partial sums, the two count arrays. */
 typedef struct varlen_ws {
-    size_t k8, ks, v8, vs, mean, bias, part, cu_q, cu_k, total;
+    size_t k8, ks, v8, vs, mean, bias, part, cu_q, cu_k, sync, total;
 } varlen_ws;
 
 static intfa_status varlen_plan(const intfa_attn_problem *p, varlen_ws *w)
@@ -49,13 +49,13 @@ static intfa_status varlen_plan(const intfa_attn_problem *p, varlen_ws *w)
     const int64_t sm = p->smooth_k ? 1 : 0;
     int64_t bh_kv;
     if (__builtin_mul_overflow(B, Hk, &bh_kv)) return intfa_fail(INTFA_ERR_OVERFLOW, "workspace size overflows");
-    const int64_t sizes[9][4] = {{Hk, p->seq_kv, D, 1}, {Hk, p->seq_kv, 4, 1},
+    const int64_t sizes[10][4] = {{Hk, p->seq_kv, D, 1}, {Hk, p->seq_kv, 4, 1},
                                  {Hk, D, intfa_kv_varlen_cols(B, p->seq_kv), 1}, {B, Hk, D, 4},
                                  {B, Hk, D, 4 * sm}, {Hq, p->seq_q, 4 * sm, 1},
                                  {bh_kv, intfa_kv_splits(p->seq_kv), 2 * D, 4},
-                                 {B + 1, 4, 1, 1}, {B + 1, 4, 1, 1}};
-    size_t *const slot[9] = {&w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part, &w->cu_q, &w->cu_k};
-    return intfa_workspace_plan(9, sizes, slot, &w->total);
+                                 {B + 1, 4, 1, 1}, {B + 1, 4, 1, 1}, {intfa_kv_sync_words(bh_kv), 4, 1, 1}};
+    size_t *const slot[10] = {&w->k8, &w->ks, &w->v8, &w->vs, &w->mean, &w->bias, &w->part, &w->cu_q, &w->cu_k, &w->sync};
+    return intfa_workspace_plan(10, sizes, slot, &w->total);
 }
 
 /* Everything of the problem alone: checked, INT8, the resolved scale. */
@@ -103,9 +103,11 @@ static intfa_status varlen_run(intfa_context *ctx, const intfa_attn_problem *pr,
     const int smooth = pr->smooth_k && pr->seq_kv > 0, with_bias = smooth && lse;
     const intfa_kv_quant_out kv = {(int8_t *)(base + w->k8), (int8_t *)(base + w->v8),
                                    (float *)(base + w->ks), (float *)(base + w->vs),
-                                   (float *)(base + w->mean), (float *)(base + w->part), dcu_k, max_k};
+                                   (float *)(base + w->mean), (float *)(base + w->part), dcu_k, max_k,
+                                   (uint32_t *)(base + w->sync)};
+    int streamed = 0;
     intfa_status st = intfa_quantize_kv_launch(ctx, k, v, pr->dtype, B, pr->heads_kv, pr->seq_kv, D,
-                                               smooth, pr->v_scale, &kv, stream);
+                                               smooth, pr->v_scale, &kv, stream, &streamed);
     if (st != INTFA_OK) return st;
     const intfa_qk_int8 qq = {*q, NULL, with_bias ? (float *)(base + w->bias) : NULL};
     const intfa_qk_int8 kq = {intfa_tensor_bhnd(kv.k8, pr->seq_kv, pr->heads_kv, D), kv.k_scale, NULL};
@@ -116,6 +118,7 @@ static intfa_status varlen_run(intfa_context *ctx, const intfa_attn_problem *pr,
     p.n_pad = (int32_t)intfa_kv_varlen_cols(B, pr->seq_kv);
     p.cu_q = dcu_q;
     p.cu_k = dcu_k;
+    p.kv_ready = streamed ? intfa_kv_ready_flags(kv.sync, B * pr->heads_kv) : NULL;
     return intfa_attention_launch_params(ctx, attn, pr, &p, max_q, stream);
 }
 

@@ -39,6 +39,20 @@ static int env_flag(const char *name)
     return v && v[0] && strcmp(v, "0") != 0;
 }
 
+/* Blocks of the drop-in's streamed K/V pass (docs/ALGORITHM.md): a quarter of the SMs on sm_90,
+ * where the attention kernel runs beside it as a programmatic dependent; none elsewhere (the
+ * two-launch pass). INTFA_KV_STREAM_BLOCKS overrides it (0: the two-launch pass everywhere). */
+static int kv_stream_blocks(intfa_arch arch, int sm_count)
+{
+    const char *v = getenv("INTFA_KV_STREAM_BLOCKS");
+    if (arch != INTFA_ARCH_SM90 && arch != INTFA_ARCH_SM90A) return 0;
+    if (v && v[0]) {
+        const long n = strtol(v, NULL, 10);
+        return n < 0 ? 0 : n > sm_count ? sm_count : (int)n;
+    }
+    return sm_count / 4 > 0 ? sm_count / 4 : 1;
+}
+
 intfa_status intfa_create(intfa_context **out, int device_ordinal)
 {
     return intfa_create_with_options(out, device_ordinal, NULL);
@@ -98,6 +112,7 @@ intfa_status intfa_create_with_options(intfa_context **out, int device_ordinal,
         context_free(ctx);
         return st;
     }
+    ctx->kv_stream_blocks = kv_stream_blocks(ctx->arch, ctx->sm_count);
     pthread_mutex_init(&ctx->lock, NULL);
     pthread_cond_init(&ctx->module_loaded, NULL);
     *out = ctx;
@@ -134,16 +149,29 @@ intfa_status intfa_context_arch(const intfa_context *ctx, intfa_arch *arch)
     return INTFA_OK;
 }
 
+/* Per thread, one bit per intfa_ctx_enter not yet left: 1 where it pushed the context. Where
+ * the caller's current context is already ctx's (PyTorch's threads: the primary context),
+ * nothing is pushed or popped. */
+static _Thread_local unsigned long long enter_pushed;
+
 intfa_status intfa_ctx_enter(intfa_context *ctx)
 {
+    CUcontext cur = NULL;
+    if (ctx->cu->CtxGetCurrent(&cur) == CUDA_SUCCESS && cur == ctx->cuctx) {
+        enter_pushed <<= 1;
+        return INTFA_OK;
+    }
     CUresult r = ctx->cu->CtxPushCurrent(ctx->cuctx);
-    return r == CUDA_SUCCESS ? INTFA_OK : intfa_cu_fail(r, "cuCtxPushCurrent");
+    if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "cuCtxPushCurrent");
+    enter_pushed = enter_pushed << 1 | 1u;
+    return INTFA_OK;
 }
 
 void intfa_ctx_leave(intfa_context *ctx)
 {
     CUcontext dummy;
-    ctx->cu->CtxPopCurrent(&dummy);
+    if (enter_pushed & 1u) ctx->cu->CtxPopCurrent(&dummy);
+    enter_pushed >>= 1;
 }
 
 /* v's listed module (loaded or loading), or NULL; ctx->lock held. */

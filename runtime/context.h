@@ -17,6 +17,8 @@ typedef struct intfa_loaded_module {
     struct intfa_loaded_module *next;
 } intfa_loaded_module;
 
+#define INTFA_SMEM_SET_MAX 64
+
 struct intfa_context {
     intfa_options opts;   /* as given, with env overrides applied; strings owned (copied) */
     const intfa_cu *cu;
@@ -32,6 +34,9 @@ struct intfa_context {
     intfa_loaded_module *modules;
     CUdeviceptr workspace;
     size_t workspace_bytes;
+    struct { CUfunction fn; unsigned bytes; } smem_set[INTFA_SMEM_SET_MAX]; /* limits set (lock) */
+    int n_smem_set;
+    int kv_stream_blocks; /* blocks of the drop-in's streamed K/V pass (sm_90; 0: two launches) */
     const intfa_chooser *chooser; /* tuned variants (chooser.h), registered by intfa_create */
     void *chooser_state;          /* the chooser's own, for this context */
 };

@@ -277,7 +277,7 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
      * launch; it waits for their partials with griddepcontrol.wait) */
     return intfa_launch_dependent(ctx, fcomb, "intfa_kv_combine",
                                   (unsigned)((all_rows + k->kernels.warps - 1) / k->kernels.warps),
-                                  1, 1, threads, stream, &p);
+                                  1, 1, threads, 0, stream, &p);
 }
 
 intfa_status intfa_kv_attention(intfa_context *ctx, const intfa_kv_cache *cache,

@@ -10,10 +10,11 @@ intfa_status intfa_launch(intfa_context *ctx, CUfunction fn, const char *what, u
                           void *stream, void *params);
 
 /* The same, for a kernel that depends on the one launched before it on the stream: on sm_90
- * (programmatic dependent launch) it may start while that one finishes and waits for its
- * results with griddepcontrol.wait, which it must execute; elsewhere a plain launch. */
+ * (programmatic dependent launch) it may start once every block of that one has started or
+ * executed griddepcontrol.launch_dependents, and must wait for its results itself
+ * (griddepcontrol.wait, or flags the other kernel sets); elsewhere a plain launch. */
 intfa_status intfa_launch_dependent(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
-                                    unsigned gy, unsigned gz, unsigned threads, void *stream,
-                                    void *params);
+                                    unsigned gy, unsigned gz, unsigned threads, unsigned smem_bytes,
+                                    void *stream, void *params);
 
 #endif

@@ -24,8 +24,10 @@ typedef struct intfa_attn_params {
     int32_t pad_;
     const int32_t *cu_q, *cu_k; /* varlen: cumulative token counts [batch + 1] on the device */
     int64_t v_sb, v_sh, v_sn;   /* pf16: strides (elements) of the fp16/bf16 V that v points to */
+    const uint32_t *kv_ready;   /* the streamed K/V pass's per-head flags (the attention kernel is
+                                   then its programmatic dependent), else NULL */
 } intfa_attn_params;
-_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8 + 16 + 24, "attn params layout");
+_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8 + 16 + 24 + 8, "attn params layout");
 
 /* templates/attn_fwd_ws.cu: three TMA tensor maps (128 bytes, 128-byte aligned) and the
  * common parameters. */
@@ -74,10 +76,11 @@ typedef struct intfa_quant_kv_params {
     int8_t *v_out;
     float *v_scale, *mean, *part;
     const int32_t *cu; /* varlen: cumulative key counts [batch + 1] on the device */
+    uint32_t *sync;    /* intfa_quant_kv_stream: queue, stats_done[bh], packed[bh], ready[bh] (zeroed) */
     int64_t k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
-    int32_t heads, seq, n_pad, splits, smooth, per_head, pad_, pad2_;
+    int32_t heads, seq, n_pad, splits, smooth, per_head, bh, chunks;
 } intfa_quant_kv_params;
-_Static_assert(sizeof(intfa_quant_kv_params) == 9 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
+_Static_assert(sizeof(intfa_quant_kv_params) == 10 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
 
 /* templates/kv_cache.cu: one struct for its kernels. The call's int32 arrays (block table, lens,
  * slots, cu_new, in that order) travel in inline_arrays when they fit (inline_n entries), else

@@ -153,6 +153,8 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
 }
 
 #define KV_THREADS 256      /* templates/quant_v.cu */
+#define KV_STREAM_GROUPS 4  /* groups of KV_THREADS per block of intfa_quant_kv_stream */
+#define KV_STREAM_STEPS 4   /* PACK_KEYS steps (8192 / head_dim keys each) per pack item */
 #define KV_SPLIT_KEYS 1024
 #define KV_MAX_SPLITS 32
 
@@ -167,6 +169,42 @@ int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim)
     return batch_heads * intfa_kv_splits(seq) * 2 * head_dim * 4;
 }
 
+/* templates/quant_v.cu: queue, groups left, then stats_done, packed and ready per (batch, head) */
+int64_t intfa_kv_sync_words(int64_t batch_heads)
+{
+    return 2 + 3 * batch_heads;
+}
+
+const uint32_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads)
+{
+    return sync + 2 + 2 * batch_heads;
+}
+
+/* The streamed pass: sync zeroed, then one launch of a quarter of the SMs' worth of blocks. */
+static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *var, intfa_quant_kv_params *p,
+                                     int64_t len, int64_t head_dim, void *stream)
+{
+    CUfunction fn;
+    intfa_status st = intfa_ctx_function(ctx, var, "intfa_quant_kv_stream", &fn);
+    if (st != INTFA_OK) return st;
+    const int64_t bh = p->bh, item_keys = KV_STREAM_STEPS * (8192 / head_dim);
+    int64_t chunks = (intfa_v_padded_len(len) + item_keys - 1) / item_keys;
+    if (chunks < 1) chunks = 1;
+    const int64_t items = bh * (p->splits + chunks);
+    if (items > 0x7fffffffLL)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize K/V: %lld work items are too many", (long long)items);
+    p->chunks = (int32_t)chunks;
+    const CUresult r = ctx->cu->MemsetD32Async((CUdeviceptr)(uintptr_t)p->sync, 0,
+                                               (size_t)intfa_kv_sync_words(bh), (CUstream)stream);
+    if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "quantize K/V: cuMemsetD32Async");
+    int64_t blocks = (items + KV_STREAM_GROUPS - 1) / KV_STREAM_GROUPS;
+    if (blocks > ctx->kv_stream_blocks) blocks = ctx->kv_stream_blocks;
+    /* per group: 2 x 2048 floats of row partials, 2 head_dim + 8 for pack */
+    const unsigned smem = (unsigned)(KV_STREAM_GROUPS * (4096 + 2 * head_dim + KV_THREADS / 32) * 4);
+    return intfa_launch(ctx, fn, "intfa_quant_kv_stream", (unsigned)blocks, 1, 1,
+                        KV_STREAM_GROUPS * KV_THREADS, smem, stream, p);
+}
+
 int64_t intfa_kv_varlen_cols(int64_t batch, int64_t total)
 {
     return 128 * (total / 128 + batch);
@@ -175,9 +213,10 @@ int64_t intfa_kv_varlen_cols(int64_t batch, int64_t total)
 intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k, const intfa_tensor *v,
                                       intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
                                       int64_t head_dim, int smooth, intfa_v_scale mode,
-                                      const intfa_kv_quant_out *out, void *stream)
+                                      const intfa_kv_quant_out *out, void *stream, int *streamed)
 {
     intfa_variant var;
+    *streamed = 0;
     CUfunction fstats, fpack;
     intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_V, ctx->arch, (int)head_dim,
                                             INTFA_FMT_INT8, 0, dtype, INTFA_PQ_U8_ROW, &var);
@@ -200,10 +239,14 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
     int64_t pack_blocks = (intfa_v_padded_len(len) + pack_keys - 1) / pack_keys;
     if (pack_blocks > 65535) pack_blocks = 65535; /* the kernel strides over the rest */
     intfa_quant_kv_params p = {k->data, v->data, out->k8, out->k_scale, out->v8, out->v_scale,
-                               smooth ? out->mean : NULL, out->part, out->cu_k,
+                               smooth ? out->mean : NULL, out->part, out->cu_k, out->sync,
                                k->stride_b, k->stride_n, k->stride_h, v->stride_b, v->stride_n, v->stride_h,
                                (int32_t)heads, (int32_t)seq, (int32_t)n_pad, (int32_t)splits,
-                               smooth ? 1 : 0, mode == INTFA_VS_HEAD, 0, 0};
+                               smooth ? 1 : 0, mode == INTFA_VS_HEAD, (int32_t)bh, 0};
+    if (out->sync && ctx->kv_stream_blocks > 0) {
+        *streamed = 1;
+        return kv_stream_launch(ctx, &var, &p, len, head_dim, stream);
+    }
     if ((st = intfa_launch(ctx, fstats, "intfa_quant_kv_stats", (unsigned)bh, (unsigned)splits, 1,
                            KV_THREADS, 0, stream, &p)) != INTFA_OK)
         return st;

@@ -28,17 +28,24 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
                                      intfa_v_scale mode, int8_t *out_values, float *out_scale,
                                      void *stream);
 
-/* The drop-in's K/V pass for INT8 K (templates/quant_v.cu, two launches): K per token (minus
- * its mean over tokens when smooth), V per channel or head, transposed and key-permuted, from
- * one statistics pass over K and V and one quantizing pass. part is scratch of
- * intfa_kv_part_bytes(); mean (optional, [B, H, D] fp32) receives K's mean when smooth. */
+/* The drop-in's K/V pass for INT8 K (templates/quant_v.cu): K per token (minus its mean over
+ * tokens when smooth), V per channel or head, transposed and key-permuted, from one statistics
+ * pass over K and V and one quantizing pass. part is scratch of intfa_kv_part_bytes(); mean
+ * (optional, [B, H, D] fp32) receives K's mean when smooth. With sync (intfa_kv_sync_words()
+ * words of scratch) on a context whose kv_stream_blocks > 0 (sm_90), the pass is one launch
+ * (a memset of sync before it) that the attention kernel may follow as a programmatic
+ * dependent reading intfa_kv_ready_flags(); *streamed tells which ran. */
 typedef struct intfa_kv_quant_out {
     int8_t *k8, *v8;
     float *k_scale, *v_scale, *mean, *part;
     const int32_t *cu_k; /* varlen: cumulative key counts [batch + 1] on the device; then seq is
                             the total, k8 [heads, total, D], V^T rows of intfa_kv_varlen_cols */
     int64_t max_len;     /* varlen: the longest sequence's keys */
+    uint32_t *sync;      /* optional: the streamed pass's counters and flags */
 } intfa_kv_quant_out;
+int64_t intfa_kv_sync_words(int64_t batch_heads);
+/* The per-(batch, head) flags inside sync that the streamed pass sets when a head is done. */
+const uint32_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads);
 /* The V^T row length of a varlen batch: sequence b's columns start at 128 (cu_k[b] / 128 +
  * b), so that every sequence starts on a 128-byte line (a V^T tile row is one line; 16-byte
  * alignment alone measured 8% slower at hd128) and has room for its padding. */
@@ -51,5 +58,5 @@ int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim);
 intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k, const intfa_tensor *v,
                                       intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
                                       int64_t head_dim, int smooth, intfa_v_scale mode,
-                                      const intfa_kv_quant_out *out, void *stream);
+                                      const intfa_kv_quant_out *out, void *stream, int *streamed);
 #endif

@@ -126,7 +126,9 @@ intfa_attn_fwd(const intfa_attn_params p)
 #endif
     const attn_block blk(p);
     const int m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
-    if (m0 >= blk.seq_q) return; // varlen: past this sequence's rows (the whole block)
+    const bool idle = m0 >= blk.seq_q; // varlen: past this sequence's rows (the whole block)
+    wait_kv_ready(p, blk, idle);
+    if (idle) return;
     float q_fused[NR]; // the drop-in's Q scales (p.q_fp; never set for INT4 variants)
 #if QK_INT4
     blk.copy_q(p, sQload, tid);

@@ -64,7 +64,9 @@ intfa_attn_fwd(const intfa_attn_params p)
     const int g = lane >> 2, t = lane & 3;
     const attn_block blk(p);
     const int m0 = blk.m0, diag = blk.diag, n_tiles = blk.n_tiles;
-    if (m0 >= blk.seq_q) return; // varlen: past this sequence's rows (the whole block)
+    const bool idle = m0 >= blk.seq_q; // varlen: past this sequence's rows (the whole block)
+    wait_kv_ready(p, blk, idle);
+    if (idle) return;
     float q_fused[NR]; // the drop-in's Q scales (p.q_fp)
     if (p.q_fp) quant_q_rows(p, blk, sQ, warp * 16, g, t, q_fused);
     else blk.copy_q(p, sQ, tid);

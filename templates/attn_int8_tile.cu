@@ -27,6 +27,8 @@ struct intfa_attn_params {
     int pad_;
     const int *cu_q, *cu_k; // varlen: cumulative query and key counts [batch + 1], else NULL
     i64 v_sb, v_sh, v_sn;   // pf16: strides (elements) of the fp16/bf16 V that p.v then points to
+    const unsigned *kv_ready; // the drop-in's streamed K/V pass (sm_90): per (batch, K/V head), set
+                              // when that head's K, V, scales and mean are written; else NULL
 };
 
 
@@ -153,6 +155,28 @@ struct attn_block {
         }
     }
 };
+
+// The drop-in's K/V pass runs beside this kernel (launched as its programmatic dependent,
+// intfa_quant_kv_stream): before anything of K, V, their scales or K's mean is read, the block
+// waits for its head's flag. The last (batch, K/V head)'s flag is set only once every group of
+// the pass has left, so this grid cannot complete (and stream work after it cannot start)
+// while the pass still touches memory: the blocks of that head wait even when they have no
+// rows (`idle`). A bounded spin: a flag never set is a bug, reported by a trap.
+__device__ __forceinline__ void wait_kv_ready(const intfa_attn_params &p, const attn_block &blk, bool idle)
+{
+    if (!p.kv_ready || (idle && blk.bh_kv != (i64)p.batch * p.heads_kv - 1)) return;
+    if (threadIdx.x == 0) {
+        const unsigned *f = p.kv_ready + blk.bh_kv;
+        for (long long i = 0;; ++i) {
+            unsigned v;
+            asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(f) : "memory");
+            if (v) break;
+            __nanosleep(256);
+            if (i > (1ll << 26)) __trap();
+        }
+    }
+    __syncthreads();
+}
 
 // The drop-in's Q (p.q_fp): the thread's NR rows (local rows lrow0 + g + 8 r of the block, as in
 // start_rows) quantized per token exactly as intfa_quant_qk does (docs/ALGORITHM.md) straight

@@ -107,21 +107,27 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_scale(const intfa
 }
 
 // ---- The drop-in's K/V pass (INT8 K; docs/ALGORITHM.md): every byte of K and V read twice at
-// most and written once, in two launches (host: intfa_quant_kv_launch in runtime/quantize.c).
-//   intfa_quant_kv_stats  grid (B * H, S): a head's keys are cut into kv_splits(len) equal spans
-//                         (a function of its own length alone: a sequence's mean and scales
-//                         come out the same bit for bit in any batch); block s scans span s and
-//                         writes, per channel, the fp32 sum of K (with smoothing) and max |V|
-//                         over its keys to part[bh][s][0 .. HD) and part[bh][s][HD .. 2 HD)
-//   intfa_quant_kv_pack   grid (B * H, min(n_pad / (c PACK_KEYS), 65535)), c = min(S, 4): the S partials reduced in a fixed order to
-//                         K's mean and V's scales once per block, then c x PACK_KEYS keys per block: K per token (minus the
-//                         mean), V per channel (or head) into the transposed, key-permuted layout.
-// Both read 16-byte chunks (8 values) of token rows; CPR chunks make a row.
+// most and written once (host: intfa_quant_kv_launch in runtime/quantize.c). Two kinds of work:
+//   statistics  a head's keys are cut into kv_splits(len) equal spans (a function of its own
+//               length alone: a sequence's mean and scales come out the same bit for bit in any
+//               batch); span s writes, per channel, the fp32 sum of K (with smoothing) and max |V|
+//               over its keys to part[bh][s][0 .. HD) and part[bh][s][HD .. 2 HD)
+//   pack        the S partials reduced in a fixed order to K's mean and V's scales, then keys in
+//               PACK_KEYS steps: K per token (minus the mean), V per channel (or head) into the
+//               transposed, key-permuted layout
+// run either as two launches (intfa_quant_kv_stats, grid (B * H, S); intfa_quant_kv_pack, grid
+// (B * H, chunks)) or as one (intfa_quant_kv_stream, sm_90): a few SMs' worth of persistent
+// 256-thread groups take the work of head after head from a queue, and the attention kernel,
+// launched as its programmatic dependent, starts on the other SMs at once and waits per head
+// for that head's flag (docs/ALGORITHM.md, "The K/V pass beside the attention").
+// Every piece reads 16-byte chunks (8 values) of token rows; CPR chunks make a row.
 
 #define KV_THREADS 256
 #define CPR (HD / 8)
-#define RPP (KV_THREADS / CPR) // rows per pass of the block
+#define RPP (KV_THREADS / CPR) // rows per pass of a group
 #define PACK_KEYS (8192 / HD) // keys per step: 64 at hd128, 128 at hd64 (256 V words of 4 keys x 8 channels)
+#define STREAM_GROUPS 4       // 256-thread groups per block of intfa_quant_kv_stream
+#define STREAM_STEPS 4        // PACK_KEYS steps per pack item of intfa_quant_kv_stream
 
 // Host mirror: intfa_quant_kv_params in runtime/launch_params.h.
 struct intfa_quant_kv_params {
@@ -134,8 +140,10 @@ struct intfa_quant_kv_params {
     float *part;        // [B * H][splits][2 * HD]
     const int *cu;      // varlen: cumulative key counts [B + 1] (then seq is the total, n_pad the
                         // V^T row length: sequence b's columns start at 128 (cu[b] / 128 + b))
+    unsigned *sync;     // intfa_quant_kv_stream: queue, groups left, stats_done[BH], packed[BH],
+                        // ready[BH], zeroed by the host before the launch
     i64 k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
-    int heads, seq, n_pad, splits, smooth, per_head, pad_, pad2_; // splits: the grid's (the longest head's)
+    int heads, seq, n_pad, splits, smooth, per_head, bh, chunks; // splits, chunks: the longest head's
 };
 
 // Key spans of a head's statistics pass (host: intfa_kv_splits, runtime/quantize.c).
@@ -180,15 +188,25 @@ __device__ __forceinline__ void chunk_to_float(const uint4 &raw, float (&x)[8])
     for (int e = 0; e < 8; ++e) x[e] = to_float((unsigned short)(w[e >> 1] >> (16 * (e & 1))));
 }
 
-extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(const intfa_quant_kv_params p)
+// A barrier of the KV_THREADS threads of group `id` (0: the whole block of the two-launch kernels).
+__device__ __forceinline__ void group_sync(int id)
 {
-    __shared__ float red[2][RPP][HD];
-    const int tid = threadIdx.x, rr = tid / CPR, c = tid % CPR;
-    const i64 bh = blockIdx.x;
-    const kv_seq sq(p, bh);
+    asm volatile("bar.sync %0, %1;" ::"r"(id), "n"(KV_THREADS) : "memory");
+}
+
+// Shared memory: the statistics' row partials; pack's mean, 127 / max and per-warp head maxima;
+// a group of intfa_quant_kv_stream holds both.
+#define STATS_FLOATS (2 * RPP * HD)
+#define PACK_FLOATS (2 * HD + KV_THREADS / 32)
+#define GROUP_FLOATS (STATS_FLOATS + PACK_FLOATS)
+
+// Statistics of span y of head bh (y < kv_splits(sq.len)) by one group (thread tid of it).
+__device__ __forceinline__ void stats_span(const intfa_quant_kv_params &p, i64 bh, const kv_seq &sq, int y,
+                                           int tid, float *red, int bar)
+{
+    const int rr = tid / CPR, c = tid % CPR;
     const int splits = kv_splits(sq.len), span = (sq.len + splits - 1) / splits;
-    if ((int)blockIdx.y >= splits) return; // a shorter sequence than the grid's longest
-    const int n0 = blockIdx.y * span, n1 = min(sq.len, n0 + span);
+    const int n0 = y * span, n1 = min(sq.len, n0 + span);
     float ks[8], vm[8];
 #pragma unroll
     for (int e = 0; e < 8; ++e) ks[e] = vm[e] = 0.f;
@@ -227,30 +245,32 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(co
     }
 #pragma unroll
     for (int e = 0; e < 8; ++e) {
-        red[0][rr][c * 8 + e] = ks[e];
-        red[1][rr][c * 8 + e] = vm[e];
+        red[rr * HD + c * 8 + e] = ks[e];
+        red[(RPP + rr) * HD + c * 8 + e] = vm[e];
     }
-    __syncthreads();
-    float *out = p.part + (bh * p.splits + blockIdx.y) * 2 * HD;
+    group_sync(bar);
+    float *out = p.part + (bh * p.splits + y) * 2 * HD;
     for (int d = tid; d < HD; d += KV_THREADS) {
         float s = 0.f, m = 0.f;
         for (int r = 0; r < RPP; ++r) { // fixed order: the same bits on every run
-            s += red[0][r][d];
-            m = fmaxf(m, red[1][r][d]);
+            s += red[r * HD + d];
+            m = fmaxf(m, red[(RPP + r) * HD + d]);
         }
         out[d] = s;
         out[HD + d] = m;
     }
 }
 
-extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(const intfa_quant_kv_params p)
+// Pack of head bh by one group: the partials reduced (scales and mean written when `first`),
+// then the keys key0, key0 + step, ... below key_end in PACK_KEYS steps. ps: PACK_FLOATS of
+// shared memory.
+__device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh, const kv_seq &sq,
+                                          int key0, int step, int key_end, bool first, int tid,
+                                          float *ps, int bar)
 {
-    __shared__ float mean_s[HD], inv_s[HD], head_max[KV_THREADS / 32];
-    const int tid = threadIdx.x;
-    const i64 bh = gridDim.x - 1 - blockIdx.x;
-    const kv_seq sq(p, bh);
+    float *mean_s = ps, *inv_s = mean_s + HD, *head_max = inv_s + HD;
     const float *part = p.part + bh * p.splits * 2 * HD;
-    // the partials, reduced in split order
+    // the partials, reduced in split order (read through L2: another SM's group wrote them)
     float amax_d[(HD + KV_THREADS - 1) / KV_THREADS];
 #pragma unroll
     for (int i = 0; i * KV_THREADS < HD; ++i) {
@@ -258,8 +278,8 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
         float s = 0.f, m = 0.f;
         if (d < HD)
             for (int sp = 0; sp < kv_splits(sq.len); ++sp) {
-                s += part[sp * 2 * HD + d];
-                m = fmaxf(m, part[sp * 2 * HD + HD + d]);
+                s += __ldcg(part + sp * 2 * HD + d);
+                m = fmaxf(m, __ldcg(part + sp * 2 * HD + HD + d));
             }
         if (d < HD) mean_s[d] = p.smooth && sq.len > 0 ? __fdiv_rn(s, (float)sq.len) : 0.f;
         amax_d[i] = m;
@@ -271,7 +291,7 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
 #pragma unroll
         for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
         if ((tid & 31) == 0) head_max[tid >> 5] = m;
-        __syncthreads();
+        group_sync(bar);
         m = 0.f;
         for (int w = 0; w < KV_THREADS / 32; ++w) m = fmaxf(m, head_max[w]);
 #pragma unroll
@@ -282,14 +302,13 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
         const int d = tid + i * KV_THREADS;
         if (d >= HD) continue;
         inv_s[d] = amax_d[i] > 0.f ? 127.0f / amax_d[i] : 0.f;
-        if (blockIdx.y == 0) {
+        if (first) {
             p.v_scale[bh * HD + d] = amax_d[i] / 127.0f;
             if (p.mean) p.mean[bh * HD + d] = mean_s[d];
         }
     }
-    __syncthreads();
-    // key blocks blockIdx.y, blockIdx.y + gridDim.y, ... (grid y stops at 65535)
-    for (int key0 = blockIdx.y * PACK_KEYS; key0 < sq.n_pad; key0 += gridDim.y * PACK_KEYS) {
+    group_sync(bar);
+    for (; key0 < key_end; key0 += step) {
         // K: per token, minus the mean; CPR threads share a row (shuffle-reduced maximum)
 #pragma unroll
         for (int i = 0; i < PACK_KEYS * CPR / KV_THREADS; ++i) {
@@ -348,3 +367,121 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
         }
     }
 }
+
+extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(const intfa_quant_kv_params p)
+{
+    __shared__ float red[STATS_FLOATS];
+    const i64 bh = blockIdx.x;
+    const kv_seq sq(p, bh);
+    if ((int)blockIdx.y >= kv_splits(sq.len)) return; // a shorter sequence than the grid's longest
+    stats_span(p, bh, sq, blockIdx.y, threadIdx.x, red, 0);
+}
+
+// Heads in reverse order: the last heads packed are the first the attention kernel reads (L2).
+extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(const intfa_quant_kv_params p)
+{
+    __shared__ float ps[PACK_FLOATS];
+    const i64 bh = gridDim.x - 1 - blockIdx.x;
+    const kv_seq sq(p, bh);
+    // key blocks blockIdx.y, blockIdx.y + gridDim.y, ... (grid y stops at 65535)
+    pack_keys(p, bh, sq, blockIdx.y * PACK_KEYS, gridDim.y * PACK_KEYS, sq.n_pad, blockIdx.y == 0,
+              threadIdx.x, ps, 0);
+}
+
+//% if v.arch >= 90 then -- the streamed pass runs on sm_90 only (programmatic dependent launch)
+__device__ __forceinline__ u32 ld_acquire(const unsigned *a)
+{
+    u32 v;
+    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a) : "memory");
+    return v;
+}
+
+// Spins (with a back-off) until *a >= want; traps after ~10 s rather than hang on a bug.
+__device__ __forceinline__ void wait_at_least(const unsigned *a, unsigned want)
+{
+    for (long long i = 0; ld_acquire(a) < want; ++i) {
+        __nanosleep(128);
+        if (i > (1ll << 26)) __trap();
+    }
+}
+
+// Work item `it` of the queue: rounds of (statistics of head r, pack of head r - 1), so a
+// head's pack comes a whole head's statistics after its own statistics were handed out.
+__device__ __forceinline__ void stream_item(const intfa_quant_kv_params &p, int it, bool &stats, int &bh, int &idx)
+{
+    const int S = p.splits, C = p.chunks;
+    if (it < S) {
+        stats = true, bh = 0, idx = it;
+        return;
+    }
+    const int j = it - S, r = 1 + j / (S + C), o = j % (S + C);
+    stats = r < p.bh && o < S;
+    bh = stats ? r : r - 1;
+    idx = stats ? o : (r < p.bh ? o - S : o);
+}
+
+// grid: a few SMs' worth of blocks (host: intfa_quant_kv_launch), STREAM_GROUPS groups each,
+// dynamic shared memory STREAM_GROUPS * GROUP_FLOATS floats. Items are taken in queue order, and
+// an item waits only for items handed out before it (a pack for its head's statistics), which
+// running groups hold: no order of residency can deadlock.
+extern "C" __global__ void __launch_bounds__(KV_THREADS * STREAM_GROUPS, 1)
+intfa_quant_kv_stream(const intfa_quant_kv_params p)
+{
+    extern __shared__ float dyn[];
+    __shared__ int next[STREAM_GROUPS][2];
+    // the attention kernel may launch now: its blocks wait for their head's flag
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    const int grp = threadIdx.x / KV_THREADS, tid = threadIdx.x % KV_THREADS, bar = 1 + grp;
+    float *gs = dyn + grp * GROUP_FLOATS;
+    unsigned *queue = p.sync, *left = p.sync + 1, *stats_done = p.sync + 2, *packed = stats_done + p.bh,
+             *ready = packed + p.bh;
+    const int total = p.bh * (p.splits + p.chunks);
+    if (tid == 0) next[grp][0] = atomicAdd(queue, 1);
+    group_sync(bar);
+    for (int round = 0;; ++round) {
+        const int it = next[grp][round & 1];
+        if (it >= total) {
+            // the last group to leave sets the last head's flag (see wait_kv_ready): every
+            // memory access of the pass comes before it
+            if (tid == 0) {
+                unsigned n;
+                asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(n) : "l"(left) : "memory");
+                if (n + 1 == gridDim.x * STREAM_GROUPS)
+                    asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(ready + p.bh - 1), "r"(1u) : "memory");
+            }
+            break;
+        }
+        if (tid == 0) next[grp][(round + 1) & 1] = atomicAdd(queue, 1); // the next, in flight now
+        bool stats;
+        int bh, idx;
+        stream_item(p, it, stats, bh, idx);
+        const kv_seq sq(p, bh);
+        if (stats) {
+            const bool real = idx < kv_splits(sq.len);
+            if (real) stats_span(p, bh, sq, idx, tid, gs, bar);
+            __threadfence();
+            group_sync(bar);
+            if (tid == 0 && real) atomicAdd(stats_done + bh, 1u);
+        } else {
+            const int keys = STREAM_STEPS * PACK_KEYS;
+            const int chunks = max(1, (sq.n_pad + keys - 1) / keys);
+            if (idx < chunks) {
+                if (tid == 0) wait_at_least(stats_done + bh, (unsigned)kv_splits(sq.len));
+                group_sync(bar);
+                pack_keys(p, bh, sq, idx * keys, PACK_KEYS, min(sq.n_pad, (idx + 1) * keys), idx == 0, tid,
+                          gs + STATS_FLOATS, bar);
+                __threadfence();
+                group_sync(bar);
+                if (tid == 0) {
+                    unsigned done;
+                    asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(done) : "l"(packed + bh) : "memory");
+                    if (done + 1 == (unsigned)chunks && bh != p.bh - 1) // the last head's: at the end
+                        asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(ready + bh), "r"(1u) : "memory");
+                }
+            } else {
+                group_sync(bar);
+            }
+        }
+    }
+}
+//% end

@@ -7,6 +7,10 @@
  *     same kernels);
  *   - against exact attention in double on the fp16/bf16 inputs (the INT8 error bound of
  *     test_gpu_attention).
+ * And on sm_90, where the drop-in's K/V pass is the streamed one (the attention kernel its
+ * programmatic dependent, waiting per head): the batched and the varlen drop-in give the same
+ * bits as with the two-launch pass, with 1, 2, 5 streamed blocks (heads waited for) and the
+ * default count.
  * Skips (exit 77, "SKIP: ...") without a GPU. */
 #include <math.h>
 #include <setjmp.h>
@@ -182,10 +186,97 @@ static void test_varlen_cases(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) run_case(&cases[i], 1000 + i);
 }
 
+/* One drop-in call (varlen when cq is set) into poisoned out and lse; returns them downloaded. */
+static void dropin_once(intfa_context *ctx, const intfa_attn_problem *pr, const intfa_tensor *q,
+                        const intfa_tensor *k, const intfa_tensor *v, const intfa_tensor *o,
+                        const int32_t *cq, const int32_t *ck, float *dlse, size_t obytes,
+                        size_t lbytes, uint16_t *out, float *lse)
+{
+    gpu_fill_bytes(o->data, 0xff, obytes);
+    gpu_fill_bytes(dlse, 0xff, lbytes);
+    const intfa_status st = cq ? intfa_attention_varlen(ctx, pr, q, k, v, cq, ck, o, dlse, NULL, 0, NULL)
+                               : intfa_attention(ctx, pr, q, k, v, o, dlse, NULL, 0, NULL);
+    if (st != INTFA_OK) fail_msg("drop-in (%d streamed blocks): %s", ctx->kv_stream_blocks, intfa_last_error());
+    gpu_sync();
+    gpu_download(out, o->data, obytes);
+    gpu_download(lse, dlse, lbytes);
+}
+
+static void test_streamed_pass_is_bit_identical(void **state)
+{
+    (void)state;
+    intfa_context *ctx = gpu_open_or_skip("test_gpu_varlen");
+    if (ctx->arch != INTFA_ARCH_SM90 && ctx->arch != INTFA_ARCH_SM90A) {
+        printf("  (not sm_90: the drop-in's K/V pass is the two-launch one only)\n");
+        return;
+    }
+    const int saved = ctx->kv_stream_blocks, blocks[] = {1, 2, 5, saved};
+    for (int variant = 0; variant < 3; ++variant) {
+        /* batched hd128 causal with smoothing and GQA; batched hd64 bf16; varlen hd128 */
+        const int D = variant == 1 ? 64 : 128, Hq = 8, Hk = 2, B = variant == 2 ? 4 : 2;
+        const intfa_dtype dt = variant == 1 ? INTFA_DTYPE_BF16 : INTFA_DTYPE_FP16;
+        const int32_t cq[5] = {0, 0, 1, 2101, 2500}, ck[5] = {0, 5, 6, 2106, 3000};
+        const int64_t nq = variant == 2 ? cq[4] : 900, nk = variant == 2 ? ck[4] : 2500;
+        const int64_t tq = variant == 2 ? nq : B * nq, tk = variant == 2 ? nk : B * nk;
+        intfa_attn_problem pr = {B, Hq, Hk, nq, nk, D, 0.0f, variant != 1, dt, INTFA_PQ_U8_ROW,
+                                 INTFA_VS_CHANNEL, INTFA_FMT_INT8, variant != 1};
+        intfa_ref_rng rng;
+        intfa_ref_rng_seed(&rng, 4242 + (uint64_t)variant);
+        float *scratch = malloc(sizeof(float) * (size_t)(tk * Hk * D + tq * Hq * D));
+        uint16_t *qh = random_half(&rng, dt, tq * Hq * D, scratch);
+        uint16_t *kh = random_half(&rng, dt, tk * Hk * D, scratch);
+        uint16_t *vh = random_half(&rng, dt, tk * Hk * D, scratch);
+        const size_t qbytes = (size_t)(tq * Hq * D) * 2, kbytes = (size_t)(tk * Hk * D) * 2;
+        const size_t lbytes = (size_t)(B * Hq * nq) * 4;
+        void *dq = gpu_alloc(qbytes), *dk = gpu_alloc(kbytes), *dv = gpu_alloc(kbytes), *dout = gpu_alloc(qbytes);
+        float *dlse = gpu_alloc(lbytes);
+        gpu_upload(dq, qh, qbytes);
+        gpu_upload(dk, kh, kbytes);
+        gpu_upload(dv, vh, kbytes);
+        intfa_tensor q, k, v, o;
+        if (variant == 2) { /* packed [total, H, D] */
+            q = (intfa_tensor){dq, 0, Hq * D, D};
+            k = (intfa_tensor){dk, 0, Hk * D, D};
+            v = (intfa_tensor){dv, 0, Hk * D, D};
+            o = (intfa_tensor){dout, 0, Hq * D, D};
+        } else {
+            q = intfa_tensor_bnhd(dq, nq, Hq, D);
+            k = intfa_tensor_bnhd(dk, nk, Hk, D);
+            v = intfa_tensor_bnhd(dv, nk, Hk, D);
+            o = intfa_tensor_bnhd(dout, nq, Hq, D);
+        }
+        const int32_t *cqp = variant == 2 ? cq : NULL, *ckp = variant == 2 ? ck : NULL;
+        uint16_t *ref = malloc(qbytes), *out = malloc(qbytes);
+        float *rlse = malloc(lbytes), *lse = malloc(lbytes);
+        ctx->kv_stream_blocks = 0; /* the two-launch pass */
+        dropin_once(ctx, &pr, &q, &k, &v, &o, cqp, ckp, dlse, qbytes, lbytes, ref, rlse);
+        int64_t nan = 0;
+        for (size_t i = 0; i < qbytes / 2; ++i) nan += (ref[i] & 0x7c00) == 0x7c00 && dt == INTFA_DTYPE_FP16;
+        assert_int_equal(nan, 0);
+        for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; ++b) {
+            ctx->kv_stream_blocks = blocks[b];
+            dropin_once(ctx, &pr, &q, &k, &v, &o, cqp, ckp, dlse, qbytes, lbytes, out, lse);
+            int64_t diff = 0;
+            for (size_t i = 0; i < qbytes / 2; ++i) diff += out[i] != ref[i];
+            const int lse_same = memcmp(lse, rlse, lbytes) == 0;
+            printf("  streamed K/V pass, %s hd%d, %d blocks: %lld outputs differ from the two-launch "
+                   "pass, LSE %s\n", variant == 2 ? "varlen" : "batched", D, blocks[b], (long long)diff,
+                   lse_same ? "identical" : "differs");
+            assert_int_equal(diff, 0);
+            assert_true(lse_same);
+        }
+        ctx->kv_stream_blocks = saved;
+        free(ref); free(out); free(rlse); free(lse); free(scratch);
+        free(qh); free(kh); free(vh);
+        gpu_free(dq); gpu_free(dk); gpu_free(dv); gpu_free(dout); gpu_free(dlse);
+    }
+}
+
 int main(void)
 {
     gpu_open_or_skip("test_gpu_varlen");
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_varlen_cases)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_varlen_cases),
+                                       cmocka_unit_test(test_streamed_pass_is_bit_identical)};
     const int r = cmocka_run_group_tests(tests, NULL, NULL);
     gpu_close();
     return r;

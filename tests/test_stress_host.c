@@ -124,9 +124,38 @@ static void test_varlen_launches(void **state)
     size_t bytes = 0;
     assert_int_equal(intfa_attention_varlen_workspace_size(&p, &bytes), INTFA_OK);
     assert_true(ctx->workspace_bytes >= bytes);
-    const int32_t *tail = ws + (bytes - 512) / 4; /* the last two 256-byte slots: cu_q, cu_k */
+    const int32_t *tail = ws + (bytes - 768) / 4; /* 256-byte slots: cu_q, cu_k, then the pass's sync words */
     assert_memory_equal(tail, cu_q, sizeof cu_q);
     assert_memory_equal(tail + 64, cu_k, sizeof cu_k);
+}
+
+/* The streamed K/V pass (sm_90's; forced here on the fake sm_80 context, where the dependent
+ * launch is a plain one): the drop-in is a memset of the pass's counters and two launches, not
+ * three launches; the host path (function lookup, grid, shared memory, parameters) is real. */
+static void test_streamed_kv_pass_launches(void **state)
+{
+    (void)state;
+    const intfa_attn_problem p = stress_problem(0);
+    void *base = (void *)(uintptr_t)0x10000000u;
+    const intfa_tensor q = intfa_tensor_bnhd(base, p.seq_q, p.heads_q, p.head_dim);
+    const intfa_tensor kv = intfa_tensor_bnhd(base, p.seq_kv, p.heads_kv, p.head_dim);
+    const int saved = ctx->kv_stream_blocks;
+    fake_cuda_stats before, mid, after;
+    get_stats(&before);
+    ctx->kv_stream_blocks = 0;
+    intfa_status st = intfa_attention(ctx, &p, &q, &kv, &kv, &q, NULL, NULL, 0, NULL);
+    if (st != INTFA_OK) fail_msg("intfa_attention (two-launch pass): %s", intfa_last_error());
+    get_stats(&mid);
+    ctx->kv_stream_blocks = 4;
+    st = intfa_attention(ctx, &p, &q, &kv, &kv, &q, NULL, NULL, 0, NULL);
+    ctx->kv_stream_blocks = saved;
+    if (st != INTFA_OK) fail_msg("intfa_attention (streamed pass): %s", intfa_last_error());
+    get_stats(&after);
+    assert_int_equal(mid.launches - before.launches, 3);
+    assert_int_equal(mid.memsets - before.memsets, 0);
+    assert_int_equal(after.launches - mid.launches, 2);
+    assert_int_equal(after.memsets - mid.memsets, 1);
+    assert_int_equal(after.bad_calls, 0);
 }
 
 /* ------------------------------------------------------------------ launching during a compile */
@@ -206,6 +235,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eight_threads_one_context),
         cmocka_unit_test(test_varlen_launches),
+        cmocka_unit_test(test_streamed_kv_pass_launches),
         cmocka_unit_test(test_launches_go_on_during_a_compile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,13 +4,15 @@
  * of --reps launches) and checks its output against the first variant's (rel L2).
  *
  *   intfa-perf [--variant NAME]... [--hd 64|128] [--n N]... [--causal 0|1] [--reps R] [--heads H]
- *              [--dropin 0|1] [--smooth 0|1] [--varlen 0|1] [--pq pu8|ps8|pf16]
+ *              [--dropin 0|1] [--smooth 0|1] [--varlen 0|1] [--pq pu8|ps8|pf16] [--kvblocks G]...
  * Without --variant: the runtime's selection for each shape (of P mode --pq; pf16 variants read
  * the fp16 V as given, the others the quantized V). --dropin 1 also times, in the same
  * process, the drop-in (intfa_attention on the fp16 inputs, K smoothing per --smooth), its K/V
  * pass alone with the bytes it moves per second, and a device-to-device copy of those bytes.
  * --varlen 1 (with --dropin 1) also times intfa_attention_varlen on the same tokens as B
- * sequences of N (equal lengths), against the batched drop-in. */
+ * sequences of N (equal lengths), against the batched drop-in. On sm_90 the drop-in's K/V pass
+ * is the streamed one (docs/ALGORITHM.md): the drop-in is also timed with the two-launch pass
+ * (the context's kv_stream_blocks set to 0) and, per --kvblocks G, with G streamed blocks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ typedef struct perf_opts {
     int64_t ns[MAX_LIST];
     int nns;
     int hd, causal, reps, heads, dropin, smooth, varlen;
+    int kvblocks[MAX_LIST], nkvblocks;
     intfa_p_quant pq;
 } perf_opts;
 
@@ -55,6 +58,7 @@ static void parse(int argc, char **argv, perf_opts *o)
         else if (!strcmp(a, "--dropin")) o->dropin = atoi(val);
         else if (!strcmp(a, "--smooth")) o->smooth = atoi(val);
         else if (!strcmp(a, "--varlen")) o->varlen = atoi(val);
+        else if (!strcmp(a, "--kvblocks") && o->nkvblocks < MAX_LIST) o->kvblocks[o->nkvblocks++] = atoi(val);
         else if (!strcmp(a, "--pq")) {
             if (!strcmp(val, "pu8")) o->pq = INTFA_PQ_U8_ROW;
             else if (!strcmp(val, "ps8")) o->pq = INTFA_PQ_S8_127;
@@ -143,8 +147,9 @@ static intfa_status run_kv_pass(void *arg)
     const intfa_attn_problem *p = a->pr;
     intfa_status st = intfa_ctx_enter(a->ctx);
     if (st != INTFA_OK) return st;
+    int streamed;
     st = intfa_quantize_kv_launch(a->ctx, &a->x[1], &a->x[2], p->dtype, p->batch, p->heads_kv, p->seq_kv,
-                                  p->head_dim, p->smooth_k, p->v_scale, &a->kv, NULL);
+                                  p->head_dim, p->smooth_k, p->v_scale, &a->kv, NULL, &streamed);
     intfa_ctx_leave(a->ctx);
     return st;
 }
@@ -182,6 +187,20 @@ static void time_dropin(intfa_context *ctx, const perf_opts *o, intfa_attn_probl
     CU(cu->MemAlloc(&a.src, a.bytes));
     CU(cu->MemAlloc(&a.dst, a.bytes));
     const double d_ms = time_median(cu, e0, e1, o->reps, run_dropin, &a);
+    const int streaming = ctx->kv_stream_blocks;
+    if (streaming > 0 && pr.p_quant != INTFA_PQ_F16) {
+        ctx->kv_stream_blocks = 0;
+        const double two_ms = time_median(cu, e0, e1, o->reps, run_dropin, &a);
+        printf("  drop-in, streamed K/V pass (%d blocks) %8.3f ms = %.3fx kernel; two-launch pass %8.3f ms = %.3fx\n",
+               streaming, d_ms, d_ms / kernel_ms, two_ms, two_ms / kernel_ms);
+        for (int i = 0; i < o->nkvblocks; ++i) {
+            ctx->kv_stream_blocks = o->kvblocks[i];
+            const double g_ms = time_median(cu, e0, e1, o->reps, run_dropin, &a);
+            printf("  drop-in, streamed K/V pass (%d blocks) %8.3f ms = %.3fx kernel\n", o->kvblocks[i], g_ms,
+                   g_ms / kernel_ms);
+        }
+        ctx->kv_stream_blocks = streaming;
+    }
     if (pr.p_quant == INTFA_PQ_F16) { /* no K/V pass: K is quantized on its own */
         printf("  drop-in %8.3f ms = %.3fx kernel (pf16: K quantized alone, V read as given) | smooth_k %d\n",
                d_ms, d_ms / kernel_ms, o->smooth);

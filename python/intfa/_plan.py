@@ -8,9 +8,10 @@ from collections import namedtuple
 
 import torch
 
-from . import _abi, _args, _launch
+from . import _args, _launch
 
-Plan = namedtuple("Plan", "problem ws_bytes strides lse_shape")
+Plan = namedtuple("Plan", "problem ws_bytes strides lse_shape")  # problem: packed bytes
+_U8 = torch.uint8
 _MAX_PLANS = 4096
 _plans = {}
 _lock = threading.Lock()
@@ -21,7 +22,7 @@ def _make(q, k, v, causal, scale, layout, return_lse, smooth_k, qk_format, p_qua
     problem = _launch.problem(q, s, causal, scale, smooth_k, qk_format, p_quant, v_scale)
     strides = tuple(_launch.in_place_strides(x, layout) for x in (q, k, v))
     out = _launch.in_place_strides(torch.empty(q.shape, device="meta"), layout)
-    return s, Plan(problem, _launch.workspace_bytes(problem), strides + (out,),
+    return s, Plan(_launch.pack_problem(problem), _launch.workspace_bytes(problem), strides + (out,),
                    (s.batch, s.heads_q, s.seq_q) if return_lse else None)
 
 
@@ -50,8 +51,9 @@ def attention(q, k, v, causal, scale, layout, return_lse, smooth_k, qk_format, p
         return _launch.run(q, k, v, s, causal, scale, layout, return_lse, smooth_k, qk_format,
                            p_quant, v_scale)
     out = torch.empty_like(q, memory_format=torch.contiguous_format)
-    lse = None if plan.lse_shape is None else torch.empty(plan.lse_shape, dtype=torch.float32, device=q.device)
-    ws = torch.empty((plan.ws_bytes,), dtype=torch.uint8, device=q.device)
-    _launch.call(q.get_device(), plan.problem, _abi.Tensor(qp, *sq), _abi.Tensor(kp, *sk),
-                 _abi.Tensor(vp, *sv), _abi.Tensor(out.data_ptr(), *so), lse, ws, plan.ws_bytes)
+    dev = q.device
+    lse = None if plan.lse_shape is None else torch.empty(plan.lse_shape, dtype=torch.float32, device=dev)
+    ws = torch.empty(plan.ws_bytes, dtype=_U8, device=dev)
+    _launch.call_packed(q.get_device(), plan.problem, qp, sq, kp, sk, vp, sv, out.data_ptr(), so,
+                        None if lse is None else lse.data_ptr(), ws.data_ptr(), plan.ws_bytes)
     return out, lse

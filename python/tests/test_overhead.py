@@ -79,3 +79,12 @@ def test_whole_call_overhead_gpu():
           % (torch.cuda.get_device_name(), us, statistics.median(op_times)))
     # measured, not asserted (H100, 2026-12-06: 37.5 us, docs/RESULTS.md); the 15 us target
     # needs fewer launches per call (issue 14 fuses Q's quantization into the attention)
+
+
+def test_packed_descriptions_match_the_structs():
+    """The fast call's packed bytes are the ctypes mirrors' bytes (which tests/test_python_abi.sh
+    checks against the C header): the problem with its padding, a tensor description."""
+    from intfa import _abi
+    p = _abi.Problem(3, 32, 8, 1000, 1500, 128, 0.125, 1, 1, 2, 1, 0, 1)
+    assert _launch.pack_problem(p) == bytes(p)
+    assert _launch._TENSOR.pack(0x7f0012345600, 4096, 128, 1 << 20) == bytes(_abi.Tensor(0x7f0012345600, 4096, 128, 1 << 20))

@@ -33,7 +33,7 @@ static int primary; /* the one context's handle is its address */
 #define MODULE_POOL 1024
 static fake_module module_pool[MODULE_POOL];
 static _Atomic int modules_used;
-static _Atomic long modules_loaded, modules_unloaded, launches, bad_calls, pushes, pops;
+static _Atomic long modules_loaded, modules_unloaded, launches, bad_calls, pushes, pops, memsets;
 static _Thread_local int push_depth;
 
 void fake_cuda_get_stats(fake_cuda_stats *out)
@@ -41,6 +41,7 @@ void fake_cuda_get_stats(fake_cuda_stats *out)
     out->modules_loaded = modules_loaded;
     out->modules_unloaded = modules_unloaded;
     out->launches = launches;
+    out->memsets = memsets;
     out->bad_calls = bad_calls;
     out->pushes = pushes;
     out->pops = pops;
@@ -259,7 +260,9 @@ static CUresult MemsetD32Async(CUdeviceptr d, unsigned v, size_t n, CUstream s)
     (void)v;
     (void)n;
     /* the memory is the caller's made-up device memory: not touched */
-    return is_stream(s) ? CUDA_SUCCESS : bad("cuMemsetD32Async on a stream that does not exist");
+    if (!is_stream(s)) return bad("cuMemsetD32Async on a stream that does not exist");
+    memsets++;
+    return CUDA_SUCCESS;
 }
 
 static CUresult EventCreate(CUevent *e, unsigned flags) { (void)flags; *e = (CUevent)&primary; return CUDA_SUCCESS; }

@@ -15,6 +15,7 @@ typedef struct fake_cuda_stats {
                               stream, no kernel parameters, a pop without a push, a non-ELF
                               module, a double free) */
     long pushes, pops;
+    long memsets;          /* cuMemsetD32Async calls */
 } fake_cuda_stats;
 
 /* The counters so far (resolve it with dlsym from the same library). */
