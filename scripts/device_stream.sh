@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Issues 14 and 15 on the GPU machine: the drop-in's streamed K/V pass (sm_90) and the per-call
+# host overhead. Carry build/test_gpu_varlen, build/test_gpu_attention, build/intfa-perf,
+# build/libintfa-jit.so.0.1.0, build/libcmocka.so.0, build/liblua5.4.so.0 and build-dev/cache
+# (`INTFA_CACHE_DIR=build-dev/cache build/intfa-gen --compile --cache --arch sm_90a`: the default
+# set precompiled here, so the device compiles only what the tests add). Logs to $OUT.
+#   tests  test_gpu_varlen (varlen vs per-sequence calls; streamed vs two-launch pass bit for
+#          bit with 1, 2, 5 and the default blocks), the quick INT8 matrix, memcheck and
+#          synccheck on test_gpu_varlen
+#   perf   intfa-perf --dropin 1 (hd 128/64, causal or not, N 1k/4k/16k): the drop-in with the
+#          streamed pass, with the two-launch pass and with --kvblocks 16 / 66, beside the kernel
+#   py     the Python per-call overhead (python/tests/test_overhead.py, the library of build/)
+#   all    tests, perf, py
+source "$(dirname "$0")/device_env.sh"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
+export INTFA_CACHE_DIR=$PWD/build-dev/cache INTFA_TUNING_DB=/tmp/intfa-stream.db
+mode=${1:-all}
+if [ "$mode" = tests ] || [ "$mode" = all ]; then
+  INTFA_TEST_SEED=5 run varlen_tests 150 build/test_gpu_varlen
+  grep -E "^  (seqs|streamed)" "$OUT/varlen_tests.log" | tee -a "$sum"
+fi
+if [ "$mode" = perf ] || [ "$mode" = all ]; then
+  for hd in 128 64; do for c in 0 1; do
+    timeout 90 build/intfa-perf --hd $hd --causal $c --n 1024 --n 4096 --n 16384 --dropin 1 --kvblocks 16 \
+      --kvblocks 66 --reps 15 2>&1 | grep -v compil | tee -a "$OUT/dropin.txt"
+  done; done
+  timeout 60 build/intfa-perf --hd 128 --causal 0 --n 1024 --n 4096 --dropin 1 --smooth 1 --reps 15 2>&1 \
+    | grep -v compil | tee -a "$OUT/dropin.txt"
+fi
+if [ "$mode" = py ] || [ "$mode" = all ]; then
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 120 \
+    python3 -m pytest -q -s -p no:cacheprovider python/tests/test_overhead.py > "$OUT/overhead.log" 2>&1
+  note "overhead rc=$? $(grep -h '^overhead:' "$OUT/overhead.log" | tr '\n' ' ')"
+fi
+if [ "$mode" = tests ] || [ "$mode" = all ]; then
+  INTFA_TEST_QUICK=1 INTFA_TEST_SEED=6 run quick_tests 200 build/test_gpu_attention
+  run varlen_memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 9 build/test_gpu_varlen
+  run varlen_synccheck 120 compute-sanitizer --tool synccheck --error-exitcode 9 build/test_gpu_varlen
+fi
+cat "$sum"
