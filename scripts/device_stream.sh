@@ -10,7 +10,10 @@
 #   perf   intfa-perf --dropin 1 (hd 128/64, causal or not, N 1k/4k/16k): the drop-in with the
 #          streamed pass, with the two-launch pass and with --kvblocks 16 / 66, beside the kernel
 #   py     the Python per-call overhead (python/tests/test_overhead.py, the library of build/)
-#   all    tests, perf, py
+#   ab     kernel-only speed of the default tiles from build-dev/templates_old (a copy of the
+#          templates before a change, rendered through INTFA_TEMPLATE_DIR) and from the
+#          embedded templates, one process each, N 1k and 16k
+#   all    tests, ab, perf, py
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
 export INTFA_CACHE_DIR=$PWD/build-dev/cache INTFA_TUNING_DB=/tmp/intfa-stream.db
@@ -18,6 +21,15 @@ mode=${1:-all}
 if [ "$mode" = tests ] || [ "$mode" = all ]; then
   INTFA_TEST_SEED=5 run varlen_tests 150 build/test_gpu_varlen
   grep -E "^  (seqs|streamed)" "$OUT/varlen_tests.log" | tee -a "$sum"
+fi
+if [ "$mode" = ab ] || [ "$mode" = all ]; then
+  for hd in 128 64; do for c in 0 1; do
+    for ver in old new; do
+      echo "--- $ver hd $hd causal $c"
+      if [ $ver = old ]; then dir=$PWD/build-dev/templates_old; else dir=; fi
+      INTFA_TEMPLATE_DIR=$dir timeout 60 build/intfa-perf --hd $hd --causal $c --n 1024 --n 16384 --reps 20 2>&1 | grep -v compil
+    done
+  done; done 2>&1 | tee -a "$OUT/ab.txt"
 fi
 if [ "$mode" = perf ] || [ "$mode" = all ]; then
   for hd in 128 64; do for c in 0 1; do

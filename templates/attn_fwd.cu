@@ -197,10 +197,10 @@ intfa_attn_fwd(const intfa_attn_params p)
         const u32 tV = sV + st * TILE_V_BYTES;
         const u32 tKs = sKs + st * BN * 4;
         const int key0 = kt * BN;
-        // The tile's work, compiled twice: with masking (key tails, the causal diagonal) and
-        // without (every other tile), so unmasked tiles carry no selects.
-        auto step = [&](auto mask_tag) {
-            constexpr bool MASK = decltype(mask_tag)::value;
+        // The tile's work, compiled once: the mask (key tails, the causal diagonal) behind a
+        // warp-uniform branch.
+        const bool masked = tile_needs_mask(key0, blk.seq_kv, m0, diag);
+        {
 
             // ---- S = Q K^T (int32); each K fragment serves all MT row tiles
             int s[MT][BN / 8][4];
@@ -234,10 +234,11 @@ intfa_attn_fwd(const intfa_attn_params p)
             }
 
             float x[MT][BN / 8][4];
-            tile_scores<MASK>(s, x, tKs, t, key0, rows, blk.seq_kv, diag);
+            tile_scores(s, x, tKs, t);
+            if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];
-            tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
+            tile_softmax<false>(x, a, m, l, alpha, beta, pf);
             rescale_o(o, alpha);
 
             // ---- O = O * alpha + (P V) * beta, 16 output columns at a time, software
@@ -279,9 +280,7 @@ intfa_attn_fwd(const intfa_attn_params p)
                 if (e2 + 2 < HD / 16) pv_group(e2 + 2, pv_a);
                 pv_accumulate(e2 + 1, pv_b);
             }
-        };
-        if (tile_needs_mask(key0, blk.seq_kv, m0, diag)) step(Flag<true>{});
-        else step(Flag<false>{});
+        }
     }
 
     store_output(p, o, m, l, rows, blk, t);

@@ -93,8 +93,8 @@ intfa_attn_fwd(const intfa_attn_params p)
         const u32 tV = sV + st * TILE_V_BYTES;
         const u32 tKs = sKs + st * BN * 4;
         const int key0 = kt * BN;
-        auto step = [&](auto mask_tag) {
-            constexpr bool MASK = decltype(mask_tag)::value;
+        const bool masked = tile_needs_mask(key0, blk.seq_kv, m0, diag);
+        {
             int s[MT][BN / 8][4];
             wg_operands(s[0]);
             wg_fence();
@@ -103,10 +103,11 @@ intfa_attn_fwd(const intfa_attn_params p)
             wg_operands(s[0]);
 
             float x[MT][BN / 8][4];
-            tile_scores<MASK>(s, x, tKs, t, key0, rows, blk.seq_kv, diag);
+            tile_scores(s, x, tKs, t);
+            if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];
-            tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
+            tile_softmax<false>(x, a, m, l, alpha, beta, pf);
 
             int pv[HD / 8][4];
             wg_operands(pv);
@@ -123,9 +124,7 @@ intfa_attn_fwd(const intfa_attn_params p)
 #pragma unroll
                 for (int r = 0; r < 4; ++r)
                     o[0][e][r] = __fmaf_rn((float)pv[e][r], beta[r >> 1], o[0][e][r]);
-        };
-        if (tile_needs_mask(key0, blk.seq_kv, m0, diag)) step(Flag<true>{});
-        else step(Flag<false>{});
+        }
     }
 
     store_output(p, o, m, l, rows, blk, t);

@@ -204,8 +204,8 @@ intfa_attn_fwd(const intfa_attn_params p)
         const u32 tK = sK + (kt & 1) * TILE_K_BYTES;
         const u32 tKs = sKs + (kt & 1) * BN * 4;
         const int key0 = kt * BN;
-        auto step = [&](auto mask_tag) {
-            constexpr bool MASK = decltype(mask_tag)::value;
+        const bool masked = tile_needs_mask(key0, blk.seq_kv, m0, diag);
+        {
             int s[MT][BN / 8][4];
             wg_operands(s[0]);
             wg_operands_f(o[0]);
@@ -219,15 +219,14 @@ intfa_attn_fwd(const intfa_attn_params p)
             }
             wg_operands(s[0]);
             float x[MT][BN / 8][4];
-            tile_scores<MASK>(s, x, tKs, t, key0, rows, blk.seq_kv, diag);
+            tile_scores(s, x, tKs, t);
+            if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR];
-            tile_softmax16<MASK>(x, a, m, l, alpha, p_cur);
+            tile_softmax16<false>(x, a, m, l, alpha, p_cur);
             wg_wait<0>();
             wg_operands_f(o[0]);
             rescale_o(o, alpha);
-        };
-        if (tile_needs_mask(key0, blk.seq_kv, m0, diag)) step(Flag<true>{});
-        else step(Flag<false>{});
+        }
     };
 
     u32 pa[BN / 16][4], pb[BN / 16][4];

@@ -374,12 +374,8 @@ struct kv_copier {
     }
 };
 
-// S (int32) -> x = S * k_scale (fp32); keys past the end and (causal) above the diagonal are
-// -inf when MASK (only tiles on the key tail or the diagonal need it).
-template <bool MASK>
-__device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float (&x)[MT][BN / 8][4],
-                                            u32 tKs, int t, int key0, const int (&rows)[NR],
-                                            int seq_kv, int diag)
+// S (int32) -> x = S * k_scale (fp32).
+__device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float (&x)[MT][BN / 8][4], u32 tKs, int t)
 {
 #pragma unroll
     for (int j = 0; j < BN / 8; ++j) {
@@ -392,25 +388,40 @@ __device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float
             x[mt][j][3] = (float)s[mt][j][3] * ks.y;
         }
     }
-    if (MASK) {
-        // per row, the last visible key relative to this thread's first column: one compare
-        // with a constant per element
-        int last[NR];
+}
+
+// Scores of keys a row must not see set to -inf (tiles on the key tail or the causal diagonal):
+// per row, the last visible key relative to this thread's first column, one compare with a
+// constant per element. The kernels call it behind a warp-uniform branch in the one copy of
+// their tile code (a copy per mask state measured 35% of an NVRTC compile, docs/RESULTS.md).
+__device__ __forceinline__ void mask_scores(float (&x)[MT][BN / 8][4], int t, int key0, const int (&rows)[NR],
+                                            int seq_kv, int diag)
+{
+    int last[NR];
 #pragma unroll
-        for (int r = 0; r < NR; ++r) {
-            last[r] = seq_kv - 1 - (key0 + 2 * t);
+    for (int r = 0; r < NR; ++r) {
+        last[r] = seq_kv - 1 - (key0 + 2 * t);
 #if CAUSAL
-            last[r] = min(last[r], rows[r] + diag - (key0 + 2 * t));
+        last[r] = min(last[r], rows[r] + diag - (key0 + 2 * t));
 #endif
-        }
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-            for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-                for (int i = 0; i < 4; ++i)
-                    if (8 * j + (i & 1) > last[2 * mt + (i >> 1)]) x[mt][j][i] = NEG_INF;
     }
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+                if (8 * j + (i & 1) > last[2 * mt + (i >> 1)]) x[mt][j][i] = NEG_INF;
+}
+
+// The same with the mask state known at compile time (the warp-specialized kernel's two copies).
+template <bool MASK>
+__device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float (&x)[MT][BN / 8][4],
+                                            u32 tKs, int t, int key0, const int (&rows)[NR],
+                                            int seq_kv, int diag)
+{
+    tile_scores(s, x, tKs, t);
+    if (MASK) mask_scores(x, t, key0, rows, seq_kv, diag);
 }
 
 // Whether key tile key0 .. key0 + BN - 1 needs the mask: it reaches past the keys or (causal)
