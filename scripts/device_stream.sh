@@ -14,11 +14,14 @@
 #          templates before a change, rendered through INTFA_TEMPLATE_DIR) and from the
 #          embedded templates, one process each, N 1k and 16k
 #   all    tests, ab, perf, py
+#   quick  test_gpu_varlen, perf, py (KV_BLOCKS="G ..." sets perf's --kvblocks list)
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
 export INTFA_CACHE_DIR=$PWD/build-dev/cache INTFA_TUNING_DB=/tmp/intfa-stream.db
 mode=${1:-all}
-if [ "$mode" = tests ] || [ "$mode" = all ]; then
+kvblocks=${KV_BLOCKS:-"16 66"}
+kvargs=""; for g in $kvblocks; do kvargs="$kvargs --kvblocks $g"; done
+if [ "$mode" = tests ] || [ "$mode" = all ] || [ "$mode" = quick ]; then
   INTFA_TEST_SEED=5 run varlen_tests 150 build/test_gpu_varlen
   grep -E "^  (seqs|streamed)" "$OUT/varlen_tests.log" | tee -a "$sum"
 fi
@@ -31,22 +34,26 @@ if [ "$mode" = ab ] || [ "$mode" = all ]; then
     done
   done; done 2>&1 | tee -a "$OUT/ab.txt"
 fi
-if [ "$mode" = perf ] || [ "$mode" = all ]; then
+if [ "$mode" = perf ] || [ "$mode" = all ] || [ "$mode" = quick ]; then
   for hd in 128 64; do for c in 0 1; do
-    timeout 90 build/intfa-perf --hd $hd --causal $c --n 1024 --n 4096 --n 16384 --dropin 1 --kvblocks 16 \
-      --kvblocks 66 --reps 15 2>&1 | grep -v compil | tee -a "$OUT/dropin.txt"
+    timeout 90 build/intfa-perf --hd $hd --causal $c --n 1024 --n 4096 --n 16384 --dropin 1 $kvargs \
+      --reps 15 2>&1 | grep -v compil | tee -a "$OUT/dropin.txt"
   done; done
   timeout 60 build/intfa-perf --hd 128 --causal 0 --n 1024 --n 4096 --dropin 1 --smooth 1 --reps 15 2>&1 \
     | grep -v compil | tee -a "$OUT/dropin.txt"
 fi
-if [ "$mode" = py ] || [ "$mode" = all ]; then
-  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 120 \
-    python3 -m pytest -q -s -p no:cacheprovider python/tests/test_overhead.py > "$OUT/overhead.log" 2>&1
-  note "overhead rc=$? $(grep -h '^overhead:' "$OUT/overhead.log" | tr '\n' ' ')"
+if [ "$mode" = py ] || [ "$mode" = all ] || [ "$mode" = quick ]; then
+  for g in default 0; do # the streamed K/V pass (sm_90's default), then the two-launch pass
+    if [ $g = default ]; then unset INTFA_KV_STREAM_BLOCKS; else export INTFA_KV_STREAM_BLOCKS=$g; fi
+    INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 120 \
+      python3 -m pytest -q -s -p no:cacheprovider python/tests/test_overhead.py > "$OUT/overhead_$g.log" 2>&1
+    note "overhead (streamed blocks: $g) rc=$? $(grep -h '^overhead:' "$OUT/overhead_$g.log" | tr '\n' ' ')"
+  done
+  unset INTFA_KV_STREAM_BLOCKS
 fi
 if [ "$mode" = tests ] || [ "$mode" = all ]; then
   INTFA_TEST_QUICK=1 INTFA_TEST_SEED=6 run quick_tests 200 build/test_gpu_attention
-  run varlen_memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 9 build/test_gpu_varlen
+  run varlen_memcheck 120 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 build/test_gpu_varlen
   run varlen_synccheck 120 compute-sanitizer --tool synccheck --error-exitcode 9 build/test_gpu_varlen
 fi
 cat "$sum"
