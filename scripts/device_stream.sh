@@ -50,6 +50,7 @@ if [ "$mode" = py ] || [ "$mode" = all ] || [ "$mode" = quick ]; then
     note "overhead (streamed blocks: $g) rc=$? $(grep -h '^overhead:' "$OUT/overhead_$g.log" | tr '\n' ' ')"
   done
   unset INTFA_KV_STREAM_BLOCKS
+  timeout 60 build/intfa-perf --overhead 1 2>&1 | grep -v compil | tee -a "$OUT/overhead_c.txt" | tee -a "$sum"
 fi
 if [ "$mode" = tests ] || [ "$mode" = all ]; then
   INTFA_TEST_QUICK=1 INTFA_TEST_SEED=6 run quick_tests 200 build/test_gpu_attention

@@ -12,11 +12,15 @@
  * --varlen 1 (with --dropin 1) also times intfa_attention_varlen on the same tokens as B
  * sequences of N (equal lengths), against the batched drop-in. On sm_90 the drop-in's K/V pass
  * is the streamed one (docs/ALGORITHM.md): the drop-in is also timed with the two-launch pass
- * (the context's kv_stream_blocks set to 0) and, per --kvblocks G, with G streamed blocks. */
+ * (the context's kv_stream_blocks set to 0) and, per --kvblocks G, with G streamed blocks.
+ * --overhead 1: instead of the sweep, the host time of one call (wall clock over 200 calls
+ * queued back to back on a tiny problem, median of 9): the drop-in with each K/V pass and the
+ * INT8 call, the driver's launches included. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attention_launch.h"
 #include "intfa_ref.h"
@@ -35,7 +39,7 @@ typedef struct perf_opts {
     int64_t ns[MAX_LIST];
     int nns;
     int hd, causal, reps, heads, dropin, smooth, varlen;
-    int kvblocks[MAX_LIST], nkvblocks;
+    int kvblocks[MAX_LIST], nkvblocks, overhead;
     intfa_p_quant pq;
 } perf_opts;
 
@@ -59,6 +63,7 @@ static void parse(int argc, char **argv, perf_opts *o)
         else if (!strcmp(a, "--smooth")) o->smooth = atoi(val);
         else if (!strcmp(a, "--varlen")) o->varlen = atoi(val);
         else if (!strcmp(a, "--kvblocks") && o->nkvblocks < MAX_LIST) o->kvblocks[o->nkvblocks++] = atoi(val);
+        else if (!strcmp(a, "--overhead")) o->overhead = atoi(val);
         else if (!strcmp(a, "--pq")) {
             if (!strcmp(val, "pu8")) o->pq = INTFA_PQ_U8_ROW;
             else if (!strcmp(val, "ps8")) o->pq = INTFA_PQ_S8_127;
@@ -246,6 +251,89 @@ static intfa_status launch_one(intfa_context *ctx, const intfa_variant *var, con
     return intfa_attention_launch_params(ctx, var, pr, &p, pr->seq_q, NULL);
 }
 
+static double wall_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Host microseconds per call of fn over 200 calls queued back to back, median of 9 rounds. */
+static double host_us(const intfa_cu *cu, intfa_status (*fn)(void *), void *arg)
+{
+    double r[9];
+    for (int round = 0; round < 10; ++round) {
+        CU(cu->CtxSynchronize());
+        const double t0 = wall_s();
+        for (int i = 0; i < 200; ++i) CHECK(fn(arg));
+        const double us = (wall_s() - t0) / 200 * 1e6;
+        if (round > 0) r[round - 1] = us; /* round 0 warms up */
+    }
+    CU(cu->CtxSynchronize());
+    for (int i = 1; i < 9; ++i)
+        for (int j = i; j > 0 && r[j] < r[j - 1]; --j) {
+            const double x = r[j];
+            r[j] = r[j - 1];
+            r[j - 1] = x;
+        }
+    return r[4];
+}
+
+typedef struct int8_args {
+    intfa_context *ctx;
+    const intfa_attn_problem *pr;
+    intfa_qk_int8 q, k;
+    intfa_v_int8 v;
+    intfa_tensor out;
+} int8_args;
+
+static intfa_status run_int8(void *arg)
+{
+    int8_args *a = arg;
+    return intfa_attention_int8(a->ctx, a->pr, &a->q, &a->k, &a->v, &a->out, NULL, NULL);
+}
+
+/* --overhead 1: B 1, N 128, H_q 8, H_kv 2, hd64, causal (the Python overhead test's problem). */
+static void measure_overhead(intfa_context *ctx)
+{
+    const intfa_cu *cu = ctx->cu;
+    const int64_t N = 128, Hq = 8, Hk = 2, D = 64;
+    intfa_attn_problem pr = {1, Hq, Hk, N, N, D, 0.0f, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, INTFA_VS_CHANNEL};
+    intfa_ref_rng rng;
+    intfa_ref_rng_seed(&rng, 5);
+    intfa_tensor x[3] = {intfa_tensor_bnhd(random_fp16(&rng, cu, N * Hq * D), N, Hq, D),
+                         intfa_tensor_bnhd(random_fp16(&rng, cu, N * Hk * D), N, Hk, D),
+                         intfa_tensor_bnhd(random_fp16(&rng, cu, N * Hk * D), N, Hk, D)};
+    CUdeviceptr out, q8, k8, v8, qs, ks, vs;
+    CU(cu->MemAlloc(&out, (size_t)(N * Hq * D) * 2));
+    CU(cu->MemAlloc(&q8, (size_t)(N * Hq * D)));
+    CU(cu->MemAlloc(&k8, (size_t)(N * Hk * D)));
+    CU(cu->MemAlloc(&v8, (size_t)(Hk * D * intfa_v_padded_len(N))));
+    CU(cu->MemAlloc(&qs, (size_t)(N * Hq) * 4));
+    CU(cu->MemAlloc(&ks, (size_t)(N * Hk) * 4));
+    CU(cu->MemAlloc(&vs, (size_t)(Hk * D) * 4));
+    const intfa_tensor ot = intfa_tensor_bnhd((void *)(uintptr_t)out, N, Hq, D);
+    dropin_args a = {ctx, &pr, x, &ot, NULL, {0}, 0, 0, 0};
+    CHECK(intfa_quantize_qk(ctx, &x[0], INTFA_DTYPE_FP16, 1, Hq, N, D, (int8_t *)(uintptr_t)q8, (float *)(uintptr_t)qs, NULL));
+    CHECK(intfa_quantize_qk(ctx, &x[1], INTFA_DTYPE_FP16, 1, Hk, N, D, (int8_t *)(uintptr_t)k8, (float *)(uintptr_t)ks, NULL));
+    CHECK(intfa_quantize_v(ctx, &x[2], INTFA_DTYPE_FP16, 1, Hk, N, D, INTFA_VS_CHANNEL, (int8_t *)(uintptr_t)v8, (float *)(uintptr_t)vs, NULL));
+    int8_args b = {ctx, &pr, {intfa_tensor_bhnd((void *)(uintptr_t)q8, N, Hq, D), (float *)(uintptr_t)qs, NULL},
+                   {intfa_tensor_bhnd((void *)(uintptr_t)k8, N, Hk, D), (float *)(uintptr_t)ks, NULL},
+                   {(int8_t *)(uintptr_t)v8, (float *)(uintptr_t)vs}, ot};
+    const int streaming = ctx->kv_stream_blocks;
+    const double d_us = host_us(cu, run_dropin, &a);
+    ctx->kv_stream_blocks = 0;
+    const double two_us = host_us(cu, run_dropin, &a);
+    ctx->kv_stream_blocks = streaming;
+    const double i8_us = host_us(cu, run_int8, &b);
+    printf("host time per call (B 1, N 128, H 8/2, hd64, causal; 200 calls queued, median of 9): drop-in "
+           "%.1f us (K/V pass: %s), drop-in with the two-launch pass %.1f us, intfa_attention_int8 %.1f us\n",
+           d_us, streaming ? "streamed" : "two launches", two_us, i8_us);
+    for (int t = 0; t < 3; ++t) CU(cu->MemFree((CUdeviceptr)(uintptr_t)x[t].data));
+    CU(cu->MemFree(out)); CU(cu->MemFree(q8)); CU(cu->MemFree(k8)); CU(cu->MemFree(v8));
+    CU(cu->MemFree(qs)); CU(cu->MemFree(ks)); CU(cu->MemFree(vs));
+}
+
 int main(int argc, char **argv)
 {
     perf_opts o;
@@ -259,6 +347,11 @@ int main(int argc, char **argv)
     CHECK(st);
     const intfa_cu *cu = ctx->cu;
     CU(cu->CtxSetCurrent(ctx->cuctx));
+    if (o.overhead) {
+        measure_overhead(ctx);
+        intfa_destroy(ctx);
+        return 0;
+    }
     printf("%s, %s; hd %d, %s, H %d, B*N = 16k, median of %d\n", ctx->device_name,
            intfa_arch_name(ctx->arch), o.hd, o.causal ? "causal" : "non-causal", o.heads, o.reps);
     printf("%-56s %7s %9s %8s %9s\n", "variant", "N", "ms", "TOPS", "relL2");
