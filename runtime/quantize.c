@@ -180,7 +180,7 @@ const uint32_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads)
     return sync + 2 + 2 * batch_heads;
 }
 
-/* The streamed pass: sync zeroed, then one launch of a quarter of the SMs' worth of blocks. */
+/* The streamed pass: sync zeroed, then one launch of ctx->kv_stream_blocks blocks (a third of the SMs). */
 static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *var, intfa_quant_kv_params *p,
                                      int64_t len, int64_t head_dim, void *stream)
 {

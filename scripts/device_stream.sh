@@ -15,6 +15,9 @@
 #          embedded templates, one process each, N 1k and 16k
 #   all    tests, ab, perf, py
 #   quick  test_gpu_varlen, perf, py (KV_BLOCKS="G ..." sets perf's --kvblocks list)
+#   pytests  python/tests with the library of build/ (all but test_install.py, which checks the
+#          installed wheel): numerics, torch.compile, CUDA graphs (the streamed pass's memset
+#          and dependent launch captured), varlen, the KV cache, transformers
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
 export INTFA_CACHE_DIR=$PWD/build-dev/cache INTFA_TUNING_DB=/tmp/intfa-stream.db
@@ -56,5 +59,10 @@ if [ "$mode" = tests ] || [ "$mode" = all ]; then
   INTFA_TEST_QUICK=1 INTFA_TEST_SEED=6 run quick_tests 200 build/test_gpu_attention
   run varlen_memcheck 120 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 build/test_gpu_varlen
   run varlen_synccheck 120 compute-sanitizer --tool synccheck --error-exitcode 9 build/test_gpu_varlen
+fi
+if [ "$mode" = pytests ]; then
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 420 \
+    python3 -m pytest -q -p no:cacheprovider --ignore=python/tests/test_install.py python/tests > "$OUT/pytest.log" 2>&1
+  note "pytest rc=$? $(tail -1 "$OUT/pytest.log")"
 fi
 cat "$sum"

@@ -116,10 +116,11 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_scale(const intfa
 //               PACK_KEYS steps: K per token (minus the mean), V per channel (or head) into the
 //               transposed, key-permuted layout
 // run either as two launches (intfa_quant_kv_stats, grid (B * H, S); intfa_quant_kv_pack, grid
-// (B * H, chunks)) or as one (intfa_quant_kv_stream, sm_90): a few SMs' worth of persistent
-// 256-thread groups take the work of head after head from a queue, and the attention kernel,
-// launched as its programmatic dependent, starts on the other SMs at once and waits per head
-// for that head's flag (docs/ALGORITHM.md, "The K/V pass beside the attention").
+// (B * H, chunks)) or as one (intfa_quant_kv_stream, sm_90): a third of the SMs' worth of
+// persistent 256-thread groups take the work of head after head from a queue, and the
+// attention kernel, launched as its programmatic dependent, starts on the other SMs at once
+// and waits per head for that head's flag (docs/ALGORITHM.md, "The K/V pass beside the
+// attention").
 // Every piece reads 16-byte chunks (8 values) of token rows; CPR chunks make a row.
 
 #define KV_THREADS 256
