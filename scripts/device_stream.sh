@@ -15,7 +15,8 @@
 #          embedded templates, one process each, N 1k and 16k
 #   all    tests, ab, perf, py
 #   quick  test_gpu_varlen, perf, py (KV_BLOCKS="G ..." sets perf's --kvblocks list)
-#   pytests  python/tests with the library of build/ (all but test_install.py, which checks the
+#   coldstart  intfa-demo's first drop-in call with every cache empty (carry build/intfa-demo)
+#   pytests  coldstart, then python/tests with the library of build/ (all but test_install.py, which checks the
 #          installed wheel): numerics, torch.compile, CUDA graphs (the streamed pass's memset
 #          and dependent launch captured), varlen, the KV cache, transformers
 source "$(dirname "$0")/device_env.sh"
@@ -59,6 +60,14 @@ if [ "$mode" = tests ] || [ "$mode" = all ]; then
   INTFA_TEST_QUICK=1 INTFA_TEST_SEED=6 run quick_tests 200 build/test_gpu_attention
   run varlen_memcheck 120 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 build/test_gpu_varlen
   run varlen_synccheck 120 compute-sanitizer --tool synccheck --error-exitcode 9 build/test_gpu_varlen
+fi
+if [ "$mode" = pytests ] || [ "$mode" = coldstart ]; then
+  # issue 19: the first drop-in call with every cache empty (intfa's, the driver's JIT cache off)
+  for jobs in 1 8; do
+    INTFA_COMPILE_JOBS=$jobs CUDA_CACHE_DISABLE=1 INTFA_CACHE_DIR=$(mktemp -d) INTFA_VERBOSE=1 \
+      timeout 60 build/intfa-demo --reps 5 > "$OUT/coldstart_jobs$jobs.log" 2>&1
+    note "cold start INTFA_COMPILE_JOBS=$jobs rc=$? $(grep -E 'first call|compiled' "$OUT/coldstart_jobs$jobs.log" | tr '\n' ' ')"
+  done
 fi
 if [ "$mode" = pytests ]; then
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 420 \
