@@ -16,8 +16,8 @@
 #   all    tests, ab, perf, py
 #   quick  test_gpu_varlen, perf, py (KV_BLOCKS="G ..." sets perf's --kvblocks list)
 #   coldstart  intfa-demo's first drop-in call with every cache empty (carry build/intfa-demo)
-#   pytests  coldstart, then python/tests with the library of build/ (all but test_install.py, which checks the
-#          installed wheel): numerics, torch.compile, CUDA graphs (the streamed pass's memset
+#   pytests  coldstart, then python/tests with the library of build/ (all but
+#          test_install.py, which checks the installed wheel; PYTEST_ARGS, PYTEST_LIMIT seconds): numerics, torch.compile, CUDA graphs (the streamed pass's memset
 #          and dependent launch captured), varlen, the KV cache, transformers
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
@@ -70,8 +70,8 @@ if [ "$mode" = pytests ] || [ "$mode" = coldstart ]; then
   done
 fi
 if [ "$mode" = pytests ]; then
-  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 420 \
-    python3 -m pytest -q -p no:cacheprovider --ignore=python/tests/test_install.py python/tests > "$OUT/pytest.log" 2>&1
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout ${PYTEST_LIMIT:-420} \
+    python3 -m pytest -q -p no:cacheprovider --ignore=python/tests/test_install.py ${PYTEST_ARGS:-} python/tests > "$OUT/pytest.log" 2>&1
   note "pytest rc=$? $(tail -1 "$OUT/pytest.log")"
 fi
 cat "$sum"
