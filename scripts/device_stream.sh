@@ -17,8 +17,9 @@
 #   quick  test_gpu_varlen, perf, py (KV_BLOCKS="G ..." sets perf's --kvblocks list)
 #   coldstart  intfa-demo's first drop-in call with every cache empty (carry build/intfa-demo)
 #   pytests  coldstart, then python/tests with the library of build/ (all but
-#          test_install.py, which checks the installed wheel; PYTEST_ARGS, PYTEST_LIMIT seconds): numerics, torch.compile, CUDA graphs (the streamed pass's memset
-#          and dependent launch captured), varlen, the KV cache, transformers
+#          test_install.py, which checks the installed wheel; PYTEST_ARGS, PYTEST_LIMIT
+#          seconds): numerics, torch.compile, CUDA graphs (the streamed pass's memset and
+#          dependent launch captured), varlen, the KV cache, transformers
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$sum"
 export INTFA_CACHE_DIR=$PWD/build-dev/cache INTFA_TUNING_DB=/tmp/intfa-stream.db
