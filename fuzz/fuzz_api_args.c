@@ -4,9 +4,10 @@
  * and its varlen form, the paged KV cache's size queries, append and attention) on arbitrary
  * problems, tensors, strides, pointers and options, without a GPU.
  *
- * The context is made here: its driver table's cuCtxPushCurrent (the first driver call of
- * every entry point, made once the arguments are checked) records that it was reached and
- * fails, and every other entry aborts: no call may get past it. Device pointers are made-up
+ * The context is made here: its driver table's cuCtxGetCurrent (the first driver call of every
+ * entry point, made once the arguments are checked) answers "no context", then
+ * cuCtxPushCurrent records that it was reached and fails, and every other entry aborts: no
+ * call may get past it. Device pointers are made-up
  * addresses, never dereferenced.
  * Oracle: a failure has a message; the workspace size output is untouched on failure; a call
  * that reaches the driver has arguments every one of its launches can take (sizes, enums,
@@ -106,6 +107,12 @@ static CUresult push_current(CUcontext c)
     return CUDA_ERROR_INVALID_CONTEXT;
 }
 
+static CUresult get_current(CUcontext *c)
+{
+    *c = NULL; /* not the context's own: intfa_ctx_enter pushes it */
+    return CUDA_SUCCESS;
+}
+
 static CUresult pop_current(CUcontext *c)
 {
     (void)c;
@@ -122,6 +129,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     setenv("INTFA_LIBCUDA", "/nonexistent/libcuda.so.1", 1); /* error names: none */
+    fake_cu.CtxGetCurrent = get_current;
     fake_cu.CtxPushCurrent = push_current;
     fake_cu.CtxPopCurrent = pop_current;
     fake_ctx.cu = &fake_cu;

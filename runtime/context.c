@@ -157,7 +157,7 @@ static _Thread_local unsigned long long enter_pushed;
 intfa_status intfa_ctx_enter(intfa_context *ctx)
 {
     CUcontext cur = NULL;
-    if (ctx->cu->CtxGetCurrent(&cur) == CUDA_SUCCESS && cur == ctx->cuctx) {
+    if (ctx->cu->CtxGetCurrent(&cur) == CUDA_SUCCESS && cur && cur == ctx->cuctx) {
         enter_pushed <<= 1;
         return INTFA_OK;
     }
