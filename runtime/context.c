@@ -41,7 +41,8 @@ static int env_flag(const char *name)
 
 /* Blocks of the drop-in's streamed K/V pass (docs/ALGORITHM.md): a third of the SMs on sm_90,
  * where the attention kernel runs beside it as a programmatic dependent; none elsewhere (the
- * two-launch pass). INTFA_KV_STREAM_BLOCKS overrides it (0: the two-launch pass everywhere). */
+ * two-launch pass). INTFA_KV_STREAM_BLOCKS overrides it on sm_90 (0: the pass on every SM,
+ * finished before the attention kernel starts). */
 static int kv_stream_blocks(intfa_arch arch, int sm_count)
 {
     const char *v = getenv("INTFA_KV_STREAM_BLOCKS");

@@ -36,7 +36,8 @@ struct intfa_context {
     size_t workspace_bytes;
     struct { CUfunction fn; unsigned bytes; } smem_set[INTFA_SMEM_SET_MAX]; /* limits set (lock) */
     int n_smem_set;
-    int kv_stream_blocks; /* blocks of the drop-in's streamed K/V pass (sm_90; 0: two launches) */
+    int kv_stream_blocks; /* blocks of the drop-in's streamed K/V pass beside the attention
+                             (sm_90; 0: no overlap: two launches, on sm_90 the pass serialized) */
     const intfa_chooser *chooser; /* tuned variants (chooser.h), registered by intfa_create */
     void *chooser_state;          /* the chooser's own, for this context */
 };

@@ -180,9 +180,9 @@ const uint32_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads)
     return sync + 2 + 2 * batch_heads;
 }
 
-/* The streamed pass: sync zeroed, then one launch of ctx->kv_stream_blocks blocks (a third of the SMs). */
+/* The streamed pass: sync zeroed, then one launch of `blocks` blocks (each a whole SM). */
 static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *var, intfa_quant_kv_params *p,
-                                     int64_t len, int64_t head_dim, void *stream)
+                                     int64_t len, int64_t head_dim, int blocks_max, void *stream)
 {
     CUfunction fn;
     intfa_status st = intfa_ctx_function(ctx, var, "intfa_quant_kv_stream", &fn);
@@ -198,7 +198,7 @@ static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *va
                                                (size_t)intfa_kv_sync_words(bh), (CUstream)stream);
     if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "quantize K/V: cuMemsetD32Async");
     int64_t blocks = (items + KV_STREAM_GROUPS - 1) / KV_STREAM_GROUPS;
-    if (blocks > ctx->kv_stream_blocks) blocks = ctx->kv_stream_blocks;
+    if (blocks > blocks_max) blocks = blocks_max;
     /* per group: 2 x 2048 floats of row partials, 2 head_dim + 8 for pack */
     const unsigned smem = (unsigned)(KV_STREAM_GROUPS * (4096 + 2 * head_dim + KV_THREADS / 32) * 4);
     return intfa_launch(ctx, fn, "intfa_quant_kv_stream", (unsigned)blocks, 1, 1,
@@ -243,9 +243,15 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
                                k->stride_b, k->stride_n, k->stride_h, v->stride_b, v->stride_n, v->stride_h,
                                (int32_t)heads, (int32_t)seq, (int32_t)n_pad, (int32_t)splits,
                                smooth ? 1 : 0, mode == INTFA_VS_HEAD, (int32_t)bh, 0};
-    if (out->sync && ctx->kv_stream_blocks > 0) {
-        *streamed = 1;
-        return kv_stream_launch(ctx, &var, &p, len, head_dim, stream);
+    /* sm_90 has the streamed kernel only: beside the attention kernel on kv_stream_blocks SMs,
+     * or with kv_stream_blocks 0 on every SM before it (no flags, no overlap) */
+    const int sm90 = ctx->arch == INTFA_ARCH_SM90 || ctx->arch == INTFA_ARCH_SM90A;
+    if (sm90 && !out->sync)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "quantize K/V: sync is NULL (sm_90's pass needs it)");
+    if (out->sync && (sm90 || ctx->kv_stream_blocks > 0)) {
+        *streamed = ctx->kv_stream_blocks > 0;
+        return kv_stream_launch(ctx, &var, &p, len, head_dim,
+                                *streamed ? ctx->kv_stream_blocks : ctx->sm_count, stream);
     }
     if ((st = intfa_launch(ctx, fstats, "intfa_quant_kv_stats", (unsigned)bh, (unsigned)splits, 1,
                            KV_THREADS, 0, stream, &p)) != INTFA_OK)

@@ -31,10 +31,11 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
 /* The drop-in's K/V pass for INT8 K (templates/quant_v.cu): K per token (minus its mean over
  * tokens when smooth), V per channel or head, transposed and key-permuted, from one statistics
  * pass over K and V and one quantizing pass. part is scratch of intfa_kv_part_bytes(); mean
- * (optional, [B, H, D] fp32) receives K's mean when smooth. With sync (intfa_kv_sync_words()
- * words of scratch) on a context whose kv_stream_blocks > 0 (sm_90), the pass is one launch
- * (a memset of sync before it) that the attention kernel may follow as a programmatic
- * dependent reading intfa_kv_ready_flags(); *streamed tells which ran. */
+ * (optional, [B, H, D] fp32) receives K's mean when smooth. sm_80-sm_89: two launches. sm_90
+ * (and any context whose kv_stream_blocks > 0): one launch of the streamed kernel after a
+ * memset of sync (intfa_kv_sync_words() words of scratch, required on sm_90); with
+ * kv_stream_blocks > 0 (*streamed set) it runs on that many SMs and the attention kernel may
+ * follow as its programmatic dependent reading intfa_kv_ready_flags(), with 0 on every SM. */
 typedef struct intfa_kv_quant_out {
     int8_t *k8, *v8;
     float *k_scale, *v_scale, *mean, *part;

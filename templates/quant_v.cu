@@ -369,6 +369,7 @@ __device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh
     }
 }
 
+//% if v.arch < 90 then -- sm_90 runs the streamed kernel below (with or without overlap)
 extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_stats(const intfa_quant_kv_params p)
 {
     __shared__ float red[STATS_FLOATS];
@@ -388,8 +389,7 @@ extern "C" __global__ void __launch_bounds__(KV_THREADS) intfa_quant_kv_pack(con
     pack_keys(p, bh, sq, blockIdx.y * PACK_KEYS, gridDim.y * PACK_KEYS, sq.n_pad, blockIdx.y == 0,
               threadIdx.x, ps, 0);
 }
-
-//% if v.arch >= 90 then -- the streamed pass runs on sm_90 only (programmatic dependent launch)
+//% else
 __device__ __forceinline__ u32 ld_acquire(const unsigned *a)
 {
     u32 v;

@@ -9,8 +9,9 @@
  *     test_gpu_attention).
  * And on sm_90, where the drop-in's K/V pass is the streamed one (the attention kernel its
  * programmatic dependent, waiting per head): the batched and the varlen drop-in give the same
- * bits as with the two-launch pass, with 1, 2, 5 streamed blocks (heads waited for) and the
- * default count.
+ * bits with 1, 2, 5 streamed blocks (heads waited for) and the default count as with the pass
+ * serialized (every SM, then the attention kernel; on 2026-12-06 also checked equal to the
+ * two-launch kernels of sm_80-sm_89, then still built for sm_90: docs/RESULTS.md, session 5).
  * Skips (exit 77, "SKIP: ...") without a GPU. */
 #include <math.h>
 #include <setjmp.h>
@@ -207,7 +208,7 @@ static void test_streamed_pass_is_bit_identical(void **state)
     (void)state;
     intfa_context *ctx = gpu_open_or_skip("test_gpu_varlen");
     if (ctx->arch != INTFA_ARCH_SM90 && ctx->arch != INTFA_ARCH_SM90A) {
-        printf("  (not sm_90: the drop-in's K/V pass is the two-launch one only)\n");
+        printf("  (not sm_90: the drop-in's K/V pass is the two-launch one, no streaming)\n");
         return;
     }
     const int saved = ctx->kv_stream_blocks, blocks[] = {1, 2, 5, saved};
@@ -248,7 +249,7 @@ static void test_streamed_pass_is_bit_identical(void **state)
         const int32_t *cqp = variant == 2 ? cq : NULL, *ckp = variant == 2 ? ck : NULL;
         uint16_t *ref = malloc(qbytes), *out = malloc(qbytes);
         float *rlse = malloc(lbytes), *lse = malloc(lbytes);
-        ctx->kv_stream_blocks = 0; /* the two-launch pass */
+        ctx->kv_stream_blocks = 0; /* the pass serialized */
         dropin_once(ctx, &pr, &q, &k, &v, &o, cqp, ckp, dlse, qbytes, lbytes, ref, rlse);
         int64_t nan = 0;
         for (size_t i = 0; i < qbytes / 2; ++i) nan += (ref[i] & 0x7c00) == 0x7c00 && dt == INTFA_DTYPE_FP16;
@@ -259,7 +260,7 @@ static void test_streamed_pass_is_bit_identical(void **state)
             int64_t diff = 0;
             for (size_t i = 0; i < qbytes / 2; ++i) diff += out[i] != ref[i];
             const int lse_same = memcmp(lse, rlse, lbytes) == 0;
-            printf("  streamed K/V pass, %s hd%d, %d blocks: %lld outputs differ from the two-launch "
+            printf("  streamed K/V pass, %s hd%d, %d blocks: %lld outputs differ from the serialized "
                    "pass, LSE %s\n", variant == 2 ? "varlen" : "batched", D, blocks[b], (long long)diff,
                    lse_same ? "identical" : "differs");
             assert_int_equal(diff, 0);
