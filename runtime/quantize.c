@@ -220,8 +220,6 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
     CUfunction fstats, fpack;
     intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_V, ctx->arch, (int)head_dim,
                                             INTFA_FMT_INT8, 0, dtype, INTFA_PQ_U8_ROW, &var);
-    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_stats", &fstats);
-    if (st == INTFA_OK) st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_pack", &fpack);
     if (st != INTFA_OK) return st;
     const int64_t bh = batch * heads;
     /* varlen: seq is the total, each sequence at most max_len keys */
@@ -253,6 +251,9 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
         return kv_stream_launch(ctx, &var, &p, len, head_dim,
                                 *streamed ? ctx->kv_stream_blocks : ctx->sm_count, stream);
     }
+    if ((st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_stats", &fstats)) != INTFA_OK ||
+        (st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_pack", &fpack)) != INTFA_OK)
+        return st;
     if ((st = intfa_launch(ctx, fstats, "intfa_quant_kv_stats", (unsigned)bh, (unsigned)splits, 1,
                            KV_THREADS, 0, stream, &p)) != INTFA_OK)
         return st;
