@@ -479,6 +479,18 @@ static void check_attention_source(const intfa_variant *v, const char *name, con
 }
 
 /* The real templates, when embedded: every default variant of every arch renders. */
+/* The K/V pass's entry points that runtime/quantize.c looks up: the streamed kernel on sm_90
+ * (no two-launch kernels there, so the host must not ask for them), the two launches elsewhere. */
+static void check_kv_pass_entries(const intfa_variant *v, const char *src)
+{
+    if (v->kind != INTFA_KIND_QUANT_V) return;
+    const int sm90 = v->arch == INTFA_ARCH_SM90 || v->arch == INTFA_ARCH_SM90A;
+    assert_int_equal(strstr(src, "intfa_quant_kv_stream(const") != NULL, sm90);
+    assert_int_equal(strstr(src, "intfa_quant_kv_stats(const") != NULL, !sm90);
+    assert_int_equal(strstr(src, "intfa_quant_kv_pack(const") != NULL, !sm90);
+    assert_non_null(strstr(src, "intfa_quant_v_pack(const")); /* intfa_quantize_v's, everywhere */
+}
+
 static void test_render_embedded(void **state)
 {
     (void)state;
@@ -508,6 +520,7 @@ static void test_render_embedded(void **state)
             snprintf(head, sizeof head, "// intfa %s\n", name);
             assert_memory_equal(src, head, strlen(head));
             check_attention_source(&set[i], name, src);
+            check_kv_pass_entries(&set[i], src);
             intfa_free(src);
         }
     }
