@@ -161,7 +161,8 @@ struct attn_block {
 // waits for its head's flag. The last (batch, K/V head)'s flag is set only once every group of
 // the pass has left, so this grid cannot complete (and stream work after it cannot start)
 // while the pass still touches memory: the blocks of that head wait even when they have no
-// rows (`idle`). A bounded spin: a flag never set is a bug, reported by a trap.
+// rows (`idle`). A bounded spin (~18 minutes: a pass over the largest K/V a GPU holds takes
+// seconds): a flag never set is a bug, reported by a trap rather than a hang.
 __device__ __forceinline__ void wait_kv_ready(const intfa_attn_params &p, const attn_block &blk, bool idle)
 {
     if (!p.kv_ready || (idle && blk.bh_kv != (i64)p.batch * p.heads_kv - 1)) return;
@@ -172,7 +173,7 @@ __device__ __forceinline__ void wait_kv_ready(const intfa_attn_params &p, const 
             asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(f) : "memory");
             if (v) break;
             __nanosleep(256);
-            if (i > (1ll << 26)) __trap();
+            if (i > (1ll << 32)) __trap();
         }
     }
     __syncthreads();

@@ -397,12 +397,13 @@ __device__ __forceinline__ u32 ld_acquire(const unsigned *a)
     return v;
 }
 
-// Spins (with a back-off) until *a >= want; traps after ~10 s rather than hang on a bug.
+// Spins (with a back-off) until *a >= want (a head's statistics: milliseconds); traps after
+// ~2 minutes rather than hang on a bug.
 __device__ __forceinline__ void wait_at_least(const unsigned *a, unsigned want)
 {
     for (long long i = 0; ld_acquire(a) < want; ++i) {
         __nanosleep(128);
-        if (i > (1ll << 26)) __trap();
+        if (i > (1ll << 30)) __trap();
     }
 }
 
