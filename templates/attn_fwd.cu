@@ -238,7 +238,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];
-            tile_softmax<false>(x, a, m, l, alpha, beta, pf);
+            tile_softmax(x, a, m, l, alpha, beta, pf);
             rescale_o(o, alpha);
 
             // ---- O = O * alpha + (P V) * beta, 16 output columns at a time, software

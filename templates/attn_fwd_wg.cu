@@ -107,7 +107,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];
-            tile_softmax<false>(x, a, m, l, alpha, beta, pf);
+            tile_softmax(x, a, m, l, alpha, beta, pf);
 
             int pv[HD / 8][4];
             wg_operands(pv);

@@ -116,7 +116,6 @@ struct v16_copier {
 // the k16 products: ph[j] holds keys 16 j .. 16 j + 15 (accumulator n8 tiles 2 j and 2 j + 1).
 // The reference maximum moves lazily (LAZY_TAU, as pu8's); l is this thread's partial row sum
 // (its 2 * BN / 8 keys), summed over the four threads of a row in the epilogue.
-template <bool MASK>
 __device__ __forceinline__ void tile_softmax16(const float (&x)[MT][BN / 8][4], const float (&a)[NR],
                                                float (&m)[NR], float (&l)[NR], float (&alpha)[NR],
                                                u32 (&ph)[BN / 16][4])
@@ -222,7 +221,7 @@ intfa_attn_fwd(const intfa_attn_params p)
             tile_scores(s, x, tKs, t);
             if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR];
-            tile_softmax16<false>(x, a, m, l, alpha, p_cur);
+            tile_softmax16(x, a, m, l, alpha, p_cur);
             wg_wait<0>();
             wg_operands_f(o[0]);
             rescale_o(o, alpha);

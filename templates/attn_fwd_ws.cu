@@ -244,7 +244,7 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
                     constexpr bool MASK = decltype(mask_tag)::value;
                     float x[MT][BN / 8][4];
                     tile_scores<MASK>(s, x, tKs, t, key0, rows, blk.seq_kv, blk.diag);
-                    tile_softmax<MASK>(x, a, m, l, alpha, beta, pf);
+                    tile_softmax(x, a, m, l, alpha, beta, pf);
                 };
                 bool need_mask = key0 + BN > blk.seq_kv;
 #if CAUSAL

@@ -460,7 +460,6 @@ __device__ __forceinline__ float tile_row_max(const float (&x)[BN / 8][4], int h
 // the reference maxima m and row sums l; alpha is what O must be multiplied by before this
 // tile's P.V is added with weight beta. Each row tile's statistics come first, then P is
 // quantized and packed k-chunk by k-chunk so that the 32-bit intermediates die right away.
-template <bool MASK>
 __device__ __forceinline__ void tile_softmax(const float (&x)[MT][BN / 8][4], const float (&a)[NR],
                                              float (&m)[NR], float (&l)[NR], float (&alpha)[NR],
                                              float (&beta)[NR], u32 (&pf)[MT][BN / 32][4])

@@ -59,20 +59,9 @@ def workspace_bytes(problem):
     return max(size.value, 1)
 
 
-def call(dev, problem, tq, tk, tv, to, lse, ws, ws_bytes):
-    """intfa_attention on device dev's context and PyTorch's current stream there."""
-    L = lib()
-    status = L.intfa_attention(context(dev), ctypes.byref(problem), ctypes.byref(tq),
-                               ctypes.byref(tk), ctypes.byref(tv), ctypes.byref(to),
-                               None if lse is None else lse.data_ptr(), ws.data_ptr(), ws_bytes,
-                               _stream(dev))
-    check(L, status, "intfa_attention")
-
-
-# The repeated call's way in (intfa._plan): intfa_attention through a prototype of plain
-# pointers, the problem and the four intfa_tensor descriptions passed as packed bytes (a
-# descriptor is {data, stride_b, stride_n, stride_h}); ~2 us less per call than ctypes
-# Structures and byref.
+# intfa_attention through a prototype of plain pointers, the problem and the four intfa_tensor
+# descriptions passed as packed bytes (a descriptor is {data, stride_b, stride_n, stride_h});
+# ~2 us less per call than ctypes Structures and byref.
 _TENSOR = struct.Struct("=Qqqq")
 _PROBLEM = struct.Struct("=6qf6i4x")  # the C struct, padding included
 _fast = None
@@ -100,6 +89,11 @@ def call_packed(dev, problem_bytes, q, sq, k, sk, v, sv, o, so, lse, ws, ws_byte
     check(L, status, "intfa_attention")
 
 
+def _parts(t):
+    """(data pointer, (stride_b, stride_n, stride_h)) of an intfa_tensor (ctypes)."""
+    return t.data, (t.stride_b, t.stride_n, t.stride_h)
+
+
 def run(q, k, v, s, causal, scale, layout, return_lse, smooth_k, qk_format, p_quant, v_scale):
     """(out, lse or None) for checked arguments with shapes s, copying what intfa cannot read
     in place (the general way; intfa._plan serves repeated calls faster)."""
@@ -113,5 +107,7 @@ def run(q, k, v, s, causal, scale, layout, return_lse, smooth_k, qk_format, p_qu
     out = torch.empty_like(q, memory_format=torch.contiguous_format)
     lse = torch.empty((s.batch, s.heads_q, s.seq_q), dtype=torch.float32, device=q.device) if return_lse else None
     ws = torch.empty((ws_bytes,), dtype=torch.uint8, device=q.device)
-    call(q.get_device(), pr, tq, tk, tv, _desc(out, layout)[1], lse, ws, ws_bytes)
+    (qp, sq), (kp, sk), (vp, sv), (op, so) = map(_parts, (tq, tk, tv, _desc(out, layout)[1]))
+    call_packed(q.get_device(), pack_problem(pr), qp, sq, kp, sk, vp, sv, op, so,
+                None if lse is None else lse.data_ptr(), ws.data_ptr(), ws_bytes)
     return out, lse
