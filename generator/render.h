@@ -58,6 +58,16 @@ int intfa_variant_uses_ws(const intfa_variant *v);
  * (block_m*d + stages*(3*block_n*d + 4*block_n) + 1024). 0 for other kinds. */
 long long intfa_variant_smem_bytes(const intfa_variant *v);
 
+/* Head dims of the INT8 attention kernels (mma.sync and wgmma) and of the quantization kernels:
+ * multiples of 16 from 32 to 256 (docs/ALGORITHM.md, "Head dims"). The other families (INT4 Q/K,
+ * pf16, the warp-specialized kernel, the FP16 baseline, the paged KV cache) take 64 and 128. */
+int intfa_head_dim_ok(long long d);
+int intfa_head_dim_classic(long long d);
+
+/* The head dim the attention kernels compute with: d rounded up to a multiple of 32 (one k32
+ * step of the tensor cores); Q/K columns and V^T rows past d are zeros in shared memory. */
+int intfa_head_dim_padded(int d);
+
 /* Estimated 32-bit registers per thread of an attention variant: block_n/2 (S accumulator) +
  * head_dim/2 (O accumulator) + head_dim/8 (Q fragments) + 16 (P.V chunk) + 48 (addresses,
  * softmax state). 0 for other kinds. */

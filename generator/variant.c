@@ -66,6 +66,10 @@ long long intfa_arch_smem_limit(intfa_arch arch)
     return (unsigned)arch < INTFA_ARCH_COUNT ? arch_smem[arch] : 0;
 }
 
+int intfa_head_dim_ok(long long d) { return d >= 32 && d <= 256 && d % 16 == 0; }
+int intfa_head_dim_classic(long long d) { return d == 64 || d == 128; }
+int intfa_head_dim_padded(int d) { return (d + 31) / 32 * 32; }
+
 int intfa_variant_uses_wgmma(const intfa_variant *v)
 {
     return v->kind == INTFA_KIND_ATTN_FWD && v->arch == INTFA_ARCH_SM90A &&
@@ -89,7 +93,7 @@ int intfa_variant_uses_ws(const intfa_variant *v)
 
 long long intfa_variant_smem_bytes(const intfa_variant *v)
 {
-    long long d = v->head_dim, n = v->block_n;
+    long long d = intfa_head_dim_padded(v->head_dim), n = v->block_n;
     if (v->kind == INTFA_KIND_ATTN_FWD_FP16) /* fp16 Q tile, K and V tiles per stage */
         return 2 * ((long long)v->block_m * d + (long long)v->stages * 2 * n * d);
     if (v->kind != INTFA_KIND_ATTN_FWD) return 0;
@@ -126,9 +130,14 @@ long long intfa_variant_reg_estimate(const intfa_variant *v)
     if (v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_F16)
         return v->block_n + v->head_dim / 2 + 40;
     const int fp16 = v->kind == INTFA_KIND_ATTN_FWD_FP16;
+    const long long d = intfa_head_dim_padded(v->head_dim);
     const long long mt = v->warps > 0 ? v->block_m / (16 * v->warps) : 1;
-    const long long q = mt == 1 ? v->head_dim / (fp16 ? 4 : 8) + 16 : fp16 ? 16 : 0;
-    return mt * (v->block_n / 2 + v->head_dim / 2) + q + 48;
+    /* Q fragments stay in registers (mma.sync, one row tile) up to head_dim 128; the wgmma
+     * kernel reads Q from shared memory (and splits P.V into column chunks past 128) */
+    const long long q = intfa_variant_uses_wgmma(v) && d > 128 ? 0
+                        : mt == 1 ? (d <= 128 ? d / (fp16 ? 4 : 8) + 16 : 0)
+                        : fp16 ? 16 : 0;
+    return mt * (v->block_n / 2 + d / 2) + q + 48;
 }
 
 /* Accepts "sm_90a", "sm90a" and "90a" (and likewise for every arch). */
@@ -228,9 +237,20 @@ intfa_status intfa_variant_check(const intfa_variant *v)
     if (!v) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "variant is NULL");
     intfa_status st = check_fields(v);
     if (st != INTFA_OK) return st;
-    if (v->head_dim != 64 && v->head_dim != 128)
-        return intfa_fail(INTFA_ERR_UNSUPPORTED, "head_dim = %d: supported are 64 and 128",
-                          v->head_dim);
+    if (!intfa_head_dim_ok(v->head_dim))
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "head_dim = %d: supported are multiples of 16 from 32 to 256", v->head_dim);
+    if (!intfa_head_dim_classic(v->head_dim)) {
+        const char *family = v->kind == INTFA_KIND_KV_CACHE ? "the paged KV cache (kv_cache)"
+                             : v->kind == INTFA_KIND_ATTN_FWD_FP16 ? "the FP16 baseline (attn_fp16)"
+                             : has_qk_format(v->kind) && v->qk_format == INTFA_FMT_INT4 ? "INT4 Q/K"
+                             : v->kind == INTFA_KIND_ATTN_FWD && v->p_quant == INTFA_PQ_F16 ? "pf16 (16-bit P.V)"
+                             : intfa_variant_uses_ws(v) ? "the warp-specialized kernel"
+                             : NULL;
+        if (family)
+            return intfa_fail(INTFA_ERR_UNSUPPORTED, "head_dim = %d: %s takes 64 and 128", v->head_dim,
+                              family);
+    }
 
     if (v->kind == INTFA_KIND_KV_CACHE) {
         if (v->warps != 2 && v->warps != 4)
@@ -538,11 +558,21 @@ intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_di
         v.block_m = head_dim == 128 ? 128 : 64;
         v.block_n = head_dim == 128 ? 64 : 128;
         v.stages = 2;
+        /* the other head dims (docs/ALGORITHM.md, "Head dims"): up to 64 as hd64; up to 128 as
+         * hd128; past 128 one row tile per warp and 64-key tiles (O alone is head_dim / 2
+         * registers) */
+        if (head_dim > 64 && head_dim < 128) {
+            v.block_m = 128;
+            v.block_n = 64;
+        } else if (head_dim > 128) {
+            v.block_m = 64;
+            v.block_n = head_dim > 192 ? 32 : 64; /* mma.sync at 224/256: 64 keys spill 400 B */
+        }
         /* sm_90a, INT8: the wgmma kernel, 64 rows per block (one warpgroup, three blocks per
          * SM) and 128 keys per tile at both head dims (docs/PERF_NOTES.md, "wgmma"). */
         if (kind == INTFA_KIND_ATTN_FWD && arch == INTFA_ARCH_SM90A && fmt == INTFA_FMT_INT8) {
             v.block_m = 64;
-            v.block_n = 128;
+            v.block_n = head_dim > 128 ? 64 : 128;
             /* pf16 at hd64: 64-key tiles keep three blocks per SM without spills (H100:
              * 4-17% faster than 128, docs/PERF_NOTES.md "pf16") */
             if (pq == INTFA_PQ_F16 && head_dim == 64) v.block_n = 64;

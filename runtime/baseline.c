@@ -31,6 +31,9 @@ static intfa_status check_args(const intfa_attn_problem *pr, const intfa_tensor 
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "problem.dtype = %d: the FP16 baseline takes fp16 only (INTFA_DTYPE_FP16)",
                           (int)pr->dtype);
+    if (pr->head_dim != 64 && pr->head_dim != 128)
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "problem.head_dim = %lld: the FP16 baseline takes 64 and 128",
+                          (long long)pr->head_dim);
     if (!q || !k || !v || !out)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s is NULL",
                           !q ? "q" : !k ? "k" : !v ? "v" : "out");

@@ -31,6 +31,23 @@ static intfa_status arch_of(int major, int minor, intfa_arch *arch)
     }
 }
 
+/* $INTFA_ARCH=sm_90 on an sm_90 device: the portable target (mma.sync kernels, compiled for
+ * sm_90) instead of sm_90a's wgmma kernels, so that one H100 tests both (tests and
+ * experiments; docs/ARCHITECTURE.md). Any other value is an error naming it. */
+static intfa_status arch_override(intfa_arch *arch)
+{
+    const char *v = getenv("INTFA_ARCH");
+    if (!v || !v[0]) return INTFA_OK;
+    intfa_arch want;
+    if (intfa_arch_parse(v, &want) != INTFA_OK || want != INTFA_ARCH_SM90 || *arch != INTFA_ARCH_SM90A)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "INTFA_ARCH=\"%.32s\": only sm_90 on an sm_90 device (the portable kernels "
+                          "instead of sm_90a's) is accepted; this device is %s",
+                          v, intfa_arch_name(*arch));
+    *arch = want;
+    return INTFA_OK;
+}
+
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 static int env_flag(const char *name)
@@ -99,7 +116,7 @@ intfa_status intfa_create_with_options(intfa_context **out, int device_ordinal,
         context_free(ctx);
         return intfa_cu_fail(r, "intfa_create: querying the device");
     }
-    if ((st = arch_of(major, minor, &ctx->arch)) != INTFA_OK) {
+    if ((st = arch_of(major, minor, &ctx->arch)) != INTFA_OK || (st = arch_override(&ctx->arch)) != INTFA_OK) {
         context_free(ctx);
         return st;
     }

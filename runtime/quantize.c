@@ -7,6 +7,7 @@
 #include "launch.h"
 #include "launch_params.h"
 #include "quantize.h"
+#include "render.h"
 #include "validate.h"
 
 #define MEAN_THREADS 256 /* MEAN_WARPS * 32 in templates/quant_mean.cu */
@@ -25,8 +26,9 @@ static intfa_status check_dims(const char *fn, intfa_dtype dtype, int64_t batch,
     if (heads > INT32_MAX)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: heads = %lld exceeds the maximum %d", fn,
                           (long long)heads, INT32_MAX);
-    if (head_dim != 64 && head_dim != 128)
-        return intfa_fail(INTFA_ERR_UNSUPPORTED, "%s: head_dim = %lld: supported head dims are 64 and 128",
+    if (!intfa_head_dim_ok(head_dim))
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "%s: head_dim = %lld: supported head dims are multiples of 16 from 32 to 256",
                           fn, (long long)head_dim);
     if ((unsigned)dtype > INTFA_DTYPE_BF16)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "%s: dtype = %d is not an intfa_dtype", fn, (int)dtype);
@@ -143,7 +145,7 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
     if (pack_blocks < 1) pack_blocks = 1;
     if (amax_blocks > 65535) amax_blocks = 65535;
     if (pack_blocks > 65535) pack_blocks = 65535;
-    const unsigned threads = (unsigned)head_dim;
+    const unsigned threads = (unsigned)(head_dim + 31) / 32 * 32; /* V_THREADS: whole warps */
     if ((st = intfa_launch(ctx, famax, "intfa_quant_v_amax", (unsigned)bh, (unsigned)amax_blocks, 1,
                            threads, 0, stream, &p)) != INTFA_OK ||
         (st = intfa_launch(ctx, fpack, "intfa_quant_v_pack", (unsigned)bh, (unsigned)pack_blocks, 1,
@@ -154,9 +156,18 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, 
 
 #define KV_THREADS 256      /* templates/quant_v.cu */
 #define KV_STREAM_GROUPS 4  /* groups of KV_THREADS per block of intfa_quant_kv_stream */
-#define KV_STREAM_STEPS 4   /* PACK_KEYS steps (8192 / head_dim keys each) per pack item */
+#define KV_STREAM_STEPS 4   /* PACK_KEYS steps (8192 / HDX keys each) per pack item */
 #define KV_SPLIT_KEYS 1024
 #define KV_MAX_SPLITS 32
+
+/* The K/V pass maps its threads onto rows of head_dim rounded up to a power of two (HDX in
+ * templates/quant_v.cu): 8192 / HDX keys per pack step, HDX floats of the pack's shared arrays. */
+static int64_t kv_dim_pow2(int64_t head_dim)
+{
+    int64_t d = 16;
+    while (d < head_dim) d *= 2;
+    return d;
+}
 
 int64_t intfa_kv_splits(int64_t seq)
 {
@@ -187,7 +198,7 @@ static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *va
     CUfunction fn;
     intfa_status st = intfa_ctx_function(ctx, var, "intfa_quant_kv_stream", &fn);
     if (st != INTFA_OK) return st;
-    const int64_t bh = p->bh, item_keys = KV_STREAM_STEPS * (8192 / head_dim);
+    const int64_t bh = p->bh, hdx = kv_dim_pow2(head_dim), item_keys = KV_STREAM_STEPS * (8192 / hdx);
     int64_t chunks = (intfa_v_padded_len(len) + item_keys - 1) / item_keys;
     if (chunks < 1) chunks = 1;
     const int64_t items = bh * (p->splits + chunks);
@@ -199,8 +210,8 @@ static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *va
     if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "quantize K/V: cuMemsetD32Async");
     int64_t blocks = (items + KV_STREAM_GROUPS - 1) / KV_STREAM_GROUPS;
     if (blocks > blocks_max) blocks = blocks_max;
-    /* per group: 2 x 2048 floats of row partials, 2 head_dim + 8 for pack */
-    const unsigned smem = (unsigned)(KV_STREAM_GROUPS * (4096 + 2 * head_dim + KV_THREADS / 32) * 4);
+    /* per group: 2 x 2048 floats of row partials (STATS_FLOATS), 2 HDX + 8 for pack (PACK_FLOATS) */
+    const unsigned smem = (unsigned)(KV_STREAM_GROUPS * (4096 + 2 * hdx + KV_THREADS / 32) * 4);
     return intfa_launch(ctx, fn, "intfa_quant_kv_stream", (unsigned)blocks, 1, 1,
                         KV_STREAM_GROUPS * KV_THREADS, smem, stream, p);
 }
@@ -233,7 +244,7 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
      * start is paid once per chunk at most (a head of one span takes one chunk per block:
      * measured 7% faster at N = 1k than four, docs/RESULTS.md) */
     const int64_t chunks = splits < 4 ? splits : 4;
-    const int64_t pack_keys = chunks * (8192 / head_dim);
+    const int64_t pack_keys = chunks * (8192 / kv_dim_pow2(head_dim));
     int64_t pack_blocks = (intfa_v_padded_len(len) + pack_keys - 1) / pack_keys;
     if (pack_blocks > 65535) pack_blocks = 65535; /* the kernel strides over the rest */
     intfa_quant_kv_params p = {k->data, v->data, out->k8, out->k_scale, out->v8, out->v_scale,
@@ -271,7 +282,11 @@ static intfa_status quantize_qk(const char *fn, intfa_context *ctx, const intfa_
     intfa_status st = check_dims(fn, dtype, batch, heads, seq, head_dim);
     if (st != INTFA_OK) return st;
     int64_t rows = 0;
-    if ((st = check_qk_options(o, heads)) != INTFA_OK ||
+    if ((st = check_qk_options(o, heads)) == INTFA_OK && o->format == INTFA_FMT_INT4 &&
+        !intfa_head_dim_classic(head_dim))
+        st = intfa_fail(INTFA_ERR_UNSUPPORTED, "head_dim = %lld with options.format = INT4: INT4 Q/K "
+                        "takes head dims 64 and 128", (long long)head_dim);
+    if (st != INTFA_OK ||
         (st = intfa_mul4("batch x heads x seq x head_dim", batch, heads, seq, head_dim, &rows)) != INTFA_OK)
         return intfa_fail_wrap(st, "%s", fn);
     if (rows == 0) return INTFA_OK;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "render.h"
 #include "validate.h"
 
 intfa_status intfa_mul4(const char *what, int64_t a, int64_t b, int64_t c, int64_t d, int64_t *out)
@@ -77,8 +78,9 @@ intfa_status intfa_check_problem(const intfa_attn_problem *p, float *scale)
             return intfa_fail(INTFA_ERR_UNSUPPORTED, "problem.%s = %lld exceeds the maximum %lld",
                               f[i].n, (long long)f[i].v, (long long)f[i].max);
     }
-    if (p->head_dim != 64 && p->head_dim != 128)
-        return intfa_fail(INTFA_ERR_UNSUPPORTED, "problem.head_dim = %lld: supported head dims are 64 and 128",
+    if (!intfa_head_dim_ok(p->head_dim))
+        return intfa_fail(INTFA_ERR_UNSUPPORTED,
+                          "problem.head_dim = %lld: supported head dims are multiples of 16 from 32 to 256",
                           (long long)p->head_dim);
     if (p->heads_kv == 0 && p->heads_q != 0)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.heads_kv = 0 with heads_q = %lld",
@@ -104,6 +106,10 @@ intfa_status intfa_check_problem(const intfa_attn_problem *p, float *scale)
         return intfa_fail(INTFA_ERR_UNSUPPORTED,
                           "problem.p_quant = INTFA_PQ_F16 with qk_format = INT4: 16-bit P.V runs with "
                           "INT8 Q/K only");
+    if (!intfa_head_dim_classic(p->head_dim) && (p->qk_format == INTFA_FMT_INT4 || p->p_quant == INTFA_PQ_F16))
+        return intfa_fail(INTFA_ERR_UNSUPPORTED, "problem.head_dim = %lld with %s: head dims 64 and 128 only",
+                          (long long)p->head_dim,
+                          p->qk_format == INTFA_FMT_INT4 ? "qk_format = INT4" : "p_quant = INTFA_PQ_F16");
     if (p->smooth_k != 0 && p->smooth_k != 1)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "problem.smooth_k = %d: must be 0 or 1",
                           p->smooth_k);

@@ -13,7 +13,9 @@
 // accumulator is already laid out as P.V's A operand: no shuffles. The arithmetic follows
 // docs/ALGORITHM.md step by step; reference/ref_attention.c is the same algorithm in C.
 
-#define HD ${v.head_dim}
+//% local hd_pad = (v.head_dim + 31) // 32 * 32
+#define HD ${hd_pad}        // the head dim computed with (a multiple of 32)
+#define DV ${v.head_dim}    // the problem's; columns DV .. HD are zeros
 #define BM ${v.block_m}
 #define BN ${v.block_n}
 #define WARPS ${v.warps}
@@ -22,7 +24,7 @@
 #define MT (BM / (16 * WARPS)) // m16 row tiles per warp: 1 or 2
 #define RW (16 * MT)           // query rows per warp
 #define NR (2 * MT)            // query rows per thread
-#define QREG (MT == 1)         // Q fragments kept in registers
+#define QREG (MT == 1 && HD <= 128) // Q fragments kept in registers
 #define CAUSAL ${v.causal and 1 or 0}
 // Q/K storage: INT8, or INT4 packed two per byte along head_dim (low nibble = even index).
 // INT4 takes the native s4 tensor-core path (mma.m16n8k64) on sm_80/86/89; on sm_90, where
@@ -160,7 +162,7 @@ intfa_attn_fwd(const intfa_attn_params p)
         for (int kc = 0; kc < HD / KSTEP; ++kc) {
             const int row = warp * RW + mt * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
             const int c = 2 * kc + (lane >> 4);
-            ldmatrix_x4(qf[mt][kc], sQ + row * KB + swz<QC>(row, c) * 16);
+            ldmatrix_x4(qf[mt][kc], sQ + qk_off<KB, BM>(row, c));
         }
 #endif
 
@@ -172,7 +174,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     int k_ofs[HD / KSTEP], v_ofs[BN / 32];
 #pragma unroll
     for (int kc = 0; kc < HD / KSTEP; ++kc)
-        k_ofs[kc] = lrow_b * KB + swz<QC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
+        k_ofs[kc] = qk_off<KB, BN>(lrow_b, 2 * kc + ((lane >> 3) & 1));
 #pragma unroll
     for (int kc = 0; kc < BN / 32; ++kc)
         v_ofs[kc] = lrow_b * BN + swz<VC>(lrow_b, 2 * kc + ((lane >> 3) & 1)) * 16;
@@ -216,14 +218,13 @@ intfa_attn_fwd(const intfa_attn_params p)
                 u32 qa[MT][4];
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
-                    ldmatrix_x4(qa[mt], sQ + (warp * RW + mt * 16 + lrow_a) * KB +
-                                            swz<QC>(lrow_a, 2 * kc + (lane >> 4)) * 16);
+                    ldmatrix_x4(qa[mt], sQ + qk_off<KB, BM>(warp * RW + mt * 16 + lrow_a, 2 * kc + (lane >> 4)));
 #define QA(mt) qa[mt]
 #endif
 #pragma unroll
                 for (int jp = 0; jp < BN / 16; ++jp) {
                     u32 kb[4];
-                    ldmatrix_x4(kb, tK + k_ofs[kc] + 16 * jp * KB);
+                    ldmatrix_x4(kb, tK + k_ofs[kc] + 16 * jp * qk_slab<KB>::bytes);
 #pragma unroll
                     for (int mt = 0; mt < MT; ++mt) {
                         mma_qk(s[mt][2 * jp], QA(mt), kb[0], kb[1]);

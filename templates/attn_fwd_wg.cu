@@ -12,7 +12,9 @@
 // attn_fwd.cu, which is exactly the hardware's 128/64/32-byte swizzle of K-major operands
 // when a tile starts on a 1024-byte boundary: the descriptors below describe those tiles.
 
-#define HD ${v.head_dim}
+//% local hd_pad = (v.head_dim + 31) // 32 * 32
+#define HD ${hd_pad}        // the head dim computed with (a multiple of 32)
+#define DV ${v.head_dim}    // the problem's; columns DV .. HD are zeros
 #define BM ${v.block_m}
 #define BN ${v.block_n}
 #define WARPS ${v.warps}
@@ -45,9 +47,10 @@
 // stays in shared memory to make room. Two warpgroups per block: one block per SM.
 //% local min_blocks = 1
 //% if v.warps == 4 then
-//%   local want = (v.head_dim == 64 and not v.causal) and 4 or 3
+//%   local want = (hd_pad <= 64 and not v.causal) and 4 or 3
 //%   min_blocks = 2
 //%   for b = want, 3, -1 do if b * (v.smem_bytes + 1024) <= 233472 then min_blocks = b break end end
+//%   if hd_pad > 160 then min_blocks = 2 end -- O alone is hd / 2 registers: 168 spill at 192
 //% end
 #define MIN_BLOCKS ${min_blocks}
 
@@ -81,7 +84,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     // them.
     pipeline_start<STAGES, true>(load_kv, n_tiles);
 
-    const u32 sQw = sQ + (warp >> 2) * 64 * HD; // this warpgroup's 64 rows of Q
+    const u32 sQw = sQ + (warp >> 2) * 64 * qk_slab<HD>::bytes; // this warpgroup's 64 rows of Q
 
     int rows[NR]; // rows[2 mt + h]: row g + 8 h of m16 tile mt
     float a[NR], m[NR], l[NR], o[MT][HD / 8][4];
@@ -109,21 +112,27 @@ intfa_attn_fwd(const intfa_attn_params p)
             u32 pf[MT][BN / 32][4];
             tile_softmax(x, a, m, l, alpha, beta, pf);
 
-            int pv[HD / 8][4];
-            wg_operands(pv);
-            wg_fence();
-            wg_pv<0>(pv, pf[0][0], wg_desc(tV, BN));
+            // P.V in HD / PVN column chunks (one up to head dim 128), each issued, waited for
+            // and folded into O
 #pragma unroll
-            for (int kc = 1; kc < BN / 32; ++kc) wg_pv<1>(pv, pf[0][kc], wg_desc(tV + kc * 32, BN));
-            wg_commit();
-            rescale_o(o, alpha); // overlaps the products
-            wg_wait<0>();
-            wg_operands(pv);
+            for (int ch = 0; ch < HD / PVN; ++ch) {
+                const u32 tVc = tV + ch * PVN * BN; // V^T rows ch PVN ..
+                int pv[PVN / 8][4];
+                wg_operands(pv);
+                wg_fence();
+                wg_pv<0>(pv, pf[0][0], wg_desc(tVc, BN));
 #pragma unroll
-            for (int e = 0; e < HD / 8; ++e)
+                for (int kc = 1; kc < BN / 32; ++kc) wg_pv<1>(pv, pf[0][kc], wg_desc(tVc + kc * 32, BN));
+                wg_commit();
+                if (ch == 0) rescale_o(o, alpha); // overlaps the products
+                wg_wait<0>();
+                wg_operands(pv);
 #pragma unroll
-                for (int r = 0; r < 4; ++r)
-                    o[0][e][r] = __fmaf_rn((float)pv[e][r], beta[r >> 1], o[0][e][r]);
+                for (int e = 0; e < PVN / 8; ++e)
+#pragma unroll
+                    for (int r = 0; r < 4; ++r)
+                        o[0][ch * (PVN / 8) + e][r] = __fmaf_rn((float)pv[e][r], beta[r >> 1], o[0][ch * (PVN / 8) + e][r]);
+            }
         }
     }
 

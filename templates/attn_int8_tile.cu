@@ -6,6 +6,24 @@
 // thread), CAUSAL, P_U8 and LAZY_TAU, and for the copies NT (threads), GB and GC (bytes and
 // 16-byte chunks of a K row as loaded), VC (chunks of a V^T row). docs/ALGORITHM.md is the
 // arithmetic step by step.
+//
+// Head dims (docs/ALGORITHM.md, "Head dims"): HD is the head dim the kernel computes with, a
+// multiple of 32 (one k32 step); DV <= HD is the problem's (a multiple of 16). Q/K columns and
+// V^T rows from DV to HD are zeros in shared memory and output columns past DV are not stored.
+// Q/K tiles are stored in slabs: rows of up to 128 bytes are one slab (the layouts of head
+// dims 32, 64 and 128 are what they always were); longer rows are cut into slabs of 128, 64 or
+// 32 bytes (whichever divides the row), each [rows][slab bytes] with the matching swizzle, which
+// is what one wgmma k32 step (a 32-byte column of every row) and ldmatrix read.
+#ifndef DV
+#define DV HD
+#endif
+#define GCP (GC <= 2 ? 2 : GC <= 4 ? 4 : GC <= 8 ? 8 : 16) // chunk columns of the copies (a power of two)
+#define GCV (DV * GB / HD / 16)                            // of them, the chunks global memory holds
+
+// Bytes of a slab of a Q/K tile whose rows are RB bytes long.
+template <int RB> struct qk_slab {
+    static constexpr int bytes = RB % 128 == 0 ? 128 : RB % 64 == 0 ? 64 : 32;
+};
 
 // Kernel parameters; the host mirror is intfa_attn_params in runtime/launch_params.h.
 struct intfa_attn_params {
@@ -67,6 +85,15 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
     return c ^ ((row >> 2) & 1);
 }
 
+// Byte offset of 16-byte chunk c of row `row` in a Q/K tile of R rows of RB bytes (slabs of
+// qk_slab<RB>::bytes, each R rows). Rows 8 apart share a swizzle, so moving by 8 k rows adds
+// 8 k slab-bytes.
+template <int RB, int R> __device__ __forceinline__ int qk_off(int row, int c)
+{
+    constexpr int SL = qk_slab<RB>::bytes, SC = SL / 16;
+    return (c / SC) * (R * SL) + row * SL + swz<SC>(row, c % SC) * 16;
+}
+
 // ---- cp.async copies. Chunk i of thread tid is tid + i * NT; NT is a multiple of every row's
 // chunk count, so a thread keeps one chunk column, its rows step by a constant, the swizzle of
 // its chunks is fixed, and only base pointers move from tile to tile.
@@ -116,7 +143,7 @@ struct attn_block {
             q_off = (i64)q0 * p.q_sn + hq * p.q_sh;
             o_off = (i64)q0 * p.o_sn + hq * p.o_sh;
             k_off = (i64)k0 * p.k_sn + hkv * p.k_sh;
-            v_off = (i64)hkv * HD * p.n_pad + 128 * (k0 / 128 + b);
+            v_off = (i64)hkv * DV * p.n_pad + 128 * (k0 / 128 + b);
             vh = (const unsigned short *)(const void *)p.v + (i64)k0 * p.v_sn + hkv * p.v_sh;
             row0 = (i64)hq * p.seq_q + q0;
             ksg = p.k_scale + (i64)hkv * p.seq_kv + k0;
@@ -126,7 +153,7 @@ struct attn_block {
             q_off = b * p.q_sb + hq * p.q_sh;
             o_off = b * p.o_sb + hq * p.o_sh;
             k_off = b * p.k_sb + hkv * p.k_sh;
-            v_off = bh_kv * HD * p.n_pad;
+            v_off = bh_kv * DV * p.n_pad;
             vh = (const unsigned short *)(const void *)p.v + b * p.v_sb + hkv * p.v_sh;
             row0 = ((i64)b * p.heads_q + hq) * p.seq_q;
             ksg = p.k_scale + bh_kv * p.seq_kv;
@@ -143,15 +170,18 @@ struct attn_block {
 #endif
     }
 
-    // Copies the block's Q rows (GB bytes each, swizzled) to dst; rows past the end are zeros.
+    // Copies the block's Q rows (GB bytes each, swizzled) to dst; rows past the end, and columns
+    // past DV, are zeros.
     __device__ __forceinline__ void copy_q(const intfa_attn_params &p, u32 dst, int tid) const
     {
-        const int row0 = tid / GC, c = tid % GC;
+        const int row0 = tid / GCP, c = tid % GCP;
+        if (!(GC == GCP || c < GC)) return;
         const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
-        dst += row0 * GB + swz<GC>(row0, c) * 16;
-        FOR_CHUNKS(i, BM * GC) {
-            const bool ok = m0 + row0 + i * (NT / GC) < seq_q;
-            cp_async16(dst + i * (NT / GC) * GB, ok ? src + i * (NT / GC) * p.q_sn : p.q, ok ? 16 : 0);
+        dst += qk_off<GB, BM>(row0, c);
+        FOR_CHUNKS(i, BM * GCP) {
+            const bool ok = m0 + row0 + i * (NT / GCP) < seq_q && (GCV == GC || c < GCV);
+            cp_async16(dst + i * (NT / GCP) * qk_slab<GB>::bytes, ok ? src + i * (NT / GCP) * p.q_sn : p.q,
+                       ok ? 16 : 0);
         }
     }
 };
@@ -209,10 +239,11 @@ __device__ __forceinline__ void quant_q_rows(const intfa_attn_params &p, const a
         const int row = blk.m0 + lrow0 + g + 8 * r;
 #pragma unroll
         for (int i = 0; i < CH; ++i)
-            raw[r][i] = row < blk.seq_q ? *(const uint4 *)(qx + (i64)row * p.q_sn + (t + 4 * i) * 8)
-                                      : make_uint4(0u, 0u, 0u, 0u);
+            raw[r][i] = row < blk.seq_q && (DV == HD || (t + 4 * i) * 8 < DV)
+                            ? *(const uint4 *)(qx + (i64)row * p.q_sn + (t + 4 * i) * 8)
+                            : make_uint4(0u, 0u, 0u, 0u);
     }
-    const float *mean = p.k_mean && p.lse ? p.k_mean + blk.bh_kv * HD : nullptr;
+    const float *mean = p.k_mean && p.lse ? p.k_mean + blk.bh_kv * DV : nullptr;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         const int lrow = lrow0 + g + 8 * r, row = blk.m0 + lrow;
@@ -239,7 +270,7 @@ __device__ __forceinline__ void quant_q_rows(const intfa_attn_params &p, const a
                 b[e >> 2] |= ((u32)q & 0xffu) << (8 * (e & 3));
             }
             const int c = t + 4 * i; // 8-byte half c & 1 of int8 chunk c >> 1
-            asm volatile("st.shared.v2.u32 [%0], {%1,%2};\n" ::"r"(dst + lrow * HD + swz<HD / 16>(lrow, c >> 1) * 16 + (c & 1) * 8),
+            asm volatile("st.shared.v2.u32 [%0], {%1,%2};\n" ::"r"(dst + qk_off<HD, BM>(lrow, c >> 1) + (c & 1) * 8),
                          "r"(b[0]), "r"(b[1]) : "memory");
         }
         qs[r] = amax / 127.0f;
@@ -247,6 +278,7 @@ __device__ __forceinline__ void quant_q_rows(const intfa_attn_params &p, const a
             float dot = 0.f;
 #pragma unroll
             for (int i = 0; i < CH; ++i) {
+                if (DV != HD && (t + 4 * i) * 8 >= DV) continue;
                 const float4 m0 = *(const float4 *)(mean + (t + 4 * i) * 8);
                 const float4 m1 = *(const float4 *)(mean + (t + 4 * i) * 8 + 4);
                 const float mv[8] = {m0.x, m0.y, m0.z, m0.w, m1.x, m1.y, m1.z, m1.w};
@@ -292,24 +324,26 @@ __device__ __forceinline__ void start_rows(const intfa_attn_params &p, const att
 // One thread's part of the key-tile copies: its K and V^T chunk column and where the next
 // tile's chunks are.
 struct kv_copier {
-    static_assert(NT % GC == 0 && NT % VC == 0 && (NT / GC) % 8 == 0 && (NT / VC) % 8 == 0,
+    static_assert(NT % GCP == 0 && NT % VC == 0 && (NT / GCP) % 8 == 0 && (NT / VC) % 8 == 0,
                   "chunk columns must be fixed per thread");
     const signed char *k_src, *v_src; // this thread's first chunk of the next tile
     i64 k_step, v_step;               // between this thread's chunks (NT / GC K rows, NT / VC V^T rows)
     i64 k_tile_step;                  // from one tile's K rows to the next's
     u32 k_dst0, v_dst0;               // this thread's first chunk in a stage
-    int k_row0;
+    int k_row0, k_c, v_row0;
 
     __device__ __forceinline__ kv_copier(const intfa_attn_params &p, const signed char *kg,
                                          const signed char *vg, int tid)
     {
-        k_row0 = tid / GC;
-        const int v_row0 = tid / VC, v_c = tid % VC;
-        k_dst0 = k_row0 * GB + swz<GC>(k_row0, tid % GC) * 16;
+        k_row0 = tid / GCP;
+        k_c = tid % GCP;
+        v_row0 = tid / VC;
+        const int v_c = tid % VC;
+        k_dst0 = qk_off<GB, BN>(k_row0, k_c);
         v_dst0 = v_row0 * BN + swz<VC>(v_row0, v_c) * 16;
-        k_step = (i64)(NT / GC) * p.k_sn;
+        k_step = (i64)(NT / GCP) * p.k_sn;
         v_step = (i64)(NT / VC) * p.n_pad;
-        k_src = kg + (i64)k_row0 * p.k_sn + (tid % GC) * 16;
+        k_src = kg + (i64)k_row0 * p.k_sn + k_c * 16;
         v_src = vg + (i64)v_row0 * p.n_pad + v_c * 16;
         k_tile_step = (i64)BN * p.k_sn;
     }
@@ -320,16 +354,20 @@ struct kv_copier {
     template <bool FULL>
     __device__ __forceinline__ void k_rows(const intfa_attn_params &p, const attn_block &blk, u32 dk, int key0, int tid) const
     {
-        FOR_CHUNKS(i, BN * GC) {
-            const bool ok = FULL || key0 + k_row0 + i * (NT / GC) < blk.seq_kv;
-            cp_async16(dk + i * (NT / GC) * GB, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
+        if (!(GC == GCP || k_c < GC)) return; // a copy column past the row
+        FOR_CHUNKS(i, BN * GCP) {
+            const bool ok = (FULL || key0 + k_row0 + i * (NT / GCP) < blk.seq_kv) && (GCV == GC || k_c < GCV);
+            cp_async16(dk + i * (NT / GCP) * qk_slab<GB>::bytes, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
         }
     }
     template <bool FULL>
     __device__ __forceinline__ void v_rows(const intfa_attn_params &p, const attn_block &blk, u32 dv, int key0, int tid) const
     {
         const bool ok = FULL || key0 + (tid % VC) * 16 < blk.n_pad;
-        FOR_CHUNKS(i, HD * VC) cp_async16(dv + i * (NT / VC) * BN, ok ? v_src + i * v_step : p.v, ok ? 16 : 0);
+        FOR_CHUNKS(i, HD * VC) {
+            const bool in = ok && (DV == HD || v_row0 + i * (NT / VC) < DV); // V^T rows past DV: zeros
+            cp_async16(dv + i * (NT / VC) * BN, in ? v_src + i * v_step : p.v, in ? 16 : 0);
+        }
     }
     template <bool FULL>
     __device__ __forceinline__ void k_scales(const intfa_attn_params &p, const attn_block &blk, u32 dks, int key0, int tid) const
@@ -572,7 +610,7 @@ __device__ __forceinline__ void store_output(const intfa_attn_params &p, const f
                                              const float (&m)[NR], const float (&l)[NR],
                                              const int (&rows)[NR], const attn_block &blk, int t)
 {
-    const float *vs = p.v_scale + blk.bh_kv * HD;
+    const float *vs = p.v_scale + blk.bh_kv * DV;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         const int row = rows[r], mt = r >> 1, h = r & 1;
@@ -582,6 +620,7 @@ __device__ __forceinline__ void store_output(const intfa_attn_params &p, const f
         const float inv = lv > 0.f ? 1.0f / lv : 0.f; // one division per row, not per element
 #pragma unroll
         for (int e = 0; e < HD / 8; ++e) {
+            if (8 * e >= DV) break; // padding columns
             const int d = 8 * e + 2 * t;
             float2 sc;
             if constexpr (V_SCALED) sc = lv > 0.f ? *(const float2 *)(vs + d) : make_float2(0.f, 0.f);

@@ -43,26 +43,42 @@ __device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], unsigned long long qd
                  : "l"(qd), "l"(kd), "n"(ACC));
 }
 
-// O_tile (+)= P V over one k32 step: 64 x HD, P fragment from registers, V^T tile via descriptor.
-template <int ACC>
-__device__ __forceinline__ void wg_pv(int (&c)[HD / 8][4], const u32 (&a)[4], unsigned long long vd)
-{
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.head_dim // 2 + 5}, 0;\n"
-//% if v.p_quant == "u8row" then
-                 "wgmma.mma_async.sync.aligned.m64n${v.head_dim}k32.s32.u8.s8 {${acc_list(v.head_dim // 2)}}, "
-//% else
-                 "wgmma.mma_async.sync.aligned.m64n${v.head_dim}k32.s32.s8.s8 {${acc_list(v.head_dim // 2)}}, "
+// P.V's output columns per product (PVN): the whole head dim up to 128; past that the largest
+// multiple of 16 dividing it with O and one int32 P.V chunk within 168 registers (160: 80,
+// 192: 96, 224: 112, 256: 64), the chunks issued and folded one after another.
+//% local hd_k = (v.head_dim + 31) // 32 * 32
+//% local pvn = hd_k
+//% if hd_k > 128 then
+//%   pvn = 16
+//%   for n = 16, 128, 16 do if hd_k % n == 0 and hd_k // 2 + n // 2 <= 168 then pvn = n end end
 //% end
-                 "{%${v.head_dim // 2},%${v.head_dim // 2 + 1},%${v.head_dim // 2 + 2},%${v.head_dim // 2 + 3}}, %${v.head_dim // 2 + 4}, p;\n}\n"
-                 : ${acc_ops("c", v.head_dim // 2)}
+#define PVN ${pvn}
+
+// O_tile (+)= P V over one k32 step: 64 x PVN, P fragment from registers, V^T rows via descriptor.
+template <int ACC>
+__device__ __forceinline__ void wg_pv(int (&c)[PVN / 8][4], const u32 (&a)[4], unsigned long long vd)
+{
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${pvn // 2 + 5}, 0;\n"
+//% if v.p_quant == "u8row" then
+                 "wgmma.mma_async.sync.aligned.m64n${pvn}k32.s32.u8.s8 {${acc_list(pvn // 2)}}, "
+//% else
+                 "wgmma.mma_async.sync.aligned.m64n${pvn}k32.s32.s8.s8 {${acc_list(pvn // 2)}}, "
+//% end
+                 "{%${pvn // 2},%${pvn // 2 + 1},%${pvn // 2 + 2},%${pvn // 2 + 3}}, %${pvn // 2 + 4}, p;\n}\n"
+                 : ${acc_ops("c", pvn // 2)}
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(vd), "n"(ACC));
 }
 
-// S = Q K^T of a warpgroup's 64 rows (Q at sQw) and one key tile (K at tK), as one commit group.
+// S = Q K^T of a warpgroup's 64 rows (Q at sQw: its rows of the first slab of a BM-row tile)
+// and one key tile (K at tK), as one commit group. Rows of HD bytes in slabs (attn_int8_tile.cu,
+// qk_off): k32 step kc reads bytes 32 kc % SL of slab 32 kc / SL.
 __device__ __forceinline__ void wg_issue_qk(int (&s)[BN / 8][4], u32 sQw, u32 tK)
 {
-    wg_qk<0>(s, wg_desc(sQw, HD), wg_desc(tK, HD));
+    constexpr int SL = qk_slab<HD>::bytes;
+    wg_qk<0>(s, wg_desc(sQw, SL), wg_desc(tK, SL));
 #pragma unroll
-    for (int kc = 1; kc < HD / 32; ++kc) wg_qk<1>(s, wg_desc(sQw + kc * 32, HD), wg_desc(tK + kc * 32, HD));
+    for (int kc = 1; kc < HD / 32; ++kc)
+        wg_qk<1>(s, wg_desc(sQw + (kc * 32 / SL) * (BM * SL) + kc * 32 % SL, SL),
+                 wg_desc(tK + (kc * 32 / SL) * (BN * SL) + kc * 32 % SL, SL));
     wg_commit();
 }

@@ -5,8 +5,11 @@
 //   intfa_quant_v_amax   column (or head) max |v| into scale[], as float bits via atomicMax
 //   intfa_quant_v_pack   int8 values from those maxima, 16 keys per thread, 16-byte stores
 //   intfa_quant_v_scale  scale[] = amax / 127
+// each with one thread per channel d, V_THREADS = HD rounded up to a warp (threads d >= HD, at
+// hd48, hd80 ..., hold no channel: they read and write nothing)
 
 #define HD ${v.head_dim}
+#define V_THREADS ${(v.head_dim + 31) // 32 * 32}
 #define AMAX_KEYS 256   // keys per block in the max pass
 #define PACK_GROUPS 8   // 16-key groups per block in the pack pass
 //% local bf16 = (v.dtype == "bf16")
@@ -40,15 +43,16 @@ __device__ __forceinline__ const unsigned short *row_of(const intfa_quant_v_para
     return (const unsigned short *)p.x + b * p.x_sb + h * p.x_sh + (i64)n * p.x_sn;
 }
 
-// grid (B * H, min(ceil(seq / AMAX_KEYS), 65535)), block HD threads: thread d scans its
+// grid (B * H, min(ceil(seq / AMAX_KEYS), 65535)), block V_THREADS threads: thread d scans its
 // column over the key chunks blockIdx.y, blockIdx.y + gridDim.y, ...
-extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_amax(const intfa_quant_v_params p)
+extern "C" __global__ void __launch_bounds__(V_THREADS) intfa_quant_v_amax(const intfa_quant_v_params p)
 {
-    __shared__ float red[HD / 32];
+    __shared__ float red[V_THREADS / 32];
     const int d = threadIdx.x;
+    const bool on = HD == V_THREADS || d < HD; // thread d holds a channel (folds to true)
     const i64 bh = blockIdx.x;
     float amax = 0.f;
-    for (int n0 = blockIdx.y * AMAX_KEYS; n0 < p.seq; n0 += gridDim.y * AMAX_KEYS) {
+    for (int n0 = blockIdx.y * AMAX_KEYS; on && n0 < p.seq; n0 += gridDim.y * AMAX_KEYS) {
         const int n1 = min(n0 + AMAX_KEYS, p.seq);
         // unrolled so that 8 independent loads are in flight per thread, not one
 #pragma unroll 8
@@ -60,18 +64,19 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_amax(const intfa_
         if ((d & 31) == 0) red[d >> 5] = amax;
         __syncthreads();
         if (d == 0) {
-            for (int w = 1; w < HD / 32; ++w) amax = fmaxf(amax, red[w]);
+            for (int w = 1; w < V_THREADS / 32; ++w) amax = fmaxf(amax, red[w]);
             atomicMax((int *)&p.scale[bh * HD], __float_as_int(amax));
         }
-    } else {
+    } else if (on) {
         atomicMax((int *)&p.scale[bh * HD + d], __float_as_int(amax));
     }
 }
 
-// grid (B * H, min(ceil(n_pad / (16 * PACK_GROUPS)), 65535)), block HD threads.
-extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_pack(const intfa_quant_v_params p)
+// grid (B * H, min(ceil(n_pad / (16 * PACK_GROUPS)), 65535)), block V_THREADS threads.
+extern "C" __global__ void __launch_bounds__(V_THREADS) intfa_quant_v_pack(const intfa_quant_v_params p)
 {
     const int d = threadIdx.x;
+    if (HD != V_THREADS && d >= HD) return;
     const i64 bh = blockIdx.x;
     const float amax = p.scale[bh * HD + (p.per_head ? 0 : d)];
     const float inv = amax > 0.f ? 127.0f / amax : 0.f;
@@ -96,14 +101,15 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_pack(const intfa_
     }
 }
 
-// grid (B * H), block HD threads.
-extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_scale(const intfa_quant_v_params p)
+// grid (B * H), block V_THREADS threads.
+extern "C" __global__ void __launch_bounds__(V_THREADS) intfa_quant_v_scale(const intfa_quant_v_params p)
 {
     const int d = threadIdx.x;
+    const bool on = HD == V_THREADS || d < HD; // thread d holds a channel (folds to true)
     const i64 bh = blockIdx.x;
-    const float amax = p.scale[bh * HD + (p.per_head ? 0 : d)];
+    const float amax = on ? p.scale[bh * HD + (p.per_head ? 0 : d)] : 0.f;
     __syncthreads();
-    p.scale[bh * HD + d] = amax / 127.0f;
+    if (on) p.scale[bh * HD + d] = amax / 127.0f;
 }
 
 // ---- The drop-in's K/V pass (INT8 K; docs/ALGORITHM.md): every byte of K and V read twice at
@@ -121,12 +127,22 @@ extern "C" __global__ void __launch_bounds__(HD) intfa_quant_v_scale(const intfa
 // attention kernel, launched as its programmatic dependent, starts on the other SMs at once
 // and waits per head for that head's flag (docs/ALGORITHM.md, "The K/V pass beside the
 // attention").
-// Every piece reads 16-byte chunks (8 values) of token rows; CPR chunks make a row.
+// Every piece reads 16-byte chunks (8 values) of token rows. The threads are mapped onto rows of
+// HDX = HD rounded up to a power of two (hd96 -> 128, hd160 .. hd224 -> 256): CPR chunks a row,
+// a power of two that divides the warp; chunks c >= CHUNKS (HD < HDX) idle: they load zeros,
+// which change no maximum or sum, and write nothing.
 
+//% local hdx = 16
+//% while hdx < v.head_dim do hdx = 2 * hdx end
+#define HDX ${hdx}
 #define KV_THREADS 256
-#define CPR (HD / 8)
+#define CPR (HDX / 8)
+#define CHUNKS (HD / 8)        // chunks of a row that hold channels
 #define RPP (KV_THREADS / CPR) // rows per pass of a group
-#define PACK_KEYS (8192 / HD) // keys per step: 64 at hd128, 128 at hd64 (256 V words of 4 keys x 8 channels)
+#define PACK_KEYS (8192 / HDX) // keys per step: 64 at hd128, 128 at hd64 (256 V words of 4 keys x 8 channels)
+#if HDX > KV_THREADS
+#error "the pack's mean padding assumes HDX <= KV_THREADS"
+#endif
 #define STREAM_GROUPS 4       // 256-thread groups per block of intfa_quant_kv_stream
 #define STREAM_STEPS 4        // PACK_KEYS steps per pack item of intfa_quant_kv_stream
 
@@ -196,9 +212,9 @@ __device__ __forceinline__ void group_sync(int id)
 }
 
 // Shared memory: the statistics' row partials; pack's mean, 127 / max and per-warp head maxima;
-// a group of intfa_quant_kv_stream holds both.
-#define STATS_FLOATS (2 * RPP * HD)
-#define PACK_FLOATS (2 * HD + KV_THREADS / 32)
+// a group of intfa_quant_kv_stream holds both (host: kv_stream_launch in runtime/quantize.c).
+#define STATS_FLOATS (2 * RPP * HDX)
+#define PACK_FLOATS (2 * HDX + KV_THREADS / 32)
 #define GROUP_FLOATS (STATS_FLOATS + PACK_FLOATS)
 
 // Statistics of span y of head bh (y < kv_splits(sq.len)) by one group (thread tid of it).
@@ -207,7 +223,7 @@ __device__ __forceinline__ void stats_span(const intfa_quant_kv_params &p, i64 b
 {
     const int rr = tid / CPR, c = tid % CPR;
     const int splits = kv_splits(sq.len), span = (sq.len + splits - 1) / splits;
-    const int n0 = y * span, n1 = min(sq.len, n0 + span);
+    const int n0 = y * span, n1 = HD == HDX || c < CHUNKS ? min(sq.len, n0 + span) : n0; // idle: no rows
     float ks[8], vm[8];
 #pragma unroll
     for (int e = 0; e < 8; ++e) ks[e] = vm[e] = 0.f;
@@ -246,16 +262,16 @@ __device__ __forceinline__ void stats_span(const intfa_quant_kv_params &p, i64 b
     }
 #pragma unroll
     for (int e = 0; e < 8; ++e) {
-        red[rr * HD + c * 8 + e] = ks[e];
-        red[(RPP + rr) * HD + c * 8 + e] = vm[e];
+        red[rr * HDX + c * 8 + e] = ks[e];
+        red[(RPP + rr) * HDX + c * 8 + e] = vm[e];
     }
     group_sync(bar);
     float *out = p.part + (bh * p.splits + y) * 2 * HD;
     for (int d = tid; d < HD; d += KV_THREADS) {
         float s = 0.f, m = 0.f;
         for (int r = 0; r < RPP; ++r) { // fixed order: the same bits on every run
-            s += red[r * HD + d];
-            m = fmaxf(m, red[(RPP + r) * HD + d]);
+            s += red[r * HDX + d];
+            m = fmaxf(m, red[(RPP + r) * HDX + d]);
         }
         out[d] = s;
         out[HD + d] = m;
@@ -264,12 +280,12 @@ __device__ __forceinline__ void stats_span(const intfa_quant_kv_params &p, i64 b
 
 // Pack of head bh by one group: the partials reduced (scales and mean written when `first`),
 // then the keys key0, key0 + step, ... below key_end in PACK_KEYS steps. ps: PACK_FLOATS of
-// shared memory.
+// shared memory (mean_s holds HDX values: zeros past HD, so an idle chunk's K stays zero).
 __device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh, const kv_seq &sq,
                                           int key0, int step, int key_end, bool first, int tid,
                                           float *ps, int bar)
 {
-    float *mean_s = ps, *inv_s = mean_s + HD, *head_max = inv_s + HD;
+    float *mean_s = ps, *inv_s = mean_s + HDX, *head_max = inv_s + HDX;
     const float *part = p.part + bh * p.splits * 2 * HD;
     // the partials, reduced in split order (read through L2: another SM's group wrote them)
     float amax_d[(HD + KV_THREADS - 1) / KV_THREADS];
@@ -283,6 +299,7 @@ __device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh
                 m = fmaxf(m, __ldcg(part + sp * 2 * HD + HD + d));
             }
         if (d < HD) mean_s[d] = p.smooth && sq.len > 0 ? __fdiv_rn(s, (float)sq.len) : 0.f;
+        else if (d < HDX) mean_s[d] = 0.f;
         amax_d[i] = m;
     }
     if (p.per_head) {
@@ -315,8 +332,8 @@ __device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh
         for (int i = 0; i < PACK_KEYS * CPR / KV_THREADS; ++i) {
             const int n = key0 + tid / CPR + i * RPP, c = tid % CPR;
             float x[8];
-            const bool ok = n < sq.len;
-            chunk_to_float(ok ? *chunk_of(p.k, sq.k_in, p.k_sn, n, c) : make_uint4(0u, 0u, 0u, 0u), x);
+            const bool ok = n < sq.len, live = ok && (HD == HDX || c < CHUNKS);
+            chunk_to_float(live ? *chunk_of(p.k, sq.k_in, p.k_sn, n, c) : make_uint4(0u, 0u, 0u, 0u), x);
             float amax = 0.f;
 #pragma unroll
             for (int e = 0; e < 8; ++e) {
@@ -334,14 +351,15 @@ __device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh
             }
             if (ok) {
                 const i64 row = sq.out_row0 + n;
-                *(uint2 *)(p.k_out + row * HD + c * 8) = make_uint2(b[0], b[1]);
+                if (live) *(uint2 *)(p.k_out + row * HD + c * 8) = make_uint2(b[0], b[1]);
                 if (c == 0) p.k_scale[row] = amax / 127.0f;
             }
         }
 
         // V: thread (c, G, w) builds word w of 16-key group G for the 8 channels of chunk c: the
-        // keys 2w, 2w + 1, 2w + 8, 2w + 9 of the group are slots 4w .. 4w + 3 (docs/ALGORITHM.md)
-        for (int item = tid; item < CPR * PACK_KEYS / 4; item += KV_THREADS) {
+        // keys 2w, 2w + 1, 2w + 8, 2w + 9 of the group are slots 4w .. 4w + 3 (docs/ALGORITHM.md);
+        // the items of the chunks c < CHUNKS only (c is the item's major index)
+        for (int item = tid; item < CHUNKS * PACK_KEYS / 4; item += KV_THREADS) {
             const int w = item & 3, G = (item >> 2) % (PACK_KEYS / 16), c = item / (PACK_KEYS / 4);
             const int g0 = key0 + G * 16;
             if (g0 >= sq.n_pad) continue;

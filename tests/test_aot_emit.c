@@ -148,7 +148,7 @@ static void test_bad_entries_refused(void **state)
     intfa_variant v = fixture_variant(names[0]);
     assert_int_equal(intfa_aot_entry_make(&v, "x", 0, &out), INTFA_ERR_INVALID_ARGUMENT);
     assert_int_equal(intfa_aot_entry_make(&v, NULL, 1, &out), INTFA_ERR_INVALID_ARGUMENT);
-    v.head_dim = 96;
+    v.head_dim = 72;
     assert_int_equal(intfa_aot_entry_make(&v, "x", 1, &out), INTFA_ERR_UNSUPPORTED);
     assert_int_equal(((unsigned char *)&out)[0], 0x5a);
     release_all(&m);

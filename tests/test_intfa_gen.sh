@@ -51,8 +51,8 @@ expect_rc 2 "$gen" --emit-source "$first" --head-dims 64
 expect_rc 2 "$gen" --emit-aot "$tmp/x" --out "$tmp/y"
 expect_rc 2 "$gen" --list --recompile
 expect_rc 2 "$gen" --verify "$tmp/no-such-table"
-expect_rc 2 "$gen" --list --head-dims 96
-grep -q "64, 128" "$tmp/err" || fail "--head-dims 96 does not say what is allowed"
+expect_rc 2 "$gen" --list --head-dims 72
+grep -q "multiples of 16 from 32 to 256" "$tmp/err" || fail "--head-dims 72 does not say what is allowed"
 expect_rc 2 "$gen" --list --kinds attn_fp16 --dtypes bf16   # the FP16 baseline is fp16 only
 grep -q "empty" "$tmp/err" || fail "an empty selection is not called empty"
 expect_rc 0 "$gen" --list --formats int4 --kinds attn_fwd,quant_qk

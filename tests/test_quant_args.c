@@ -95,11 +95,18 @@ static void test_qk_options(void **state)
                                           (float *)DEV(0x200000), NULL),
                      INTFA_ERR_INVALID_ARGUMENT);
     assert_error_contains("x.stride_n");
-    /* sizes and the context come first */
+    /* sizes and the context come first: head dims are multiples of 16 from 32 to 256, INT4 64
+     * and 128 only */
+    assert_int_equal(intfa_quantize_qk_ex(&fake, &bad, INTFA_DTYPE_FP16, 2, 4, 10, 100, &o, out,
+                                          (float *)DEV(0x200000), NULL),
+                     INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("head_dim = 100");
+    o.format = INTFA_FMT_INT4;
     assert_int_equal(intfa_quantize_qk_ex(&fake, &bad, INTFA_DTYPE_FP16, 2, 4, 10, 96, &o, out,
                                           (float *)DEV(0x200000), NULL),
                      INTFA_ERR_UNSUPPORTED);
-    assert_error_contains("head_dim = 96");
+    assert_error_contains("intfa_quantize_qk_ex: head_dim = 96 with options.format = INT4");
+    o.format = INTFA_FMT_INT8;
     assert_int_equal(intfa_quantize_qk_ex(NULL, &bad, INTFA_DTYPE_FP16, 2, 4, 10, 128, &o, out,
                                           (float *)DEV(0x200000), NULL),
                      INTFA_ERR_INVALID_ARGUMENT);
@@ -135,8 +142,9 @@ static void test_mean_args(void **state)
     assert_error_contains("dtype = 3");
     assert_int_equal(intfa_mean_over_tokens(&fake, &x, INTFA_DTYPE_BF16, -1, 4, 10, 64, out, NULL),
                      INTFA_ERR_INVALID_ARGUMENT);
-    assert_int_equal(intfa_mean_over_tokens(&fake, &x, INTFA_DTYPE_BF16, 1, 4, 10, 32, out, NULL),
+    assert_int_equal(intfa_mean_over_tokens(&fake, &x, INTFA_DTYPE_BF16, 1, 4, 10, 264, out, NULL),
                      INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("head_dim = 264");
     assert_int_equal(intfa_mean_over_tokens(&fake, &x, INTFA_DTYPE_BF16, 1LL << 40, 1LL << 20, 1LL << 20,
                                             64, out, NULL),
                      INTFA_ERR_OVERFLOW);

@@ -47,9 +47,9 @@ static void test_class_of(void **state)
 
     /* invalid problems: an error naming the field, out unchanged */
     intfa_tune_class before = c;
-    p.head_dim = 96;
+    p.head_dim = 72;
     assert_int_equal(intfa_tune_class_of(&p, &c), INTFA_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(intfa_last_error(), "head_dim = 96"));
+    assert_non_null(strstr(intfa_last_error(), "head_dim = 72"));
     p.head_dim = 64;
     p.causal = 2;
     assert_int_equal(intfa_tune_class_of(&p, &c), INTFA_ERR_INVALID_ARGUMENT);
@@ -105,7 +105,7 @@ static void test_parse_errors(void **state)
 {
     (void)state;
     const char *bad[][INTFA_TUNE_CLASS_TOKENS] = {
-        {"d96", "int8", "fp16", "full", "pu8", "kv<=1024"},
+        {"d72", "int8", "fp16", "full", "pu8", "kv<=1024"},
         {"d64", "int16", "fp16", "full", "pu8", "kv<=1024"},
         {"d64", "int8", "fp32", "full", "pu8", "kv<=1024"},
         {"d64", "int8", "fp16", "half", "pu8", "kv<=1024"},

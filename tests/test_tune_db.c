@@ -257,7 +257,7 @@ static void test_parse_errors(void **state)
                    "t.db:9", "bad time");
     assert_corrupt(HEAD "d64 int8 fp16 full pu8 kv<=1024 attn_fwd-sm80-d64-int8-fp16-full-pu8-m64n32w4s1\n",
                    "t.db:9", "8 fields");
-    assert_corrupt(HEAD "d96 int8 fp16 full pu8 kv<=1024 attn_fwd-sm80-d64-int8-fp16-full-pu8-m64n32w4s1 1\n",
+    assert_corrupt(HEAD "d72 int8 fp16 full pu8 kv<=1024 attn_fwd-sm80-d64-int8-fp16-full-pu8-m64n32w4s1 1\n",
                    "t.db:9", "head_dim");
     assert_corrupt(HEAD "[other]\n", "t.db:9", "unknown section");
     char nul[] = HEAD "x\0y\n";

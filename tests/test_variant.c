@@ -303,9 +303,46 @@ static void test_check_messages(void **state)
     intfa_variant v = attn(INTFA_ARCH_SM80, 128, 128, 64, 8, 2);
     assert_int_equal(intfa_variant_check(&v), INTFA_OK);
 
-    v.head_dim = 96;
+    v.head_dim = 72;
     assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
-    assert_string_equal(intfa_last_error(), "head_dim = 96: supported are 64 and 128");
+    assert_string_equal(intfa_last_error(), "head_dim = 72: supported are multiples of 16 from 32 to 256");
+    v.head_dim = 272;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    v.head_dim = 16;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+
+    /* the other head dims: the INT8 kernels (mma.sync and wgmma) and the quantization kernels;
+     * the other families 64 and 128 only, each named */
+    v = attn(INTFA_ARCH_SM80, 96, 128, 64, 8, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    v = attn(INTFA_ARCH_SM90A, 256, 64, 64, 4, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    v = attn(INTFA_ARCH_SM90A, 48, 64, 128, 4, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    assert_int_equal(intfa_variant_smem_bytes(&v), 64 * 64 + 2 * (2 * 128 * 64 + 4 * 128) + 1024);
+    v.qk_format = INTFA_FMT_INT4;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_string_equal(intfa_last_error(), "head_dim = 48: INT4 Q/K takes 64 and 128");
+    v = attn(INTFA_ARCH_SM90A, 96, 64, 128, 4, 2);
+    v.p_quant = INTFA_PQ_F16;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("pf16 (16-bit P.V) takes 64 and 128");
+    v = attn(INTFA_ARCH_SM90A, 96, 128, 128, 12, 2);
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("the warp-specialized kernel takes 64 and 128");
+    v = attn(INTFA_ARCH_SM80, 96, 64, 64, 4, 2);
+    v.kind = INTFA_KIND_ATTN_FWD_FP16;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("the FP16 baseline (attn_fp16) takes 64 and 128");
+    v.kind = INTFA_KIND_KV_CACHE;
+    v.warps = 4;
+    assert_int_equal(intfa_variant_check(&v), INTFA_ERR_UNSUPPORTED);
+    assert_error_contains("the paged KV cache (kv_cache) takes 64 and 128");
+    v.kind = INTFA_KIND_QUANT_V;
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    v.kind = INTFA_KIND_QUANT_QK;
+    assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+    v = attn(INTFA_ARCH_SM80, 128, 128, 64, 8, 2);
 
     /* INT4 Q/K: attention and its quantization on every arch. Shared memory: packed Q/K rows
      * of d/2 bytes; on sm_90 (unpacked to INT8 in shared memory) an int8 Q tile, a packed Q
@@ -433,8 +470,16 @@ static void test_check_messages(void **state)
 static int oracle(const intfa_variant *v, const char **reasons)
 {
     int n = 0;
-    if (v->head_dim != 64 && v->head_dim != 128) reasons[n++] = "head_dim";
+    if (v->head_dim < 32 || v->head_dim > 256 || v->head_dim % 16) reasons[n++] = "head_dim";
     const int fp16 = v->kind == INTFA_KIND_ATTN_FWD_FP16;
+    const int ws = !fp16 && v->kind == INTFA_KIND_ATTN_FWD && v->arch == INTFA_ARCH_SM90A &&
+                   v->qk_format == INTFA_FMT_INT8 && (v->warps == 8 || v->warps == 12) &&
+                   v->block_m == 16 * (v->warps - 4);
+    if (n == 0 && v->head_dim != 64 && v->head_dim != 128 &&
+        (v->kind == INTFA_KIND_KV_CACHE || fp16 || ws ||
+         ((v->kind == INTFA_KIND_ATTN_FWD || v->kind == INTFA_KIND_QUANT_QK) && v->qk_format == INTFA_FMT_INT4)))
+        reasons[n++] = "takes 64 and 128";
+    const long long d = (v->head_dim + 31) / 32 * 32; /* what the attention kernels compute with */
     if (v->kind == INTFA_KIND_KV_CACHE) { /* its warp merge: 2 or 4 warps */
         if (v->warps != 2 && v->warps != 4) reasons[n++] = "warps";
         return n;
@@ -445,8 +490,7 @@ static int oracle(const intfa_variant *v, const char **reasons)
         return n;
     }
     if (fp16 && v->dtype != INTFA_DTYPE_FP16) reasons[n++] = "fp16 only";
-    if (!fp16 && v->arch == INTFA_ARCH_SM90A && v->qk_format == INTFA_FMT_INT8 &&
-        (v->warps == 8 || v->warps == 12) && v->block_m == 16 * (v->warps - 4)) {
+    if (ws) {
         /* the warp-specialized kernel: 64 or 128 keys, 2..4 stages, the shared memory of Q, the
          * stages (K, V^T, key scales), 1 KB of alignment and the mbarriers; 240 registers */
         if (v->block_n != 64 && v->block_n != 128) reasons[n++] = "block_n";
@@ -462,9 +506,8 @@ static int oracle(const intfa_variant *v, const char **reasons)
     if (v->block_n != 32 && v->block_n != 64 && v->block_n != 128) reasons[n++] = "block_n";
     if (v->stages < 1 || v->stages > 4) reasons[n++] = "stages";
     static const long long limit[] = {166912, 101376, 101376, 232448, 232448};
-    long long smem = fp16 ? 2LL * v->block_m * v->head_dim + 4LL * v->stages * v->block_n * v->head_dim
-                          : (long long)v->block_m * v->head_dim +
-                                (long long)v->stages * (2LL * v->block_n * v->head_dim + 4LL * v->block_n);
+    long long smem = fp16 ? 2LL * v->block_m * d + 4LL * v->stages * v->block_n * d
+                          : (long long)v->block_m * d + (long long)v->stages * (2LL * v->block_n * d + 4LL * v->block_n);
     if (!fp16 && v->qk_format == INTFA_FMT_INT4) { /* packed Q and K tiles; sm_90 unpacks */
         const long long half = v->head_dim / 2, kv = (long long)v->block_n * v->head_dim;
         smem -= (long long)v->block_m * half + (long long)v->stages * v->block_n * half;
@@ -473,8 +516,9 @@ static int oracle(const intfa_variant *v, const char **reasons)
     }
     if (smem > limit[v->arch]) reasons[n++] = "shared memory";
     const int tiles = v->warps > 0 ? v->block_m / (16 * v->warps) : 1; /* row tiles per warp */
-    const long long q = tiles == 1 ? v->head_dim / (fp16 ? 4 : 8) + 16 : fp16 ? 16 : 0;
-    const long long regs = tiles * (v->block_n / 2 + v->head_dim / 2) + q + 48;
+    const long long q = d > 128 ? (tiles == 1 || !fp16 ? 0 : 16) /* Q from shared memory */
+                        : tiles == 1 ? d / (fp16 ? 4 : 8) + 16 : fp16 ? 16 : 0;
+    const long long regs = tiles * (v->block_n / 2 + d / 2) + q + 48;
     if (regs > 255) reasons[n++] = "register";
     return n;
 }
@@ -491,7 +535,7 @@ static unsigned rnd(unsigned n)
 static void test_random_sweep(void **state)
 {
     (void)state;
-    static const int dims[] = {0, 32, 64, 96, 128, 256};
+    static const int dims[] = {0, 32, 48, 64, 72, 96, 128, 160, 256, 272};
     static const int ms[] = {16, 32, 48, 64, 128, 256};
     static const int ns[] = {0, 16, 32, 48, 64, 96, 128, 256};
     static const int ws[] = {0, 1, 2, 3, 4, 8, 12, 16};
@@ -501,7 +545,7 @@ static void test_random_sweep(void **state)
         memset(&v, 0, sizeof v);
         v.kind = (intfa_kind)rnd(INTFA_KIND_COUNT);
         v.arch = (intfa_arch)rnd(INTFA_ARCH_COUNT);
-        v.head_dim = dims[rnd(6)];
+        v.head_dim = dims[rnd(10)];
         v.warps = ws[rnd(8)];
         v.block_m = rnd(2) ? 16 * v.warps : rnd(2) && v.warps > 4 ? 16 * (v.warps - 4) : ms[rnd(6)];
         v.block_n = ns[rnd(8)];
@@ -682,11 +726,33 @@ static void test_default_tiles(void **state)
     intfa_variant out, poison;
     memset(&out, 0xAB, sizeof out);
     memset(&poison, 0xAB, sizeof poison);
-    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM80, 96,
+    assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM80, 72,
                                            INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW,
                                            &out),
                      INTFA_ERR_UNSUPPORTED);
-    assert_error_contains("head_dim = 96");
+    assert_error_contains("head_dim = 72");
+    assert_memory_equal(&out, &poison, sizeof out);
+    /* the other head dims: up to 64 as hd64, up to 128 as hd128, past 128 one row tile per warp
+     * and 64 keys (32 past 192 on mma.sync); the wgmma kernel 64 rows and 128 keys up to 128,
+     * then 64 */
+    static const struct { int d, m, n, wg_n; } other[] = {
+        {32, 64, 128, 128}, {48, 64, 128, 128}, {80, 128, 64, 128}, {96, 128, 64, 128},
+        {160, 64, 64, 64}, {192, 64, 64, 64}, {224, 64, 32, 64}, {256, 64, 32, 64}};
+    for (int a = 0; a < INTFA_ARCH_COUNT; a++)
+        for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+            intfa_variant v;
+            assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, (intfa_arch)a, other[i].d,
+                                                   INTFA_FMT_INT8, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &v),
+                             INTFA_OK);
+            const int wg = a == INTFA_ARCH_SM90A;
+            assert_int_equal(v.block_m, wg ? 64 : other[i].m);
+            assert_int_equal(v.block_n, wg ? other[i].wg_n : other[i].n);
+            assert_int_equal(v.warps, 4);
+            assert_int_equal(intfa_variant_uses_wgmma(&v), wg);
+            assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, (intfa_arch)a, other[i].d,
+                                                   INTFA_FMT_INT4, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &out),
+                             INTFA_ERR_UNSUPPORTED);
+        }
     /* INT4: the INT8 tile with packed Q/K, on every arch but sm_90a (INT4 runs on mma.sync,
      * with the mma.sync tile; hd64's is the same as the wgmma one) */
     for (int a = 0; a < INTFA_ARCH_COUNT; a++)

@@ -27,9 +27,9 @@ const char *intfa_tune_bucket_name(intfa_tune_bucket b)
 intfa_status intfa_tune_class_check(const intfa_tune_class *c)
 {
     if (!c) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class is NULL");
-    if (c->head_dim != 64 && c->head_dim != 128)
-        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: head_dim = %d: not 64 or 128",
-                          c->head_dim);
+    if (!intfa_head_dim_ok(c->head_dim))
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "tuning class: head_dim = %d: not a multiple of 16 from 32 to 256", c->head_dim);
     if ((unsigned)c->qk_format > INTFA_FMT_INT4)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: qk_format = %d: not an intfa_format",
                           (int)c->qk_format);
@@ -54,8 +54,9 @@ intfa_status intfa_tune_class_of(const intfa_attn_problem *p, intfa_tune_class *
     if (p->seq_kv < 0)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: seq_kv = %lld is negative",
                           (long long)p->seq_kv);
-    if (p->head_dim != 64 && p->head_dim != 128)
-        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: head_dim = %lld: not 64 or 128",
+    if (!intfa_head_dim_ok(p->head_dim))
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                          "tuning class: head_dim = %lld: not a multiple of 16 from 32 to 256",
                           (long long)p->head_dim);
     intfa_tune_class c = {(int)p->head_dim, p->qk_format, p->dtype, p->causal, p->p_quant,
                           intfa_tune_bucket_of(p->seq_kv)};
@@ -102,25 +103,37 @@ static int word_index(const char *word, const char *const *words, int n)
     return -1;
 }
 
+/* "d<head_dim>" with a supported head dim -> the head dim; else -1. */
+static int head_dim_word(const char *w)
+{
+    if (w[0] != 'd') return -1;
+    int d = 0, n = 0;
+    for (const char *p = w + 1; *p; p++, n++) {
+        if (*p < '0' || *p > '9' || n >= 3) return -1;
+        d = d * 10 + (*p - '0');
+    }
+    return n > 0 && w[1] != '0' && intfa_head_dim_ok(d) ? d : -1;
+}
+
 intfa_status intfa_tune_class_parse(const char *const *tok, intfa_tune_class *out)
 {
     if (!tok || !out) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: NULL argument");
     for (int i = 0; i < INTFA_TUNE_CLASS_TOKENS; i++)
         if (!tok[i]) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: token %d is NULL", i);
-    static const char *const dims[] = {"d64", "d128"}, *const fmts[] = {"int8", "int4"};
+    static const char *const fmts[] = {"int8", "int4"};
     static const char *const dtypes[] = {"fp16", "bf16"}, *const masks[] = {"full", "causal"};
     static const char *const pqs[] = {"pu8", "ps8", "pf16"};
-    const int d = word_index(tok[0], dims, 2), f = word_index(tok[1], fmts, 2);
+    const int d = head_dim_word(tok[0]), f = word_index(tok[1], fmts, 2);
     const int t = word_index(tok[2], dtypes, 2), m = word_index(tok[3], masks, 2);
     const int q = word_index(tok[4], pqs, 3), b = word_index(tok[5], bucket_names, INTFA_TUNE_BUCKET_COUNT);
-    const char *bad = d < 0 ? "head_dim (d64 d128)" : f < 0 ? "format (int8 int4)"
+    const char *bad = d < 0 ? "head_dim (d32 .. d256, multiples of 16)" : f < 0 ? "format (int8 int4)"
                     : t < 0 ? "dtype (fp16 bf16)" : m < 0 ? "mask (full causal)"
                     : q < 0 ? "p_quant (pu8 ps8 pf16)" : b < 0 ? "bucket (kv<=1024 kv<=4096 kv>4096)" : NULL;
     if (bad) {
         const int at = d < 0 ? 0 : f < 0 ? 1 : t < 0 ? 2 : m < 0 ? 3 : q < 0 ? 4 : 5;
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning class: bad %s field \"%.40s\"", bad, tok[at]);
     }
-    intfa_tune_class c = {d ? 128 : 64, (intfa_format)f, (intfa_dtype)t, m, (intfa_p_quant)q,
+    intfa_tune_class c = {d, (intfa_format)f, (intfa_dtype)t, m, (intfa_p_quant)q,
                           (intfa_tune_bucket)b};
     *out = c;
     return INTFA_OK;

@@ -15,7 +15,8 @@ DTYPE = {"float16": 0, "bfloat16": 1}          # intfa_dtype, by torch dtype nam
 QK_FORMAT = {"int8": 0, "int4": 1}              # intfa_format
 P_QUANT = {"u8_row": 0, "s8_127": 1, "f16": 2}  # intfa_p_quant
 V_SCALE = {"channel": 0, "head": 1}             # intfa_v_scale
-HEAD_DIMS = (64, 128)                           # what intfa_check_problem accepts
+HEAD_DIMS = tuple(range(32, 257, 16))           # INT8 Q/K: what intfa_check_problem accepts
+HEAD_DIMS_CLASSIC = (64, 128)                   # INT4 Q/K, p_quant f16 and the paged KV cache
 
 
 class Tensor(C.Structure):

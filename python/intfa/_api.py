@@ -22,10 +22,11 @@ def attention(q, k, v, *, causal=False, scale=None, layout="bnhd", return_lse=Fa
 
     q: [B, N_q, H_q, D] (layout "bnhd") or [B, H_q, N_q, D] (layout "bhnd"); k, v: the same
     with N_kv and H_kv; any strides (the last dimension is copied to contiguous where it is not).
-    D is 64 or 128; H_q a multiple of H_kv (GQA, MQA). causal: the mask is aligned to the
-    bottom-right when N_q != N_kv. scale: None for 1/sqrt(D). smooth_k: subtract K's mean over
-    tokens before quantizing (more accurate; the output is unchanged in exact arithmetic, the LSE
-    is corrected). qk_format "int8" or "int4"; p_quant "u8_row" (default), "s8_127" (the
+    D a multiple of 16 from 32 to 256 (64 or 128 with qk_format "int4" or p_quant "f16"); H_q a
+    multiple of H_kv (GQA, MQA). causal: the mask is aligned to the bottom-right when
+    N_q != N_kv. scale: None for 1/sqrt(D). smooth_k: subtract K's mean over tokens before
+    quantizing (more accurate; the output is unchanged in exact arithmetic, the LSE is
+    corrected). qk_format "int8" or "int4"; p_quant "u8_row" (default), "s8_127" (the
     paper's) or "f16" (H100/H200 only: P in 16 bits times V unquantized on the 16-bit tensor
     cores, a third less error, ~0.8x the speed at long N, INT8 Q/K, no varlen); v_scale
     "channel" (default) or "head" (the paper's).

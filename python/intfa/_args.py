@@ -35,6 +35,27 @@ def check_options(layout, scale, qk_format, p_quant, v_scale):
         raise ValueError("scale = %r: expected None (1/sqrt(head_dim)) or a finite number > 0" % (scale,))
 
 
+def head_dims_text(dims):
+    """The head dims as text: "64 and 128", or "32 to 256 in steps of 16" for a range."""
+    if len(dims) > 2 and all(b - a == dims[1] - dims[0] for a, b in zip(dims, dims[1:])):
+        return "%d to %d in steps of %d" % (dims[0], dims[-1], dims[1] - dims[0])
+    return " and ".join(map(str, dims))
+
+
+def check_head_dim(d, qk_format="int8", p_quant="u8_row"):
+    """ValueError unless intfa has kernels for head_dim d with these options: every multiple of
+    16 from 32 to 256 for INT8 Q/K, 64 and 128 only with qk_format "int4" or p_quant "f16"."""
+    if d not in _abi.HEAD_DIMS:
+        raise ValueError("head_dim = %s: intfa has kernels for head_dim %s"
+                         % (d, head_dims_text(_abi.HEAD_DIMS)))
+    if d not in _abi.HEAD_DIMS_CLASSIC:
+        for name, value, limited, what in (("qk_format", qk_format, "int4", "INT4 Q/K"),
+                                           ("p_quant", p_quant, "f16", "16-bit P.V")):
+            if value == limited:
+                raise ValueError("%s = %r with head_dim = %s: intfa has %s kernels for head_dim %s only"
+                                 % (name, value, d, what, head_dims_text(_abi.HEAD_DIMS_CLASSIC)))
+
+
 def check_tensors(q, k, v, layout, names=("q", "k", "v")):
     """Shapes of valid q, k, v in `layout`; raises TypeError or ValueError naming the argument
     (as `names` calls them)."""
@@ -62,8 +83,7 @@ def check_tensors(q, k, v, layout, names=("q", "k", "v")):
         raise ValueError("%s: batch = %s but %s's batch = %s" % (nk, Bk, nq, B))
     if Dk != D:
         raise ValueError("%s: head_dim = %s but %s's head_dim = %s" % (nk, Dk, nq, D))
-    if D not in _abi.HEAD_DIMS:
-        raise ValueError("head_dim = %s: intfa has kernels for head_dim %s" % (D, " and ".join(map(str, _abi.HEAD_DIMS))))
+    check_head_dim(D)
     if Hkv == 0 and Hq != 0 or Hkv != 0 and Hq % Hkv != 0:
         raise ValueError("%s has %s heads and %s %s: the query heads must be a multiple of the "
                          "key/value heads (GQA, MQA)" % (nq, Hq, nk, Hkv))
@@ -72,7 +92,9 @@ def check_tensors(q, k, v, layout, names=("q", "k", "v")):
 
 def check(q, k, v, layout, scale, qk_format, p_quant, v_scale):
     check_options(layout, scale, qk_format, p_quant, v_scale)
-    return check_tensors(q, k, v, layout)
+    s = check_tensors(q, k, v, layout)
+    check_head_dim(s.head_dim, qk_format, p_quant)
+    return s
 
 
 def out_shape(q):

@@ -33,6 +33,7 @@ def quantize_qk(x, *, layout="bnhd", qk_format="int8"):
     _args._choice("layout", layout, tuple(_args.LAYOUTS))
     _args._choice("qk_format", qk_format, tuple(_abi.QK_FORMAT))
     B, N, H, D = _fp_input("x", x, layout)
+    _args.check_head_dim(D, qk_format)
     row = D // 2 if qk_format == "int4" else D
     values = torch.empty((B, H, N, row), dtype=torch.uint8 if qk_format == "int4" else torch.int8,
                          device=x.device)
@@ -96,6 +97,7 @@ def attention_int8(q8, q_scale, k8, k_scale, v8, v_scale, *, causal=False, scale
     if (Bk, Dk) != (B, D) or Hkv == 0 or Hq % Hkv:
         raise ValueError("k8 is [%d, %d, %d, %d] for q8 [%d, %d, %d, %d]: batch and head_dim must "
                          "match, and q's heads be a multiple of k's" % (Bk, Hkv, Nkv, Dk, B, Hq, Nq, D))
+    _args.check_head_dim(D, qk_format, p_quant)
     L = lib()
     want_v = (B, Hkv, D, L.intfa_v_padded_len(Nkv))
     if tuple(v8.shape) != want_v or v8.dtype != torch.int8 or tuple(v_scale.shape) != (B, Hkv, D):

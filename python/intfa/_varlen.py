@@ -116,12 +116,13 @@ def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, *, causal=False, scale
                      return_lse=False, smooth_k=True, v_scale="channel"):
     """INT8 attention of a packed variable-length batch (fp16 or bf16 CUDA tensors).
 
-    q: [total_q, H_q, D]; k, v: [total_kv, H_kv, D] (D 64 or 128, H_q a multiple of H_kv; any
-    strides, D contiguous). cu_seqlens_q / cu_seqlens_k: batch + 1 cumulative token counts
-    (0 first, never decreasing, the totals last) as CPU int32 tensors or lists (CUDA tensors are
-    copied to the CPU: that synchronizes). Sequence b is tokens cu[b] .. cu[b + 1] (0 allowed),
-    its causal mask aligned to its own bottom-right. Each sequence is quantized on its own, so
-    its output equals intfa.attention on that sequence alone.
+    q: [total_q, H_q, D]; k, v: [total_kv, H_kv, D] (D a multiple of 16 from 32 to 256, H_q a
+    multiple of H_kv; any strides, D contiguous). cu_seqlens_q / cu_seqlens_k: batch + 1
+    cumulative token counts (0 first, never decreasing, the totals last) as CPU int32 tensors or
+    lists (CUDA tensors are copied to the CPU: that synchronizes). Sequence b is tokens
+    cu[b] .. cu[b + 1] (0 allowed), its causal mask aligned to its own bottom-right. Each
+    sequence is quantized on its own, so its output equals intfa.attention on that sequence
+    alone.
 
     Returns out [total_q, H_q, D] or, with return_lse, (out, lse) with lse fp32 [H_q, total_q].
     Not capturable into a CUDA graph (the counts are host data checked on every call: the library

@@ -10,7 +10,8 @@
 slots, lens, block_table and cu_new are int32 CPU tensors (the library copies and checks them
 on every call, so a call cannot be captured into a CUDA graph); the pool, the queries and the
 outputs live on the GPU. Both calls run on the current stream and take their workspace from
-PyTorch's allocator.
+PyTorch's allocator. head_dim is 64 or 128: the cache's kernels (intfa.attention takes every
+multiple of 16 from 32 to 256).
 """
 import ctypes as C
 
@@ -51,6 +52,10 @@ class KVCache:
                  device=None):
         if dtype not in (torch.float16, torch.bfloat16):
             raise TypeError("dtype must be torch.float16 or torch.bfloat16, got %s" % dtype)
+        if head_dim not in _abi.HEAD_DIMS_CLASSIC:
+            raise ValueError("head_dim = %r: the paged KV cache has kernels for head_dim 64 and 128 "
+                             "only (intfa.attention takes every multiple of 16 from 32 to 256)"
+                             % (head_dim,))
         self.dtype = dtype
         self.device = torch.device(device if device is not None else "cuda", )
         if self.device.type != "cuda":

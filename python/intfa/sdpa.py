@@ -4,7 +4,7 @@ Same arguments, [B, H, N, D] tensors. What intfa can compute goes to intfa.atten
 "bhnd", K smoothing on); anything else falls back to PyTorch's own SDPA, so that replacing
 F.scaled_dot_product_attention with intfa.sdpa never breaks a model:
   - attn_mask given, dropout_p > 0, not 4-D, dtype other than fp16/bf16, not a CUDA tensor;
-  - head_dim not 64 or 128, or value's head_dim differing from query's;
+  - head_dim not a multiple of 16 from 32 to 256, or value's head_dim differing from query's;
   - is_causal with N_q != N_kv (PyTorch aligns that mask to the top-left, intfa to the bottom-right);
   - gradients wanted (intfa is forward-only): grad mode on and an input that requires grad.
 With strict=True these raise ValueError naming the reason instead; without it, the first

@@ -31,10 +31,36 @@ def test_bad_options_name_the_argument(kwargs, match):
         intfa.attention(q, k, v, **kwargs)
 
 
-def test_head_dim_the_library_lacks():
-    q, k, v = qkv(d=96)
-    with pytest.raises(ValueError, match=r"head_dim = 96: intfa has kernels for head_dim 64 and 128"):
+@pytest.mark.parametrize("d", [24, 40, 272, 16, 264])
+def test_head_dim_the_library_lacks(d):
+    q, k, v = qkv(d=d)
+    with pytest.raises(ValueError, match=r"head_dim = %d: intfa has kernels for head_dim 32 to 256 in "
+                                         r"steps of 16" % d):
         intfa.attention(q, k, v)
+
+
+@pytest.mark.parametrize("d", [32, 48, 80, 96, 112, 160, 192, 256])
+def test_every_multiple_of_16_from_32_to_256(d):
+    q, k, v = qkv(d=d, h=8, hkv=2)
+    out, lse = intfa.attention(q, k, v, causal=True, return_lse=True)
+    assert out.shape == q.shape and lse.shape == (1, 8, 8)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(qk_format="int4"), r"qk_format = 'int4' with head_dim = 96: intfa has INT4 Q/K kernels for "
+                             r"head_dim 64 and 128 only"),
+    (dict(p_quant="f16"), r"p_quant = 'f16' with head_dim = 96: intfa has 16-bit P.V kernels for "
+                          r"head_dim 64 and 128 only"),
+])
+def test_int4_and_pf16_keep_64_and_128(kwargs, match):
+    q, k, v = qkv(d=96)
+    with pytest.raises(ValueError, match=match):
+        intfa.attention(q, k, v, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        intfa.warmup(q, k, v, **kwargs)
+    for d in (64, 128):   # the classic head dims still take both
+        q, k, v = qkv(d=d)
+        assert intfa.attention(q, k, v, **kwargs).shape == q.shape
 
 
 def test_heads_not_a_multiple():

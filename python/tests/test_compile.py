@@ -67,7 +67,8 @@ def test_fullgraph_holds_the_op(attend):
     assert rec.calls(torch.ops.intfa.attention.default) == 1
 
 
-def test_dynamic_sequence_length_compiles_once():
+@pytest.mark.parametrize("D", [D, 96])
+def test_dynamic_sequence_length_compiles_once(D):
     rec = Recorder()
 
     def f(q, k, v):

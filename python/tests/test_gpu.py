@@ -59,6 +59,64 @@ def test_matches_exact_attention(layout, dtype, D, causal):
     assert (lse.double() - ref_lse).abs().max().item() < 0.05
 
 
+def sdpa_fp32(q, k, v, causal):
+    """torch SDPA in fp32 on [B, N, H, D] inputs (GQA by repeating K/V heads; the causal mask
+    bottom-right aligned, as intfa's): (out [B, N, H, D], lse [B, H, N_q])."""
+    q, k, v = (x.transpose(1, 2).float() for x in (q, k, v))
+    group = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
+    nq, nkv = q.shape[2], k.shape[2]
+    mask = None
+    if causal:
+        i = torch.arange(nq, device=q.device)[:, None]
+        mask = torch.arange(nkv, device=q.device)[None, :] <= i + (nkv - nq)
+    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    s = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf"))
+    return out.transpose(1, 2), torch.logsumexp(s, -1)
+
+
+@pytest.mark.parametrize("D", [32, 80, 96, 192, 256])
+@pytest.mark.parametrize("causal", [False, True])
+def test_new_head_dims_match_sdpa_fp32(D, causal):
+    """Head dims beyond 64 and 128 (every multiple of 16 from 32 to 256 runs INT8 Q/K): GQA 4:1,
+    N_q != N_kv with ragged last tiles (a tail), against torch SDPA in fp32; and the same
+    through intfa.sdpa, the quantize-once calls and varlen."""
+    torch.manual_seed(10 + D)
+    B, Hq, Hkv, Nq, Nkv = 2, 8, 2, 333, 461
+    q, k, v = rand(B, Nq, Hq, D), rand(B, Nkv, Hkv, D), rand(B, Nkv, Hkv, D)
+    out, lse = intfa.attention(q, k, v, causal=causal, return_lse=True)
+    ref, ref_lse = sdpa_fp32(q, k, v, causal)
+    assert out.shape == q.shape and out.dtype == q.dtype and lse.shape == (B, Hq, Nq)
+    assert rel_l2(out, ref) < TOL, rel_l2(out, ref)
+    assert (lse.double() - ref_lse.double()).abs().max().item() < 0.05
+    # N_q == N_kv: intfa.sdpa serves it (PyTorch's top-left mask is the same there), [B, H, N, D]
+    qs, ks, vs = (x[:, :Nq].transpose(1, 2) for x in (q, k, v))
+    ref_s, _ = sdpa_fp32(q, k[:, :Nq], v[:, :Nq], causal)
+    out_s = intfa.sdpa(qs, ks, vs, is_causal=causal, enable_gqa=True, strict=True)
+    assert rel_l2(out_s.transpose(1, 2), ref_s) < TOL
+    # quantize once: exactly the drop-in without K smoothing
+    k8, kscale = intfa.quantize_qk(k)
+    v8, vscale = intfa.quantize_v(v)
+    once = intfa.attention_int8(*intfa.quantize_qk(q), k8, kscale, v8, vscale, causal=causal)
+    assert torch.equal(once, intfa.attention(q, k, v, causal=causal, smooth_k=False))
+    # varlen: the two batch entries packed, each sequence as on its own
+    cu_q, cu_k = [0, Nq, 2 * Nq], [0, Nkv, 2 * Nkv]
+    packed = intfa.attention_varlen(q.reshape(-1, Hq, D), k.reshape(-1, Hkv, D), v.reshape(-1, Hkv, D),
+                                    cu_q, cu_k, causal=causal)
+    for b in range(B):
+        alone = intfa.attention(q[b:b + 1], k[b:b + 1], v[b:b + 1], causal=causal)
+        assert torch.equal(packed[b * Nq:(b + 1) * Nq], alone[0])
+
+
+def test_new_head_dims_refuse_int4_and_pf16():
+    q = rand(1, 64, 2, 96)
+    for kwargs in (dict(qk_format="int4"), dict(p_quant="f16")):
+        with pytest.raises(ValueError, match="with head_dim = 96"):
+            intfa.attention(q, q, q, **kwargs)
+
+
 def test_mqa_scale_int4_and_paper_options():
     torch.manual_seed(1)
     q, k, v = rand(1, 256, 8, 128), rand(1, 256, 1, 128), rand(1, 256, 1, 128)

@@ -27,6 +27,11 @@ def test_bad_arguments():
         intfa.attention_int8(q8, qs, q8, qs, q8, qs, out_dtype=torch.float32)
     with pytest.raises(ValueError, match=r"scale = -2"):
         intfa.attention_int8(q8, qs, q8, qs, q8, qs, scale=-2)
+    x96 = torch.empty(1, 8, 2, 96, dtype=torch.float16, device="meta")
+    with pytest.raises(ValueError, match=r"qk_format = 'int4' with head_dim = 96: intfa has INT4 Q/K"):
+        intfa.quantize_qk(x96, qk_format="int4")
+    with pytest.raises(ValueError, match=r"head_dim = 40: intfa has kernels for head_dim 32 to 256"):
+        intfa.quantize_v(torch.empty(1, 8, 2, 40, dtype=torch.float16, device="meta"))
 
 
 @pytest.mark.gpu
@@ -56,8 +61,8 @@ def test_gpu_quantize_once_equals_the_drop_in(causal):
 
 
 def test_warmup_checks_its_arguments():
-    q = torch.empty(1, 16, 4, 80, dtype=torch.float16, device="meta")
-    with pytest.raises(ValueError, match=r"head_dim = 80"):
+    q = torch.empty(1, 16, 4, 72, dtype=torch.float16, device="meta")
+    with pytest.raises(ValueError, match=r"head_dim = 72"):
         intfa.warmup(q, q, q)
     q = torch.empty(1, 16, 4, 64, dtype=torch.float16, device="meta")
     with pytest.raises(ValueError, match=r"layout = 'x'"):

@@ -15,6 +15,10 @@ def test_arguments_are_checked_before_any_gpu_work():
         intfa.KVCache(8, 128, 2, 64, 2, dtype=torch.float32)
     with pytest.raises(ValueError, match="CUDA device"):
         intfa.KVCache(8, 128, 2, 64, 2, device="cpu")
+    for d in (96, 256, 32):   # intfa.attention takes these; the paged cache keeps 64 and 128
+        with pytest.raises(ValueError, match=r"head_dim = %d: the paged KV cache has kernels for "
+                                             r"head_dim 64 and 128 only" % d):
+            intfa.KVCache(8, 128, 2, d, 2)
     with pytest.raises(TypeError, match="int32 CPU tensor"):
         intfa.kv_cache._host_i32(torch.zeros(2, dtype=torch.int64), "slots")
     with pytest.raises(ValueError, match="lens has 3 rows, expected 2"):

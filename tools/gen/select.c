@@ -20,7 +20,7 @@
 #include "../../tuning/tune_db_file.h"
 
 /* Allowed values of each field, as bit masks (bit i: value i of the field's enum; head dims:
- * bit 0 for 64, bit 1 for 128). */
+ * bit d / 16 - 2 for head dim d, 32 .. 256). */
 typedef struct filters {
     unsigned arch, kind, dim, format, causal, dtype, pq;
 } filters;
@@ -144,6 +144,23 @@ static int parse_list(const char *opt, const char *list, const char *const *word
     return rc;
 }
 
+static int dim_bit(int d) { return intfa_head_dim_ok(d) ? d / 16 - 2 : -1; }
+
+/* One --head-dims item: a head dim the kernels take (a multiple of 16 from 32 to 256). */
+static int add_dim(const char *opt, const char *tok, void *ctx)
+{
+    unsigned *mask = ctx;
+    char *end = NULL;
+    long d = strtol(tok, &end, 10);
+    if (end && *end == '\0' && tok[0] >= '1' && tok[0] <= '9' && dim_bit((int)d) >= 0) {
+        *mask |= 1u << dim_bit((int)d);
+        return 0;
+    }
+    fprintf(stderr, "intfa-gen: %s: \"%s\" is not a head dim (multiples of 16 from 32 to 256)\n", opt,
+            tok);
+    return 2;
+}
+
 static int uses_default_set(const gen_selection *s)
 {
     return s->default_set || (!s->variants && !s->tuning_db);
@@ -151,7 +168,6 @@ static int uses_default_set(const gen_selection *s)
 
 static int parse_filters(const gen_selection *s, filters *f)
 {
-    static const char *const dims[] = {"64", "128"};
     static const char *const formats[] = {"int8", "int4"};
     static const char *const causal[] = {"0", "1"};
     static const char *const dtypes[] = {"fp16", "bf16"};
@@ -166,8 +182,10 @@ static int parse_filters(const gen_selection *s, filters *f)
         rc = parse_list("--arch", archs, NULL, INTFA_ARCH_COUNT, &f->arch);
     if (!rc && s->kinds)
         rc = parse_list("--kinds", s->kinds, kinds, INTFA_KIND_COUNT, &f->kind);
-    if (!rc && s->head_dims)
-        rc = parse_list("--head-dims", s->head_dims, dims, 2, &f->dim);
+    if (!rc && s->head_dims) {
+        f->dim = 0;
+        rc = each_item("--head-dims", s->head_dims, add_dim, &f->dim);
+    }
     if (!rc && s->formats)
         rc = parse_list("--formats", s->formats, formats, 2, &f->format);
     if (!rc && s->causal)
@@ -186,7 +204,7 @@ static int passes(const filters *f, const intfa_variant *v)
     int attention = v->kind == INTFA_KIND_ATTN_FWD || v->kind == INTFA_KIND_ATTN_FWD_FP16;
     int has_format = v->kind == INTFA_KIND_ATTN_FWD || v->kind == INTFA_KIND_QUANT_QK;
     return has(f->arch, (int)v->arch) && has(f->kind, (int)v->kind) &&
-           has(f->dim, v->head_dim == 64 ? 0 : v->head_dim == 128 ? 1 : -1) &&
+           has(f->dim, dim_bit(v->head_dim)) &&
            has(f->dtype, (int)v->dtype) && (!has_format || has(f->format, (int)v->qk_format)) &&
            (!attention || has(f->causal, v->causal)) &&
            (v->kind != INTFA_KIND_ATTN_FWD || has(f->pq, (int)v->p_quant));
@@ -194,7 +212,36 @@ static int passes(const filters *f, const intfa_variant *v)
 
 /* ------------------------------------------------------------------ base sets */
 
-static int add_default_sets(unsigned arch_mask, bag *b)
+/* The default tiles of a head dim outside the default set (64 and 128), for --head-dims: the
+ * INT8 attention (pu8 fp16/bf16, ps8 fp16; full and causal) and the quantization kernels the
+ * drop-in needs (quant_qk int8 and quant_v, fp16 and bf16). */
+static int add_head_dim_set(intfa_arch arch, int d, bag *b)
+{
+    const intfa_kind kinds[2] = {INTFA_KIND_QUANT_QK, INTFA_KIND_QUANT_V};
+    intfa_status st = INTFA_OK;
+    for (int c = 0; c < 2; c++)
+        for (int t = 0; t < 3 && st == INTFA_OK; t++) {
+            intfa_variant v;
+            st = intfa_variant_default(INTFA_KIND_ATTN_FWD, arch, d, INTFA_FMT_INT8, c,
+                                       t == 1 ? INTFA_DTYPE_BF16 : INTFA_DTYPE_FP16,
+                                       t == 2 ? INTFA_PQ_S8_127 : INTFA_PQ_U8_ROW, &v);
+            if (st == INTFA_OK && bag_add(b, &v)) return 1;
+        }
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 2 && st == INTFA_OK; t++) {
+            intfa_variant v;
+            st = intfa_variant_default(kinds[k], arch, d, INTFA_FMT_INT8, 0, (intfa_dtype)t,
+                                       INTFA_PQ_U8_ROW, &v);
+            if (st == INTFA_OK && bag_add(b, &v)) return 1;
+        }
+    if (st != INTFA_OK) {
+        fprintf(stderr, "intfa-gen: head dim %d on %s: %s\n", d, intfa_arch_name(arch), intfa_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+static int add_default_sets(unsigned arch_mask, unsigned dim_mask, bag *b)
 {
     for (int a = 0; a < INTFA_ARCH_COUNT; a++) {
         if (!has(arch_mask, a))
@@ -209,6 +256,10 @@ static int add_default_sets(unsigned arch_mask, bag *b)
         }
         for (size_t i = 0; i < count; i++)
             if (bag_add(b, &set[i]))
+                return 1;
+        for (int d = 32; d <= 256; d += 16)
+            if (!intfa_head_dim_classic(d) && has(dim_mask, dim_bit(d)) && dim_mask != ALL &&
+                add_head_dim_set((intfa_arch)a, d, b))
                 return 1;
     }
     return 0;
@@ -300,7 +351,7 @@ int gen_select(const gen_selection *s, gen_list *out)
     if (!rc && s->tuning_db)
         rc = add_tuning_db(s->tuning_db, &b);
     if (!rc && uses_default_set(s))
-        rc = add_default_sets(f.arch, &b);
+        rc = add_default_sets(f.arch, f.dim, &b);
     size_t kept = 0;
     for (size_t i = 0; i < b.n && !rc; i++)
         if (passes(&f, &b.items[i].v))

@@ -7,9 +7,9 @@
 register() adds "intfa" to transformers' AttentionInterface, with the SDPA mask builder (which
 passes no mask where attention is purely causal or full, so intfa's kernels run). Each call goes
 to intfa.attention where intfa computes the same attention (no mask or a causal one with
-N_q == N_kv, no dropout, softcap or position bias, fp16/bf16 CUDA tensors, head_dim 64 or 128,
-no gradients), else to transformers' own SDPA path, with a one-time warning that says why.
-Needs transformers >= 4.48 (AttentionInterface)."""
+N_q == N_kv, no dropout, softcap or position bias, fp16/bf16 CUDA tensors, head_dim a
+multiple of 16 from 32 to 256, no gradients), else to transformers' own SDPA path, with a
+one-time warning that says why. Needs transformers >= 4.48 (AttentionInterface)."""
 import warnings
 
 from ..sdpa import unsupported_reason
