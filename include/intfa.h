@@ -100,7 +100,9 @@ typedef enum intfa_v_scale {
 typedef struct intfa_variant {
     intfa_kind kind;
     intfa_arch arch;
-    int head_dim;         /* 64 or 128 */
+    int head_dim;         /* INT8 attention and quantization: multiples of 16 from 32 to 256;
+                             INT4, pf16, the warp-specialized kernel, the FP16 baseline and
+                             the KV cache: 64 or 128 */
     int block_m;          /* query rows per block (attention) */
     int block_n;          /* keys per tile (attention) */
     int warps;            /* warps per block */
@@ -196,7 +198,7 @@ typedef struct intfa_attn_problem {
     int64_t heads_kv;   /* heads_q % heads_kv == 0 (GQA, MQA) */
     int64_t seq_q;
     int64_t seq_kv;
-    int64_t head_dim;   /* 64 or 128 */
+    int64_t head_dim;   /* multiples of 16 from 32 to 256 (INT4 Q/K and pf16: 64 or 128) */
     float softmax_scale; /* 0 selects 1/sqrt(head_dim); else finite and > 0 */
     int causal;         /* mask aligned to the bottom-right when seq_q != seq_kv */
     intfa_dtype dtype;  /* dtype of fp inputs (drop-in) and of the output */
