@@ -5,7 +5,7 @@
 # default set and the other head dims' default tiles for sm_90a and sm_90, precompiled here, so
 # the device compiles only the forced tiles). Logs to $OUT.
 #   tests     test_gpu_attention with the default families (sm_90a: wgmma; every head dim), with
-#             INTFA_ARCH=sm_90 (the portable mma.sync kernel at every head dim, the two-launch
+#             INTFA_ARCH=sm_90 (the portable mma.sync kernel at every head dim; the streamed
 #             K/V pass) and with INTFA_ATTN_TILE=m64n64w4s2 (the wgmma kernel's 64-key tile);
 #             test_gpu_quant_dims; test_gpu_varlen
 #   sanitize  compute-sanitizer memcheck and racecheck on the quick matrix (head dims included)
