@@ -50,6 +50,13 @@ static int64_t take_size(input *in)
     return (int64_t)take(in, 8);
 }
 
+/* A head dim: mostly one the kernels take (64, 128, 96, 256), sometimes any size. */
+static int64_t take_head_dim(input *in)
+{
+    static const int64_t dims[4] = {64, 128, 96, 256};
+    return take(in, 1) < 200 ? dims[take(in, 1) & 3] : take_size(in);
+}
+
 /* A device address: NULL, aligned to 256 bytes, or off by a few bytes, or any value. */
 static void *take_ptr(input *in)
 {
@@ -82,7 +89,7 @@ static intfa_attn_problem take_problem(input *in)
     p.heads_kv = take(in, 1) < 128 ? p.heads_q : take_size(in);
     p.seq_q = take_size(in);
     p.seq_kv = take(in, 1) < 128 ? p.seq_q : take_size(in);
-    p.head_dim = take(in, 1) < 200 ? (take(in, 1) & 1 ? 128 : 64) : take_size(in);
+    p.head_dim = take_head_dim(in);
     const unsigned s = (unsigned)take(in, 1);
     const uint32_t bits = (uint32_t)take(in, 4);
     if (s < 128) p.softmax_scale = 0.0f;
@@ -146,7 +153,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static int aligned(const void *p, uintptr_t a) { return p && (uintptr_t)p % a == 0; }
 static int dims_ok(int64_t b, int64_t h, int64_t n, int64_t d)
 {
-    return b >= 0 && h >= 0 && n >= 0 && n <= (1LL << 30) && (d == 64 || d == 128);
+    return b >= 0 && h >= 0 && n >= 0 && n <= (1LL << 30) && d >= 32 && d <= 256 && d % 16 == 0;
 }
 static int fits(int64_t a, int64_t b, int64_t c, int64_t max)
 {
@@ -170,6 +177,8 @@ static int problem_ok(const intfa_attn_problem *p)
            (p->causal == 0 || p->causal == 1) && (unsigned)p->dtype <= 1 &&
            (unsigned)p->p_quant <= 2 && (unsigned)p->v_scale <= 1 &&
            (p->p_quant != INTFA_PQ_F16 || p->qk_format == INTFA_FMT_INT8) && (unsigned)p->qk_format <= 1 &&
+           ((p->p_quant != INTFA_PQ_F16 && p->qk_format == INTFA_FMT_INT8) || p->head_dim == 64 ||
+            p->head_dim == 128) &&
            (p->smooth_k == 0 || p->smooth_k == 1) &&
            (p->softmax_scale == 0.0f || (isfinite(p->softmax_scale) && p->softmax_scale > 0.0f));
 }
@@ -258,7 +267,7 @@ static quant_args take_quant(input *in)
     a.b = take_size(in);
     a.h = take_size(in);
     a.n = take_size(in);
-    a.d = take(in, 1) < 200 ? (take(in, 1) & 1 ? 128 : 64) : take_size(in);
+    a.d = take_head_dim(in);
     a.x = take_tensor(in, a.n, a.h, a.d);
     a.values = take_ptr(in);
     a.scale = take_ptr(in);
@@ -298,8 +307,8 @@ static void call_quantize_qk(input *in, int ex)
     FUZZ_CHECK(aligned(a.x.data, 16) && aligned(a.values, 16) && (unsigned)o.format <= 1 &&
                    (!o.subtract || aligned(o.subtract, 16)) &&
                    (!o.bias_mean || (aligned(o.out_bias, 4) && o.heads_per_mean >= 1)) &&
-                   (o.bias_mean || !o.out_bias),
-               "intfa_quantize_qk reached the driver with a pointer or option it cannot take");
+                   (o.bias_mean || !o.out_bias) && (o.format != INTFA_FMT_INT4 || a.d == 64 || a.d == 128),
+               "intfa_quantize_qk reached the driver with a pointer, option or INT4 head dim it cannot take");
 }
 
 static void call_quantize_v(input *in)
@@ -403,7 +412,7 @@ static void call_kv(input *in)
     c.num_pages = take_size(in);
     c.page_size = take(in, 1) < 224 ? page_sizes[take(in, 1) % 8] : take_size(in);
     c.heads_kv = take_size(in);
-    c.head_dim = take(in, 1) < 200 ? (take(in, 1) & 1 ? 128 : 64) : take_size(in);
+    c.head_dim = take_head_dim(in);
     c.num_slots = take_size(in);
     c.dtype = (intfa_dtype)take_enum(in);
     int32_t arrays[4][8] = {{0}};

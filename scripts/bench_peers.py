@@ -58,6 +58,9 @@ VARLEN_TARGET = 1.05    # varlen time / batched time, issue 16
 def rows(kind):
     """(attention rows, varlen rows). Attention: dict(batch, heads, seq, head_dim, causal);
     varlen: dict(seqs, heads, seq, head_dim, causal), every sequence seq tokens long."""
+    if kind == "dims":   # issue 16's rows: the other head dims beside hd128, varlen of equal lengths
+        att = [dict(batch=1, heads=32, seq=16384, head_dim=d, causal=0) for d in (96, 128, 256)]
+        return att, [dict(seqs=8, heads=32, seq=2048, head_dim=128, causal=0)]
     if kind == "quick":
         att = [dict(batch=2, heads=4, seq=512, head_dim=d, causal=c) for d in (64, 96) for c in (0, 1)]
         att.append(dict(batch=2, heads=4, seq=512, head_dim=256, causal=0))
@@ -382,9 +385,10 @@ def parse_args(argv=None):
         description=__doc__.splitlines()[0].split(" - ", 1)[1],
         epilog="Peers: FlashAttention-4 (flash_attn.cute) and SageAttention 2 are optional; see "
                "docs/BENCH.md for installing them on the GPU machine.")
-    ap.add_argument("--rows", choices=["default", "quick"], default="default",
+    ap.add_argument("--rows", choices=["default", "quick", "dims"], default="default",
                     help="default: H 32, B*N = 16k, N = 16k, hd 64/96/128/256, causal off and on, "
-                         "B 16 N 1k hd128, varlen 8 x 2048 hd128; quick: tiny shapes (a smoke test)")
+                         "B 16 N 1k hd128, varlen 8 x 2048 hd128; dims: hd 96/128/256 full at 16k and the "
+                         "varlen row; quick: tiny shapes (a smoke test)")
     ap.add_argument("--out", default="bench-peers", help="folder for peers.csv, peers_varlen.csv, peers.md")
     ap.add_argument("--lib", help="libintfa-jit to load (sets INTFA_LIBRARY; default: $INTFA_LIBRARY "
                                   "or the package's own)")

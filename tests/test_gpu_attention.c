@@ -325,8 +325,14 @@ int main(void)
         fprintf(stderr, "INTFA_TEST_FORMAT=\"%s\": only \"int8\" is known\n", format);
         return 2;
     }
-    build_cases(quick && quick[0] == '1');
-    if (!int8_only) build_int4_cases(quick && quick[0] == '1');
+    /* INTFA_TEST_HEAD_DIMS=1: only the cases of the head dims other than 64 and 128 */
+    const char *dims_only = getenv("INTFA_TEST_HEAD_DIMS");
+    if (dims_only && dims_only[0] == '1') {
+        build_head_dim_cases(quick && quick[0] == '1');
+    } else {
+        build_cases(quick && quick[0] == '1');
+        if (!int8_only) build_int4_cases(quick && quick[0] == '1');
+    }
     struct CMUnitTest tests[MAX_CASES];
     for (int i = 0; i < ncases; ++i) {
         struct CMUnitTest t = cmocka_unit_test_prestate(run_case, &cases[i]);
