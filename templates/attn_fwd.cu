@@ -218,7 +218,8 @@ intfa_attn_fwd(const intfa_attn_params p)
                 u32 qa[MT][4];
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
-                    ldmatrix_x4(qa[mt], sQ + qk_off<KB, BM>(warp * RW + mt * 16 + lrow_a, 2 * kc + (lane >> 4)));
+                    ldmatrix_x4(qa[mt], sQ + (warp * RW + mt * 16) * qk_slab<KB>::bytes + // rows 8 k apart:
+                                            qk_off<KB, BM>(lrow_a, 2 * kc + (lane >> 4)));  // one swizzle
 #define QA(mt) qa[mt]
 #endif
 #pragma unroll

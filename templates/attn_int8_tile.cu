@@ -91,7 +91,8 @@ template <int C> __device__ __forceinline__ int swz(int row, int c)
 template <int RB, int R> __device__ __forceinline__ int qk_off(int row, int c)
 {
     constexpr int SL = qk_slab<RB>::bytes, SC = SL / 16;
-    return (c / SC) * (R * SL) + row * SL + swz<SC>(row, c % SC) * 16;
+    if constexpr (SL == RB) return row * RB + swz<SC>(row, c) * 16; // one slab (c < SC)
+    else return (c / SC) * (R * SL) + row * SL + swz<SC>(row, c % SC) * 16;
 }
 
 // ---- cp.async copies. Chunk i of thread tid is tid + i * NT; NT is a multiple of every row's
