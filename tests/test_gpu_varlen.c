@@ -181,6 +181,10 @@ static void test_varlen_cases(void **state)
         {4, 8, 2, 64, 1, 1, 1, INTFA_DTYPE_BF16, INTFA_VS_CHANNEL, {65, 200, 16, 1}, {65, 257, 16, 33}},
         {4, 8, 1, 64, 0, 0, 0, INTFA_DTYPE_FP16, INTFA_VS_HEAD, {100, 1, 50, 0}, {120, 1, 17, 9}},
         {3, 2, 2, 128, 0, 1, 1, INTFA_DTYPE_BF16, INTFA_VS_CHANNEL, {513, 2, 80}, {513, 700, 1}},
+        /* other head dims (issue 16): 96 (slabs of 32 bytes), 80 (padded to 96), 256 (P.V in chunks) */
+        {4, 4, 2, 96, 1, 1, 1, INTFA_DTYPE_FP16, INTFA_VS_CHANNEL, {65, 0, 200, 1}, {65, 9, 257, 33}},
+        {3, 2, 1, 80, 0, 0, 1, INTFA_DTYPE_BF16, INTFA_VS_CHANNEL, {130, 17, 1}, {190, 17, 40}},
+        {3, 4, 2, 256, 1, 0, 1, INTFA_DTYPE_FP16, INTFA_VS_CHANNEL, {300, 1, 64}, {300, 100, 129}},
         /* equal lengths (the batched call's shape) */
         {4, 4, 4, 128, 1, 0, 1, INTFA_DTYPE_FP16, INTFA_VS_CHANNEL, {256, 256, 256, 256}, {256, 256, 256, 256}},
     };
