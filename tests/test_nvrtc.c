@@ -333,6 +333,41 @@ static void test_warp_specialized_variants(void **state)
     }
 }
 
+/* The head dims outside the default set (issue 16): the wgmma kernel (sm_90a) and the mma.sync
+ * kernel (sm_80, sm_90) at dims padded to 32 (48, 80), cut into 32-byte slabs (96, 224), 64-byte
+ * (192) and 128-byte slabs with P.V in column chunks (256); the quantization kernels at dims that
+ * are not powers of two. Every one renders and compiles to a cubin of its target. */
+static void test_other_head_dims(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "attn_fwd-sm90a-d96-int8-fp16-causal-pu8-m64n128w4s2",
+        "attn_fwd-sm90a-d256-int8-bf16-full-pu8-m64n64w4s2",
+        "attn_fwd-sm90a-d48-int8-fp16-full-ps8-m64n128w4s2",
+        "attn_fwd-sm90a-d192-int8-fp16-causal-pu8-m64n64w4s2",
+        "attn_fwd-sm80-d80-int8-fp16-causal-pu8-m128n64w4s2",
+        "attn_fwd-sm90-d224-int8-bf16-full-pu8-m64n32w4s2",
+        "quant_qk-sm90a-d80-int8-fp16-w4",
+        "quant_v-sm90a-d160-bf16-w4",
+        "quant_v-sm80-d96-fp16-w4",
+    };
+    enum { N = sizeof names / sizeof names[0] };
+    job jobs[N];
+    memset(jobs, 0, sizeof jobs);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(intfa_variant_parse(names[i], &jobs[i].v), INTFA_OK);
+        if (intfa_variant_check(&jobs[i].v) != INTFA_OK) fail_msg("%s: %s", names[i], intfa_last_error());
+        snprintf(jobs[i].name, sizeof jobs[i].name, "%s", names[i]);
+    }
+    compile_jobs(jobs, N);
+    for (size_t i = 0; i < N; i++) {
+        if (jobs[i].status != INTFA_OK) fail_msg("%s: %s", jobs[i].name, jobs[i].message);
+        print_message("%-60s %8.0f ms %8zu bytes\n", jobs[i].name, jobs[i].ms, jobs[i].size);
+        check_cubin(jobs[i].cubin, jobs[i].size, jobs[i].v.arch, jobs[i].name);
+        intfa_free(jobs[i].cubin);
+    }
+}
+
 static void test_all_default_variants(void **state)
 {
     (void)state;
@@ -416,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_small_kernel_every_arch),
         cmocka_unit_test(test_sm90a_features),
         cmocka_unit_test(test_warp_specialized_variants),
+        cmocka_unit_test(test_other_head_dims),
         cmocka_unit_test(test_broken_source),
         cmocka_unit_test(test_long_log_truncated),
         cmocka_unit_test(test_all_default_variants),
