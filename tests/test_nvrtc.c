@@ -299,6 +299,18 @@ static void compile_jobs(job *jobs, size_t n)
         pthread_join(threads[t], NULL);
 }
 
+/* Compiles the jobs (two threads), then checks each cubin and prints its time and size. */
+static void compile_and_check(job *jobs, size_t n)
+{
+    compile_jobs(jobs, n);
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].status != INTFA_OK) fail_msg("%s: %s", jobs[i].name, jobs[i].message);
+        print_message("%-60s %8.0f ms %8zu bytes\n", jobs[i].name, jobs[i].ms, jobs[i].size);
+        check_cubin(jobs[i].cubin, jobs[i].size, jobs[i].v.arch, jobs[i].name);
+        intfa_free(jobs[i].cubin);
+    }
+}
+
 /* The warp-specialized sm_90a kernel (not in the default set): both head dims and masks, both
  * P quantizations, bf16, one and two consumer warpgroups, 64- and 128-key tiles. */
 static void test_warp_specialized_variants(void **state)
@@ -324,13 +336,7 @@ static void test_warp_specialized_variants(void **state)
         assert_non_null(strstr(src, "setmaxnreg.inc"));
         intfa_free(src);
     }
-    compile_jobs(jobs, N);
-    for (size_t i = 0; i < N; i++) {
-        if (jobs[i].status != INTFA_OK) fail_msg("%s: %s", jobs[i].name, jobs[i].message);
-        print_message("%-60s %8.0f ms %8zu bytes\n", jobs[i].name, jobs[i].ms, jobs[i].size);
-        check_cubin(jobs[i].cubin, jobs[i].size, jobs[i].v.arch, jobs[i].name);
-        intfa_free(jobs[i].cubin);
-    }
+    compile_and_check(jobs, N);
 }
 
 /* The head dims outside the default set (issue 16): the wgmma kernel (sm_90a) and the mma.sync
@@ -359,13 +365,7 @@ static void test_other_head_dims(void **state)
         if (intfa_variant_check(&jobs[i].v) != INTFA_OK) fail_msg("%s: %s", names[i], intfa_last_error());
         snprintf(jobs[i].name, sizeof jobs[i].name, "%s", names[i]);
     }
-    compile_jobs(jobs, N);
-    for (size_t i = 0; i < N; i++) {
-        if (jobs[i].status != INTFA_OK) fail_msg("%s: %s", jobs[i].name, jobs[i].message);
-        print_message("%-60s %8.0f ms %8zu bytes\n", jobs[i].name, jobs[i].ms, jobs[i].size);
-        check_cubin(jobs[i].cubin, jobs[i].size, jobs[i].v.arch, jobs[i].name);
-        intfa_free(jobs[i].cubin);
-    }
+    compile_and_check(jobs, N);
 }
 
 static void test_all_default_variants(void **state)
