@@ -137,6 +137,28 @@ static void test_default_classes(void **state)
     size_t m = 0;
     assert_int_equal(intfa_tune_default_classes(NULL, 0, &m), INTFA_OK);
     assert_int_equal(m, 12);
+
+    /* other head dims (intfa-tune --head-dims): 6 classes each, in order; candidates exist */
+    static const int dims[2] = {96, 256};
+    intfa_tune_class o[16];
+    assert_int_equal(intfa_tune_classes_for(dims, 2, o, 16, &n), INTFA_OK);
+    assert_int_equal(n, 12);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(o[i].head_dim, dims[i / 6]);
+        assert_int_equal(o[i].causal, (int)(i / 3) % 2);
+        assert_int_equal(intfa_tune_class_check(&o[i]), INTFA_OK);
+        intfa_variant cand[INTFA_TUNE_MAX_CANDIDATES];
+        size_t nc = 0;
+        assert_int_equal(intfa_tune_candidates(&o[i], INTFA_ARCH_SM90A, cand, INTFA_TUNE_MAX_CANDIDATES, &nc, NULL),
+                         INTFA_OK);
+        assert_true(nc >= 2);
+        for (size_t k = 0; k < nc; k++) assert_false(intfa_variant_uses_ws(&cand[k])); /* 64/128 only */
+    }
+    static const int bad[2] = {96, 72};
+    m = 777;
+    assert_int_equal(intfa_tune_classes_for(bad, 2, o, 16, &m), INTFA_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(intfa_last_error(), "head_dim = 72"));
+    assert_int_equal(m, 777);
 }
 
 static int same_variant(const intfa_variant *a, const intfa_variant *b)

@@ -1,13 +1,13 @@
 /* intfa-tune - tune the attention kernels for this GPU and manage the tuning database.
  *
- *   intfa-tune [--db PATH] [--device N] [--jobs N] [--reps R] [--verbose]
+ *   intfa-tune [--db PATH] [--device N] [--jobs N] [--reps R] [--head-dims LIST] [--verbose]
  *   intfa-tune --list [--db PATH] [--device N]
  *   intfa-tune --export FILE [--this-gpu] [--db PATH] [--device N]
  *   intfa-tune --import FILE [--db PATH]
  *   intfa-tune --clear [--this-gpu] [--db PATH] [--device N]
  *
- * Without an action it tunes the default problem set (head_dim 64/128 x causal/full x fp16 x
- * pu8 x the three seq_kv buckets) on the GPU, printing each class's winner, and merges the
+ * Without an action it tunes the default problem set (head_dim 64/128, or --head-dims, x
+ * causal/full x fp16 x pu8 x the three seq_kv buckets) on the GPU, printing each class's winner, and merges the
  * winners into the database. Exit status: 0 done, 1 a failure (no GPU, a class without a
  * winner, a malformed or unwritable database), 2 bad usage. docs/TUNING.md has the details. */
 #include <getopt.h>
@@ -19,11 +19,15 @@
 #include <unistd.h>
 
 #include "context.h"
+#include "render.h"
 #include "../tuning/tune_db_file.h"
 #include "../tuning/tune_device_key.h"
 #include "../tuning/tune_gpu.h"
 #include "../runtime/parallel.h"
 #include "../tuning/tune_space.h"
+
+#define MAX_DIMS 15 /* head dims 32 .. 256 in steps of 16 */
+#define MAX_CLASSES (6 * MAX_DIMS)
 
 typedef enum { ACT_TUNE, ACT_LIST, ACT_EXPORT, ACT_IMPORT, ACT_CLEAR } tune_action;
 
@@ -32,12 +36,14 @@ typedef struct tune_opts {
     const char *file;  /* --export / --import */
     char *db;          /* resolved database path (malloc'd) */
     int device, jobs, reps, verbose, this_gpu;
+    int dims[MAX_DIMS]; /* --head-dims (ndims 0: 64 and 128) */
+    size_t ndims;
 } tune_opts;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: intfa-tune [--db PATH] [--device N] [--jobs N] [--reps R] [--verbose]\n"
+            "usage: intfa-tune [--db PATH] [--device N] [--jobs N] [--reps R] [--head-dims LIST] [--verbose]\n"
             "       intfa-tune --list [--db PATH] [--device N]\n"
             "       intfa-tune --export FILE [--this-gpu] [--db PATH] [--device N]\n"
             "       intfa-tune --import FILE [--db PATH]\n"
@@ -54,6 +60,8 @@ static void usage(FILE *f)
             "  --device N      CUDA device ordinal (default 0)\n"
             "  --jobs N        parallel compiles, 1..%d (default: min(8, online CPUs))\n"
             "  --reps R        timed launches per candidate, 1..%d (default 10)\n"
+            "  --head-dims L   tune these head dims (comma-separated multiples of 16 from 32 to\n"
+            "                  256; default 64,128)\n"
             "  --verbose       report every failed candidate and each JIT compile\n",
             INTFA_MAX_JOBS, INTFA_TUNE_MAX_REPS);
 }
@@ -68,6 +76,30 @@ static int parse_int_arg(const char *opt, const char *val, int lo, int hi, int *
     }
     *out = (int)v;
     return 0;
+}
+
+/* --head-dims: 0, or -1 after a message. */
+static int parse_dims(const char *list, tune_opts *o)
+{
+    const char *p = list;
+    o->ndims = 0;
+    for (;;) {
+        char *end;
+        const long d = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || !intfa_head_dim_ok(d) || o->ndims == MAX_DIMS) {
+            fprintf(stderr, "intfa-tune: --head-dims %s: expected distinct multiples of 16 from 32 to 256, "
+                            "comma-separated\n", list);
+            return -1;
+        }
+        for (size_t i = 0; i < o->ndims; i++)
+            if (o->dims[i] == (int)d) {
+                fprintf(stderr, "intfa-tune: --head-dims %s: %ld twice\n", list, d);
+                return -1;
+            }
+        o->dims[o->ndims++] = (int)d;
+        if (!*end) return 0;
+        p = end + 1;
+    }
 }
 
 static int set_action(tune_opts *o, tune_action a, const char *file)
@@ -90,7 +122,8 @@ static int parse_args(int argc, char **argv, tune_opts *o)
         {"verbose", no_argument, NULL, 'v'},      {"list", no_argument, NULL, 'l'},
         {"export", required_argument, NULL, 'e'}, {"import", required_argument, NULL, 'i'},
         {"clear", no_argument, NULL, 'c'},        {"this-gpu", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},         {"head-dims", required_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     const char *db = NULL;
     int c, bad = 0;
@@ -102,6 +135,7 @@ static int parse_args(int argc, char **argv, tune_opts *o)
         case 'j': bad = parse_int_arg("--jobs", optarg, 1, INTFA_MAX_JOBS, &o->jobs); break;
         case 'r': bad = parse_int_arg("--reps", optarg, 1, INTFA_TUNE_MAX_REPS, &o->reps); break;
         case 'v': o->verbose = 1; break;
+        case 'H': bad = parse_dims(optarg, o); break;
         case 't': o->this_gpu = 1; break;
         case 'l': bad = set_action(o, ACT_LIST, NULL); break;
         case 'e': bad = set_action(o, ACT_EXPORT, optarg); break;
@@ -121,8 +155,8 @@ static int parse_args(int argc, char **argv, tune_opts *o)
         fprintf(stderr, "intfa-tune: --this-gpu goes with --export or --clear\n");
         bad = 1;
     }
-    if (!bad && (o->jobs || o->reps) && o->action != ACT_TUNE) {
-        fprintf(stderr, "intfa-tune: --jobs and --reps apply to tuning only\n");
+    if (!bad && (o->jobs || o->reps || o->ndims) && o->action != ACT_TUNE) {
+        fprintf(stderr, "intfa-tune: --jobs, --reps and --head-dims apply to tuning only\n");
         bad = 1;
     }
     if (bad) return 2;
@@ -231,10 +265,11 @@ static int do_tune(const tune_opts *o)
         printf("note: %s holds %zu section(s) for other devices or versions: kept, not used here\n",
                o->db, others);
     intfa_tune_db_free(&db);
-    intfa_tune_class classes[16];
+    intfa_tune_class classes[MAX_CLASSES];
     size_t n = 0, ncand = 0, pruned = 0;
     intfa_variant cand[INTFA_TUNE_MAX_CANDIDATES];
-    intfa_tune_default_classes(classes, 16, &n);
+    if (o->ndims) intfa_tune_classes_for(o->dims, o->ndims, classes, MAX_CLASSES, &n);
+    else intfa_tune_default_classes(classes, MAX_CLASSES, &n);
     intfa_tune_candidates(&classes[0], ctx->arch, cand, INTFA_TUNE_MAX_CANDIDATES, &ncand, &pruned);
     char desc[512];
     intfa_tune_key_describe(&key, desc, sizeof desc);
@@ -244,7 +279,7 @@ static int do_tune(const tune_opts *o)
 
     intfa_tune_gpu *g = NULL;
     const intfa_tune_gpu_config cfg = {0, o->reps};
-    intfa_tune_result results[16];
+    intfa_tune_result results[MAX_CLASSES];
     intfa_tune_stats stats = {0};
     progress prog = {isatty(fileno(stderr)), now_s()};
     intfa_status st = intfa_tune_gpu_create(ctx, &cfg, &g);
@@ -261,7 +296,7 @@ static int do_tune(const tune_opts *o)
     }
     printf("compiled %zu variants in %.1f s (%d threads, %zu failed); timed and verified in %.1f s\n",
            stats.compiles, stats.compile_s, stats.jobs, stats.compile_failures, stats.measure_s);
-    intfa_tune_entry entries[16];
+    intfa_tune_entry entries[MAX_CLASSES];
     size_t good = 0;
     for (size_t i = 0; i < n; i++)
         if (results[i].status == INTFA_OK) entries[good++] = results[i].entry;

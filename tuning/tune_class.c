@@ -151,18 +151,34 @@ intfa_status intfa_tune_class_problem(const intfa_tune_class *c, intfa_attn_prob
     return INTFA_OK;
 }
 
-intfa_status intfa_tune_default_classes(intfa_tune_class *out, size_t cap, size_t *count)
+intfa_status intfa_tune_classes_for(const int *dims, size_t ndims, intfa_tune_class *out, size_t cap,
+                                   size_t *count)
 {
-    if (!count) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "default classes: count is NULL");
+    if (!count) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning classes: count is NULL");
+    if (!dims && ndims > 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning classes: dims is NULL with ndims = %zu", ndims);
     if (!out && cap > 0)
-        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "default classes: out is NULL with cap = %zu", cap);
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "tuning classes: out is NULL with cap = %zu", cap);
+    for (size_t i = 0; i < ndims; i++)
+        if (!intfa_head_dim_ok(dims[i]))
+            return intfa_fail(INTFA_ERR_INVALID_ARGUMENT,
+                              "tuning classes: head_dim = %d: not a multiple of 16 from 32 to 256", dims[i]);
     size_t n = 0;
-    for (int d = 64; d <= 128; d *= 2)
+    for (size_t i = 0; i < ndims; i++)
         for (int causal = 0; causal <= 1; causal++)
             for (int b = 0; b < INTFA_TUNE_BUCKET_COUNT; b++, n++)
                 if (n < cap)
-                    out[n] = (intfa_tune_class){d, INTFA_FMT_INT8, INTFA_DTYPE_FP16, causal,
+                    out[n] = (intfa_tune_class){dims[i], INTFA_FMT_INT8, INTFA_DTYPE_FP16, causal,
                                                 INTFA_PQ_U8_ROW, (intfa_tune_bucket)b};
     *count = n;
     return INTFA_OK;
+}
+
+intfa_status intfa_tune_default_classes(intfa_tune_class *out, size_t cap, size_t *count)
+{
+    static const int dims[2] = {64, 128};
+    if (!count) return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "default classes: count is NULL");
+    if (!out && cap > 0)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "default classes: out is NULL with cap = %zu", cap);
+    return intfa_tune_classes_for(dims, 2, out, cap, count);
 }

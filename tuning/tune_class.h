@@ -67,4 +67,10 @@ intfa_status intfa_tune_class_problem(const intfa_tune_class *c, intfa_attn_prob
  * every bucket, in that nesting order (12 classes). Writes up to cap, sets *count to 12. */
 intfa_status intfa_tune_default_classes(intfa_tune_class *out, size_t cap, size_t *count);
 
+/* The same set for the given head dims (multiples of 16 from 32 to 256; intfa-tune --head-dims):
+ * each head dim x causal {0, 1} x fp16 x pu8 x every bucket, 6 per head dim. Writes up to cap,
+ * sets *count to 6 ndims; INVALID_ARGUMENT naming a head dim the kernels do not take. */
+intfa_status intfa_tune_classes_for(const int *dims, size_t ndims, intfa_tune_class *out, size_t cap,
+                                   size_t *count);
+
 #endif
