@@ -557,7 +557,7 @@ static void test_attention_two_tiles(void **state)
     }
 }
 
-/* N(0,1) data, V per channel: head_dim 64/128, causal or not, square and unequal lengths
+/* N(0,1) data, V per channel: head_dim 64/128 and 32, 48, 96, 256, causal or not, square and unequal lengths
  * (causal nq > nkv: the leading rows see no key), block_n 64/128, pu8 and ps8. */
 static void test_attention_vs_exact(void **state)
 {
@@ -572,9 +572,11 @@ static void test_attention_vs_exact(void **state)
     const double alg_lse_bound[2] = {BOUND_ALG_PU8_LSE_ABS, BOUND_ALG_PS8_LSE_ABS};
     double worst[2][4] = {{0}};
     int64_t empty = 0, cases = 0;
+    static const int dims[] = {64, 128, 32, 48, 96, 256}; /* 64/128 first: their seeds as before */
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
-        for (int d = 64; d <= 128; d *= 2)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
             for (int causal = 0; causal < 2; causal++) {
+                const int d = dims[di];
                 attn_problem pr = {sizes[t][0], sizes[t][1], d, causal, INTFA_VS_CHANNEL,
                                    1000u + t, 0.0f, 0};
                 attn_result res[2][2];
