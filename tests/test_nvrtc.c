@@ -299,6 +299,16 @@ static void compile_jobs(job *jobs, size_t n)
         pthread_join(threads[t], NULL);
 }
 
+/* One job per variant name (parsed). */
+static void jobs_of(const char *const *names, job *jobs, size_t n)
+{
+    memset(jobs, 0, n * sizeof *jobs);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(intfa_variant_parse(names[i], &jobs[i].v), INTFA_OK);
+        snprintf(jobs[i].name, sizeof jobs[i].name, "%s", names[i]);
+    }
+}
+
 /* Compiles the jobs (two threads), then checks each cubin and prints its time and size. */
 static void compile_and_check(job *jobs, size_t n)
 {
@@ -325,11 +335,9 @@ static void test_warp_specialized_variants(void **state)
     };
     enum { N = sizeof names / sizeof names[0] };
     job jobs[N];
-    memset(jobs, 0, sizeof jobs);
+    jobs_of(names, jobs, N);
     for (size_t i = 0; i < N; i++) {
-        assert_int_equal(intfa_variant_parse(names[i], &jobs[i].v), INTFA_OK);
         assert_true(intfa_variant_uses_ws(&jobs[i].v));
-        snprintf(jobs[i].name, sizeof jobs[i].name, "%s", names[i]);
         char *src = NULL;
         assert_int_equal(intfa_variant_render(&jobs[i].v, &src), INTFA_OK);
         assert_non_null(strstr(src, "cp.async.bulk.tensor"));
@@ -359,12 +367,9 @@ static void test_other_head_dims(void **state)
     };
     enum { N = sizeof names / sizeof names[0] };
     job jobs[N];
-    memset(jobs, 0, sizeof jobs);
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(intfa_variant_parse(names[i], &jobs[i].v), INTFA_OK);
+    jobs_of(names, jobs, N);
+    for (size_t i = 0; i < N; i++)
         if (intfa_variant_check(&jobs[i].v) != INTFA_OK) fail_msg("%s: %s", names[i], intfa_last_error());
-        snprintf(jobs[i].name, sizeof jobs[i].name, "%s", names[i]);
-    }
     compile_and_check(jobs, N);
 }
 
