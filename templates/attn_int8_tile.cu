@@ -245,14 +245,26 @@ __device__ __forceinline__ void quant_q_rows(const intfa_attn_params &p, const a
                             : make_uint4(0u, 0u, 0u, 0u);
     }
     const float *mean = p.k_mean && p.lse ? p.k_mean + blk.bh_kv * DV : nullptr;
-#pragma unroll
+    // One row per iteration, not unrolled: the loads above are all in flight already, and one
+    // copy of the conversion code instead of NR (setup code, once per block; NVRTC time).
+    // raw[r] and qs[r] go through compile-time indices (selects), so both stay in registers.
+#pragma unroll 1
     for (int r = 0; r < NR; ++r) {
         const int lrow = lrow0 + g + 8 * r, row = blk.m0 + lrow;
+        uint4 cur[CH];
+#pragma unroll
+        for (int i = 0; i < CH; ++i) cur[i] = raw[0][i];
+#pragma unroll
+        for (int rr = 1; rr < NR; ++rr)
+            if (r == rr) {
+#pragma unroll
+                for (int i = 0; i < CH; ++i) cur[i] = raw[rr][i];
+            }
         float x[CH][8];
         float amax = 0.f;
 #pragma unroll
         for (int i = 0; i < CH; ++i) {
-            const u32 w[4] = {raw[r][i].x, raw[r][i].y, raw[r][i].z, raw[r][i].w};
+            const u32 w[4] = {cur[i].x, cur[i].y, cur[i].z, cur[i].w};
 #pragma unroll
             for (int e = 0; e < 8; ++e) {
                 x[i][e] = q_to_float((w[e >> 1] >> (16 * (e & 1))) & 0xffffu);
@@ -274,7 +286,9 @@ __device__ __forceinline__ void quant_q_rows(const intfa_attn_params &p, const a
             asm volatile("st.shared.v2.u32 [%0], {%1,%2};\n" ::"r"(dst + qk_off<HD, BM>(lrow, c >> 1) + (c & 1) * 8),
                          "r"(b[0]), "r"(b[1]) : "memory");
         }
-        qs[r] = amax / 127.0f;
+#pragma unroll
+        for (int rr = 0; rr < NR; ++rr)
+            if (r == rr) qs[rr] = amax / 127.0f;
         if (mean) {
             float dot = 0.f;
 #pragma unroll
@@ -605,36 +619,44 @@ __device__ __forceinline__ void rescale_o(float (&o)[MT][HD / 8][4], const float
 }
 
 // Epilogue: out = o * v_scale / l (V_SCALED; else o / l) for the thread's rows, and the LSE
-// (natural log).
+// (natural log). The thread's V scales are loaded once for all its rows, before any output
+// store (and only when the head has keys: no row has l > 0 without them): a load after a
+// store that may alias it cannot be hoisted, so one load per row and column group waited out
+// its latency in turn (and was a third of this code).
 template <bool V_SCALED = true>
 __device__ __forceinline__ void store_output(const intfa_attn_params &p, const float (&o)[MT][HD / 8][4],
                                              const float (&m)[NR], const float (&l)[NR],
                                              const int (&rows)[NR], const attn_block &blk, int t)
 {
-    const float *vs = p.v_scale + blk.bh_kv * DV;
+    float2 sc[DV / 8]; // columns 8 e + 2 t, + 1 (output columns past DV are not stored)
+    const float2 *vs = (const float2 *)(p.v_scale + blk.bh_kv * DV + 2 * t);
+    if (V_SCALED && blk.seq_kv > 0) {
+#pragma unroll
+        for (int e = 0; e < DV / 8; ++e) sc[e] = vs[4 * e];
+    } else {
+#pragma unroll
+        for (int e = 0; e < DV / 8; ++e) sc[e] = V_SCALED ? make_float2(0.f, 0.f) : make_float2(1.f, 1.f);
+    }
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         const int row = rows[r], mt = r >> 1, h = r & 1;
         if (row >= blk.seq_q) continue;
         unsigned short *orow = (unsigned short *)p.o + blk.o_off + (i64)row * p.o_sn;
         const float lv = l[r];
-        const float inv = lv > 0.f ? 1.0f / lv : 0.f; // one division per row, not per element
+        const bool pos = lv > 0.f;
+        const float inv = pos ? 1.0f / lv : 0.f; // one division per row, not per element
 #pragma unroll
-        for (int e = 0; e < HD / 8; ++e) {
-            if (8 * e >= DV) break; // padding columns
+        for (int e = 0; e < DV / 8; ++e) {
             const int d = 8 * e + 2 * t;
-            float2 sc;
-            if constexpr (V_SCALED) sc = lv > 0.f ? *(const float2 *)(vs + d) : make_float2(0.f, 0.f);
-            else sc = lv > 0.f ? make_float2(1.f, 1.f) : make_float2(0.f, 0.f);
-            const float o0 = o[mt][e][2 * h] * sc.x * inv;
-            const float o1 = o[mt][e][2 * h + 1] * sc.y * inv;
+            const float o0 = o[mt][e][2 * h] * (pos ? sc[e].x : 0.f) * inv;
+            const float o1 = o[mt][e][2 * h + 1] * (pos ? sc[e].y : 0.f) * inv;
             *(u32 *)(orow + d) = pack_out(o0, o1);
         }
         if (p.lse && t == 0) {
             const i64 at = blk.row0 + row;
-            p.lse[at] = lv > 0.f ? (m[r] + log2f(lv)) * 0.693147180559945309f +
-                                       (p.lse_bias ? p.lse_bias[at] : 0.f)
-                                 : NEG_INF;
+            p.lse[at] = pos ? (m[r] + log2f(lv)) * 0.693147180559945309f +
+                                  (p.lse_bias ? p.lse_bias[at] : 0.f)
+                            : NEG_INF;
         }
     }
 }
