@@ -101,8 +101,8 @@ struct v16_copier {
         if (key0 + BN <= blk.seq_kv) {
 #pragma unroll
             for (int i = 0; i < BN * HC / NT; ++i) cp_async16(dv + i * (NT / HC) * 128, src + i * step, 16);
-        } else {
-#pragma unroll
+        } else { // the tail tile, once per block: not unrolled
+#pragma unroll 1
             for (int i = 0; i < BN * HC / NT; ++i) {
                 const bool ok = key0 + row0 + i * (NT / HC) < blk.seq_kv;
                 cp_async16(dv + i * (NT / HC) * 128, ok ? (const void *)(src + i * step) : (const void *)p.v, ok ? 16 : 0);

@@ -97,10 +97,14 @@ template <int RB, int R> __device__ __forceinline__ int qk_off(int row, int c)
 
 // ---- cp.async copies. Chunk i of thread tid is tid + i * NT; NT is a multiple of every row's
 // chunk count, so a thread keeps one chunk column, its rows step by a constant, the swizzle of
-// its chunks is fixed, and only base pointers move from tile to tile.
-#define FOR_CHUNKS(i, COUNT)                                                                   \
-    _Pragma("unroll") for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)                         \
+// its chunks is fixed, and only base pointers move from tile to tile. UNROLL: how far the
+// chunk loop unrolls (an integral constant expression; 1 for copies off the hot path: the tail
+// tile's, whose bounds checks are not worth a second unrolled copy of the code).
+#define FOR_CHUNKS_PRAGMA(x) _Pragma(#x)
+#define FOR_CHUNKS(i, COUNT, UNROLL)                                                           \
+    FOR_CHUNKS_PRAGMA(unroll UNROLL) for (int i = 0; i < ((COUNT) + NT - 1) / NT; ++i)         \
         if (((COUNT) % NT) == 0 || tid + i * NT < (COUNT))
+#define ALL_CHUNKS 64 // more than any copy's chunks per thread: unrolled fully
 
 // Which query rows, heads and keys a block works on: rows m0 .. m0 + BM - 1 of query head hq
 // in batch b (causal grids run the longest rows first), and its n_tiles key tiles. With
@@ -179,7 +183,7 @@ struct attn_block {
         if (!(GC == GCP || c < GC)) return;
         const signed char *src = qg + (i64)(m0 + row0) * p.q_sn + c * 16;
         dst += qk_off<GB, BM>(row0, c);
-        FOR_CHUNKS(i, BM * GCP) {
+        FOR_CHUNKS(i, BM * GCP, ALL_CHUNKS) {
             const bool ok = m0 + row0 + i * (NT / GCP) < seq_q && (GCV == GC || c < GCV);
             cp_async16(dst + i * (NT / GCP) * qk_slab<GB>::bytes, ok ? src + i * (NT / GCP) * p.q_sn : p.q,
                        ok ? 16 : 0);
@@ -365,12 +369,13 @@ struct kv_copier {
 
     // The pieces of a key tile's copies (keys key0 ..): K rows into dk, key scales into dks, V^T
     // into dv (dk and dv already at this thread's first chunk: + k_dst0, + v_dst0). FULL: the tile lies inside the keys (every one but the last), no per-chunk bounds
-    // checks; else what lies past the keys (V^T: past its padded length) is zero-filled.
+    // checks; else what lies past the keys (V^T: past its padded length) is zero-filled, in a
+    // loop that is not unrolled (once per block).
     template <bool FULL>
     __device__ __forceinline__ void k_rows(const intfa_attn_params &p, const attn_block &blk, u32 dk, int key0, int tid) const
     {
         if (!(GC == GCP || k_c < GC)) return; // a copy column past the row
-        FOR_CHUNKS(i, BN * GCP) {
+        FOR_CHUNKS(i, BN * GCP, (FULL ? ALL_CHUNKS : 1)) {
             const bool ok = (FULL || key0 + k_row0 + i * (NT / GCP) < blk.seq_kv) && (GCV == GC || k_c < GCV);
             cp_async16(dk + i * (NT / GCP) * qk_slab<GB>::bytes, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
         }
@@ -379,7 +384,7 @@ struct kv_copier {
     __device__ __forceinline__ void v_rows(const intfa_attn_params &p, const attn_block &blk, u32 dv, int key0, int tid) const
     {
         const bool ok = FULL || key0 + (tid % VC) * 16 < blk.n_pad;
-        FOR_CHUNKS(i, HD * VC) {
+        FOR_CHUNKS(i, HD * VC, (FULL ? ALL_CHUNKS : 1)) {
             const bool in = ok && (DV == HD || v_row0 + i * (NT / VC) < DV); // V^T rows past DV: zeros
             cp_async16(dv + i * (NT / VC) * BN, in ? v_src + i * v_step : p.v, in ? 16 : 0);
         }
