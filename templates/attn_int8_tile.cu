@@ -623,11 +623,23 @@ __device__ __forceinline__ void rescale_o(float (&o)[MT][HD / 8][4], const float
     }
 }
 
+// a[r] for a row index r known only at run time, through compile-time indices (selects): the
+// array stays in registers (loops over a thread's rows that are not unrolled).
+template <typename T, int N> __device__ __forceinline__ T pick(const T (&a)[N], int r)
+{
+    T v = a[0];
+#pragma unroll
+    for (int i = 1; i < N; ++i)
+        if (r == i) v = a[i];
+    return v;
+}
+
 // Epilogue: out = o * v_scale / l (V_SCALED; else o / l) for the thread's rows, and the LSE
 // (natural log). The thread's V scales are loaded once for all its rows, before any output
 // store (and only when the head has keys: no row has l > 0 without them): a load after a
 // store that may alias it cannot be hoisted, so one load per row and column group waited out
-// its latency in turn (and was a third of this code).
+// its latency in turn (and was a third of this code). One row per iteration of a loop that is
+// not unrolled (its O values picked by selects): once per block, a quarter of the code at NR = 4.
 template <bool V_SCALED = true>
 __device__ __forceinline__ void store_output(const intfa_attn_params &p, const float (&o)[MT][HD / 8][4],
                                              const float (&m)[NR], const float (&l)[NR],
@@ -642,24 +654,30 @@ __device__ __forceinline__ void store_output(const intfa_attn_params &p, const f
 #pragma unroll
         for (int e = 0; e < DV / 8; ++e) sc[e] = V_SCALED ? make_float2(0.f, 0.f) : make_float2(1.f, 1.f);
     }
-#pragma unroll
+#pragma unroll 1
     for (int r = 0; r < NR; ++r) {
-        const int row = rows[r], mt = r >> 1, h = r & 1;
+        const int row = pick(rows, r);
         if (row >= blk.seq_q) continue;
         unsigned short *orow = (unsigned short *)p.o + blk.o_off + (i64)row * p.o_sn;
-        const float lv = l[r];
+        const float lv = pick(l, r);
         const bool pos = lv > 0.f;
         const float inv = pos ? 1.0f / lv : 0.f; // one division per row, not per element
 #pragma unroll
         for (int e = 0; e < DV / 8; ++e) {
+            float x0[NR], x1[NR]; // element pair e of each row (rows[2 mt + h]: row g + 8 h of tile mt)
+#pragma unroll
+            for (int rr = 0; rr < NR; ++rr) {
+                x0[rr] = o[rr >> 1][e][2 * (rr & 1)];
+                x1[rr] = o[rr >> 1][e][2 * (rr & 1) + 1];
+            }
             const int d = 8 * e + 2 * t;
-            const float o0 = o[mt][e][2 * h] * (pos ? sc[e].x : 0.f) * inv;
-            const float o1 = o[mt][e][2 * h + 1] * (pos ? sc[e].y : 0.f) * inv;
+            const float o0 = pick(x0, r) * (pos ? sc[e].x : 0.f) * inv;
+            const float o1 = pick(x1, r) * (pos ? sc[e].y : 0.f) * inv;
             *(u32 *)(orow + d) = pack_out(o0, o1);
         }
         if (p.lse && t == 0) {
             const i64 at = blk.row0 + row;
-            p.lse[at] = pos ? (m[r] + log2f(lv)) * 0.693147180559945309f +
+            p.lse[at] = pos ? (pick(m, r) + log2f(lv)) * 0.693147180559945309f +
                                   (p.lse_bias ? p.lse_bias[at] : 0.f)
                             : NEG_INF;
         }
