@@ -236,32 +236,19 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
                     for (int r = 0; r < 4; ++r)
                         o[0][e][r] = __fmaf_rn((float)pv[e][r], beta[r >> 1], o[0][e][r]);
             };
-            // softmax of tile kt (in stage st) -> P, alpha, beta. In the loop, a copy per mask
-            // state (unmasked tiles carry no compares); for tile 0, once per work tile, one copy
-            // with the mask behind a warp-uniform branch (as attn_fwd_wg.cu's tiles: NVRTC time).
-            auto softmax = [&](int kt, int st, auto one_copy) {
+            // softmax of tile kt (in stage st) -> P, alpha, beta: one copy, the mask (key tails,
+            // the causal diagonal) behind a warp-uniform branch, as attn_fwd_wg.cu's tiles (a copy
+            // per mask state doubled this kernel's NVRTC time for the tiles' code)
+            auto softmax = [&](int kt, int st) {
                 const int key0 = kt * BN;
-                const u32 tKs = sm.ks + st * BN * 4;
-                auto run = [&](auto mask_tag) {
-                    constexpr bool MASK = decltype(mask_tag)::value;
-                    float x[MT][BN / 8][4];
-                    tile_scores<MASK>(s, x, tKs, t, key0, rows, blk.seq_kv, blk.diag);
-                    tile_softmax(x, a, m, l, alpha, beta, pf);
-                };
                 bool need_mask = key0 + BN > blk.seq_kv;
 #if CAUSAL
                 need_mask = need_mask || (key0 + BN - 1 > m0w + blk.diag);
 #endif
-                if constexpr (decltype(one_copy)::value) {
-                    float x[MT][BN / 8][4];
-                    tile_scores(s, x, tKs, t);
-                    if (need_mask) mask_scores(x, t, key0, rows, blk.seq_kv, blk.diag);
-                    tile_softmax(x, a, m, l, alpha, beta, pf);
-                } else if (need_mask) {
-                    run(Flag<true>{});
-                } else {
-                    run(Flag<false>{});
-                }
+                float x[MT][BN / 8][4];
+                tile_scores(s, x, sm.ks + st * BN * 4, t);
+                if (need_mask) mask_scores(x, t, key0, rows, blk.seq_kv, blk.diag);
+                tile_softmax(x, a, m, l, alpha, beta, pf);
             };
 
             // tile 0: S only
@@ -275,11 +262,16 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
             wg_wait<0>();
             wg_operands(s[0]);
             if (n == 1) mbar_arrive(sm.q_empty()); // Q's last use in this work tile
-            softmax(0, pos.st, Flag<true>{});
-            int prev = pos.st; // the stage whose V^T the next P.V reads
-            pos.next();
-            // tiles 1 .. n-1: S of this tile and P.V of the previous one in one turn
-            for (int kt = 1; kt < n; ++kt) {
+            // Per tile kt: its softmax, then (kt + 1 < n) S of tile kt + 1 and P.V of tile kt in
+            // one turn, folded into O. The loop is entered at tile 0's softmax, so that the
+            // softmax is compiled once (the order of the work is the same as with tile 0's
+            // softmax peeled off).
+            int prev; // the stage whose V^T the next P.V reads
+            for (int kt = 0;;) {
+                softmax(kt, pos.st);
+                prev = pos.st;
+                pos.next();
+                if (++kt == n) break;
                 mbar_wait(sm.full(pos.st), pos.ph);
                 turn_take(c);
                 wg_operands(s[0]);
@@ -294,9 +286,6 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
                 wg_operands(pv);
                 if (kt == n - 1) mbar_arrive(sm.q_empty());
                 fold_pv(prev);
-                softmax(kt, pos.st, Flag<false>{});
-                prev = pos.st;
-                pos.next();
             }
             // the last tile's P.V
             turn_take(c);

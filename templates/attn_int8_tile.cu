@@ -50,10 +50,6 @@ struct intfa_attn_params {
 };
 
 
-template <bool B> struct Flag {
-    static constexpr bool value = B;
-};
-
 // Low bytes of four words -> one word, first argument in the lowest byte.
 __device__ __forceinline__ u32 pack_low_bytes(u32 b0, u32 b1, u32 b2, u32 b3)
 {
@@ -471,16 +467,6 @@ __device__ __forceinline__ void mask_scores(float (&x)[MT][BN / 8][4], int t, in
 #pragma unroll
             for (int i = 0; i < 4; ++i)
                 if (8 * j + (i & 1) > last[2 * mt + (i >> 1)]) x[mt][j][i] = NEG_INF;
-}
-
-// The same with the mask state known at compile time (the warp-specialized kernel's two copies).
-template <bool MASK>
-__device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float (&x)[MT][BN / 8][4],
-                                            u32 tKs, int t, int key0, const int (&rows)[NR],
-                                            int seq_kv, int diag)
-{
-    tile_scores(s, x, tKs, t);
-    if (MASK) mask_scores(x, t, key0, rows, seq_kv, diag);
 }
 
 // Whether key tile key0 .. key0 + BN - 1 needs the mask: it reaches past the keys or (causal)
