@@ -365,13 +365,15 @@ struct kv_copier {
 
     // The pieces of a key tile's copies (keys key0 ..): K rows into dk, key scales into dks, V^T
     // into dv (dk and dv already at this thread's first chunk: + k_dst0, + v_dst0). FULL: the tile lies inside the keys (every one but the last), no per-chunk bounds
-    // checks; else what lies past the keys (V^T: past its padded length) is zero-filled, in a
-    // loop that is not unrolled (once per block).
-    template <bool FULL>
+    // checks; else what lies past the keys (V^T: past its padded length) is zero-filled. The
+    // tail's V^T rows (once per block) in a loop that is not unrolled; its K rows too for
+    // copy_k (pf16), not for copy (there the loop's registers made ptxas spill in the hot loop of
+    // sm_90a hd128 ps8).
+    template <bool FULL, int TAIL_UNROLL = ALL_CHUNKS>
     __device__ __forceinline__ void k_rows(const intfa_attn_params &p, const attn_block &blk, u32 dk, int key0, int tid) const
     {
         if (!(GC == GCP || k_c < GC)) return; // a copy column past the row
-        FOR_CHUNKS(i, BN * GCP, (FULL ? ALL_CHUNKS : 1)) {
+        FOR_CHUNKS(i, BN * GCP, (FULL ? ALL_CHUNKS : TAIL_UNROLL)) {
             const bool ok = (FULL || key0 + k_row0 + i * (NT / GCP) < blk.seq_kv) && (GCV == GC || k_c < GCV);
             cp_async16(dk + i * (NT / GCP) * qk_slab<GB>::bytes, ok ? k_src + i * k_step : p.k, ok ? 16 : 0);
         }
@@ -422,7 +424,7 @@ struct kv_copier {
             k_rows<true>(p, blk, dk, key0, tid);
             k_scales<true>(p, blk, dks, key0, tid);
         } else {
-            k_rows<false>(p, blk, dk, key0, tid);
+            k_rows<false, 1>(p, blk, dk, key0, tid);
             k_scales<false>(p, blk, dks, key0, tid);
         }
         k_src += k_tile_step;
