@@ -44,20 +44,6 @@
 #define MIN_BLOCKS ${min_blocks}
 
 //% local ab = v.dtype == "bf16" and "bf16" or "f16"
-//% local function oacc(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
-//% local function oops(n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+f"(c[%d][%d])', i // 4, i % 4) end return table.concat(t, ", ") end
-// O (+)= P V over one k16 step: P (16-bit, m16n8k16 A layout) from registers, V's 16 key rows
-// from shared memory through an MN-major descriptor (imm-trans-b = 1).
-template <int ACC>
-__device__ __forceinline__ void wg_pv16(float (&c)[HD / 8][4], const u32 (&a)[4], unsigned long long vd)
-{
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.head_dim // 2 + 5}, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n${v.head_dim}k16.f32.${ab}.${ab} {${oacc(v.head_dim // 2)}}, "
-                 "{%${v.head_dim // 2},%${v.head_dim // 2 + 1},%${v.head_dim // 2 + 2},%${v.head_dim // 2 + 3}}, %${v.head_dim // 2 + 4}, p, 1, 1, 1;\n}\n"
-                 : ${oops(v.head_dim // 2)}
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(vd), "n"(ACC));
-}
-
 template <int R> __device__ __forceinline__ void wg_operands_f(float (&c)[R][4])
 {
 #pragma unroll
@@ -72,6 +58,32 @@ __device__ __forceinline__ unsigned long long wg_desc_v(u32 addr)
 {
     return (unsigned long long)((addr & 0x3FFFF) >> 4) | ((unsigned long long)((BN * 128) >> 4) << 16) |
            ((unsigned long long)(1024 >> 4) << 32) | (1ull << 62);
+}
+
+//% local nk = v.block_n // 16 -- k16 steps per key tile
+//% local no = v.head_dim // 2 -- accumulator registers
+//% local oacc = {} for i = 0, no - 1 do oacc[#oacc + 1] = "%" .. i end oacc = table.concat(oacc, ",")
+//% local oops = {} for i = 0, no - 1 do oops[#oops + 1] = string.format('"+f"(c[%d][%d])', i // 4, i % 4) end
+//% local aops, dops = {}, {}
+//% for j = 0, nk - 1 do
+//%   for k = 0, 3 do aops[#aops + 1] = string.format('"r"(a[%d][%d])', j, k) end
+//%   dops[#dops + 1] = string.format('"l"(wg_desc_v(tV + %d * 16 * 128))', j)
+//% end
+// O += P V over one key tile: its BN / 16 k16 steps (P, 16-bit, m16n8k16 A layout, from
+// registers; V's 16 key rows per step from shared memory through an MN-major descriptor,
+// imm-trans-b = 1) in one asm statement: one statement with HD / 2 accumulator operands instead
+// of one per step is ~80 ms less NVVM time for the same instructions (docs/PERF_NOTES.md).
+__device__ __forceinline__ void wg_pv16_tile(float (&c)[HD / 8][4], const u32 (&a)[BN / 16][4], u32 tV)
+{
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+//% for j = 0, nk - 1 do
+                 "wgmma.mma_async.sync.aligned.m64n${v.head_dim}k16.f32.${ab}.${ab} {${oacc}}, "
+                 "{%${no + 4 * j},%${no + 4 * j + 1},%${no + 4 * j + 2},%${no + 4 * j + 3}}, %${no + 4 * nk + j}, p, 1, 1, 1;\n"
+//% end
+                 "}\n"
+                 : ${table.concat(oops, ", ")}
+                 : ${table.concat(aops, ", ")},
+                   ${table.concat(dops, ", ")});
 }
 
 // One thread's part of the V tile copies: chunk column c of HC, rows row0 + 8i (HD 128) or
@@ -192,9 +204,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     };
     auto issue_pv = [&](const u32 (&ph)[BN / 16][4], int kt) {
         const u32 tV = sV + (kt & 1) * TILE_V_BYTES;
-        wg_pv16<1>(o[0], ph[0], wg_desc_v(tV));
-#pragma unroll
-        for (int j = 1; j < BN / 16; ++j) wg_pv16<1>(o[0], ph[j], wg_desc_v(tV + j * 16 * 128));
+        wg_pv16_tile(o[0], ph, tV);
         wg_commit();
     };
     // Tile kt: its S, the previous tile's P.V behind it, the softmax while that runs.
