@@ -120,9 +120,7 @@ intfa_attn_fwd(const intfa_attn_params p)
                 int pv[PVN / 8][4];
                 wg_operands(pv);
                 wg_fence();
-                wg_pv<0>(pv, pf[0][0], wg_desc(tVc, BN));
-#pragma unroll
-                for (int kc = 1; kc < BN / 32; ++kc) wg_pv<1>(pv, pf[0][kc], wg_desc(tVc + kc * 32, BN));
+                wg_pv_tile(pv, pf[0], tVc);
                 wg_commit();
                 if (ch == 0) rescale_o(o, alpha); // overlaps the products
                 wg_wait<0>();

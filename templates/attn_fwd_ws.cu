@@ -213,19 +213,9 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
             int s[MT][BN / 8][4], pv[HD / 8][4];
             u32 pf[MT][BN / 32][4];
             float alpha[NR], beta[NR];
-            auto issue_qk = [&](int st) {
-                const u32 tK = sm.k + st * TILE_K_BYTES;
-                wg_qk<0>(s[0], wg_desc(sQw, HD), wg_desc(tK, HD));
-#pragma unroll
-                for (int kc = 1; kc < HD / 32; ++kc)
-                    wg_qk<1>(s[0], wg_desc(sQw + kc * 32, HD), wg_desc(tK + kc * 32, HD));
-            };
-            auto issue_pv = [&](int st) {
-                const u32 tV = sm.v + st * TILE_V_BYTES;
-                wg_pv<0>(pv, pf[0][0], wg_desc(tV, BN));
-#pragma unroll
-                for (int kc = 1; kc < BN / 32; ++kc) wg_pv<1>(pv, pf[0][kc], wg_desc(tV + kc * 32, BN));
-            };
+            static_assert(HD <= 128, "Q and K rows of one slab (wg_qk_tile: sQw + 32 kc, tK + 32 kc)");
+            auto issue_qk = [&](int st) { wg_qk_tile(s[0], sQw, sm.k + st * TILE_K_BYTES); };
+            auto issue_pv = [&](int st) { wg_pv_tile(pv, pf[0], sm.v + st * TILE_V_BYTES); };
             // O = alpha O + beta (P.V) of the previous tile, whose stage is then released
             auto fold_pv = [&](int st) {
                 mbar_arrive(sm.empty(st));

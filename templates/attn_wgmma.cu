@@ -30,17 +30,36 @@ template <int R> __device__ __forceinline__ void wg_operands(int (&c)[R][4])
 
 //% local function acc_list(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
 //% local function acc_ops(arr, n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+r"(%s[%d][%d])', arr, i // 4, i % 4) end return table.concat(t, ", ") end
-// S (+)= Q K^T over one k32 step: 64 x BN, both operands from shared memory via descriptors
-// (Q from registers would hold HD / 8 more registers per thread, which the third resident
-// block needs; measured the same or slower, docs/PERF_NOTES.md).
-template <int ACC>
-__device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], unsigned long long qd, unsigned long long kd)
+//% local nq = (v.head_dim + 31) // 32 -- k32 steps of S = Q K^T (HD / 32)
+//% local function desc_ops(n, fmt) local t = {} for k = 0, n - 1 do t[#t + 1] = string.format(fmt, k, k) end return table.concat(t, ", ") end
+// S = Q K^T over the whole head dim: HD / 32 k32 steps, 64 x BN, both operands from shared
+// memory via descriptors (Q from registers would hold HD / 8 more registers per thread, which
+// the third resident block needs; measured the same or slower, docs/PERF_NOTES.md). Rows of HD
+// bytes in slabs (attn_int8_tile.cu, qk_off): step kc reads bytes 32 kc % SL of slab 32 kc / SL
+// of Q (at sQw: its rows of the first slab of a BM-row tile) and K (tK). One asm statement for
+// all steps (the first with scale-d = 0): one statement with BN / 2 accumulator operands
+// instead of one per step is less NVVM time for the same instructions (docs/PERF_NOTES.md).
+__device__ __forceinline__ unsigned long long wg_q_desc(u32 sQw, int kc)
 {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${v.block_n // 2 + 2}, 0;\n"
+    constexpr int SL = qk_slab<HD>::bytes;
+    return wg_desc(sQw + (kc * 32 / SL) * (BM * SL) + kc * 32 % SL, SL);
+}
+__device__ __forceinline__ unsigned long long wg_k_desc(u32 tK, int kc)
+{
+    constexpr int SL = qk_slab<HD>::bytes;
+    return wg_desc(tK + (kc * 32 / SL) * (BN * SL) + kc * 32 % SL, SL);
+}
+__device__ __forceinline__ void wg_qk_tile(int (&c)[BN / 8][4], u32 sQw, u32 tK)
+{
+    asm volatile("{\n.reg .pred p0, p1;\nsetp.ne.b32 p0, 0, 0;\nsetp.ne.b32 p1, 1, 0;\n"
+//% for kc = 0, nq - 1 do
                  "wgmma.mma_async.sync.aligned.m64n${v.block_n}k32.s32.s8.s8 {${acc_list(v.block_n // 2)}}, "
-                 "%${v.block_n // 2}, %${v.block_n // 2 + 1}, p;\n}\n"
+                 "%${v.block_n // 2 + kc}, %${v.block_n // 2 + nq + kc}, ${kc == 0 and "p0" or "p1"};\n"
+//% end
+                 "}\n"
                  : ${acc_ops("c", v.block_n // 2)}
-                 : "l"(qd), "l"(kd), "n"(ACC));
+                 : ${desc_ops(nq, '"l"(wg_q_desc(sQw, %d))')},
+                   ${desc_ops(nq, '"l"(wg_k_desc(tK, %d))')});
 }
 
 // P.V's output columns per product (PVN): the whole head dim up to 128; past that the largest
@@ -54,31 +73,32 @@ __device__ __forceinline__ void wg_qk(int (&c)[BN / 8][4], unsigned long long qd
 //% end
 #define PVN ${pvn}
 
-// O_tile (+)= P V over one k32 step: 64 x PVN, P fragment from registers, V^T rows via descriptor.
-template <int ACC>
-__device__ __forceinline__ void wg_pv(int (&c)[PVN / 8][4], const u32 (&a)[4], unsigned long long vd)
+//% local npv = v.block_n // 32 -- k32 steps of P.V
+//% local function a_ops(n) local t = {} for k = 0, n - 1 do for i = 0, 3 do t[#t + 1] = string.format('"r"(a[%d][%d])', k, i) end end return table.concat(t, ", ") end
+// O_tile = P V over one key tile: BN / 32 k32 steps, 64 x PVN, P fragments from registers, V^T
+// rows (at tVc: its first row of this chunk) via descriptors; one asm statement (see wg_qk_tile),
+// the first step with scale-d = 0.
+__device__ __forceinline__ void wg_pv_tile(int (&c)[PVN / 8][4], const u32 (&a)[BN / 32][4], u32 tVc)
 {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %${pvn // 2 + 5}, 0;\n"
+    asm volatile("{\n.reg .pred p0, p1;\nsetp.ne.b32 p0, 0, 0;\nsetp.ne.b32 p1, 1, 0;\n"
+//% for kc = 0, npv - 1 do
+//%   local ab = pvn // 2 + 4 * kc
 //% if v.p_quant == "u8row" then
                  "wgmma.mma_async.sync.aligned.m64n${pvn}k32.s32.u8.s8 {${acc_list(pvn // 2)}}, "
 //% else
                  "wgmma.mma_async.sync.aligned.m64n${pvn}k32.s32.s8.s8 {${acc_list(pvn // 2)}}, "
 //% end
-                 "{%${pvn // 2},%${pvn // 2 + 1},%${pvn // 2 + 2},%${pvn // 2 + 3}}, %${pvn // 2 + 4}, p;\n}\n"
+                 "{%${ab},%${ab + 1},%${ab + 2},%${ab + 3}}, %${pvn // 2 + 4 * npv + kc}, ${kc == 0 and "p0" or "p1"};\n"
+//% end
+                 "}\n"
                  : ${acc_ops("c", pvn // 2)}
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(vd), "n"(ACC));
+                 : ${a_ops(npv)},
+                   ${desc_ops(npv, '"l"(wg_desc(tVc + %d * 32, BN))')});
 }
 
-// S = Q K^T of a warpgroup's 64 rows (Q at sQw: its rows of the first slab of a BM-row tile)
-// and one key tile (K at tK), as one commit group. Rows of HD bytes in slabs (attn_int8_tile.cu,
-// qk_off): k32 step kc reads bytes 32 kc % SL of slab 32 kc / SL.
+// S = Q K^T of a warpgroup's 64 rows and one key tile, as one commit group.
 __device__ __forceinline__ void wg_issue_qk(int (&s)[BN / 8][4], u32 sQw, u32 tK)
 {
-    constexpr int SL = qk_slab<HD>::bytes;
-    wg_qk<0>(s, wg_desc(sQw, SL), wg_desc(tK, SL));
-#pragma unroll
-    for (int kc = 1; kc < HD / 32; ++kc)
-        wg_qk<1>(s, wg_desc(sQw + (kc * 32 / SL) * (BM * SL) + kc * 32 % SL, SL),
-                 wg_desc(tK + (kc * 32 / SL) * (BN * SL) + kc * 32 % SL, SL));
+    wg_qk_tile(s, sQw, tK);
     wg_commit();
 }
