@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# What the build machine could not run on a GPU in session 7 (2026-12-06), in as few device calls
+# as possible. Prepare here first:
+#   bash scripts/dims_cache.sh                      # build-dev/cache: this tree's kernels precompiled
+#   mkdir -p build-dev/a && cp -r build-dev/cache build-dev/a/ && mkdir -p build-dev/a/tpl_old &&
+#     git archive 914046b templates | tar -x -C build-dev/a/tpl_old --strip-components=1
+# and carry build/test_gpu_attention, build/test_gpu_quant_dims, build/test_gpu_varlen,
+# build/intfa-perf, build/intfa-demo, build/libintfa-jit.so.0.1.0, build/libcmocka.so.0 and
+# build/liblua5.4.so.0 with build-dev/a (liblua and libcmocka beside the binaries). Modes:
+#   ab        kernel-only, N = 16k, one process per template folder on the same GPU: old (914046b,
+#             before session 7's compile-time cuts), new (this tree), fp8pv (the FP8 P.V timing
+#             experiment, docs/experiments/fp8_pv_s7: wrong output on purpose); hd 128 and 64,
+#             causal or not, the default tile and m64n64; and the warp-specialized tile old vs new
+#   tests     test_gpu_attention (every family's default at every head dim), the portable
+#             kernels (INTFA_ARCH=sm_90, quick matrix), test_gpu_quant_dims, test_gpu_varlen
+#   coldstart issue 19: intfa-demo's first drop-in call with every cache empty (driver's JIT
+#             cache off; 1 and 8 compile jobs), then again on the filled disk cache (warm)
+#   peers     scripts/bench_peers.py --rows dims (FA4 where installed: ../shared/peers)
+source "$(dirname "$0")/device_env.sh"
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv | tee -a "$sum"
+A=$PWD/build-dev/a
+export INTFA_CACHE_DIR=$A/cache INTFA_TUNING_DB=/tmp/intfa-verify.db
+perf_ab() { # hd causal variants label=dir...
+  local hd=$1 c=$2 va=$3; shift 3
+  for ver in "$@"; do
+    echo "--- ${ver%%=*} hd $hd causal $c"; local d=${ver#*=}
+    if [ "$d" = - ]; then env -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va
+    else INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
+  done
+}
+for mode in "${@:-ab}"; do case $mode in
+ab)
+  mkdir -p "$A/fp8pv" && cp templates/* "$A/fp8pv/" && cp docs/experiments/fp8_pv_s7/attn_fwd_wg.fp8pv.cu "$A/fp8pv/attn_fwd_wg.cu"
+  { for hd in 128 64; do for c in 0 1; do
+      mask=full; [ $c = 1 ] && mask=causal
+      v=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8
+      perf_ab $hd $c "--variant $v-m64n128w4s2 --variant $v-m64n64w4s2" new=- old=$A/tpl_old fp8pv=$A/fp8pv
+      perf_ab $hd $c "--variant $v-m128n128w12s2" new=- old=$A/tpl_old
+    done; done; } > "$OUT/ab.txt" 2>&1
+  note "ab: $(grep -c TOPS "$OUT/ab.txt") tables"; cat "$OUT/ab.txt" ;;
+tests)
+  INTFA_TEST_SEED=16 run attn_default 300 build/test_gpu_attention
+  INTFA_TEST_QUICK=1 INTFA_ARCH=sm_90 INTFA_TEST_SEED=17 INTFA_TEST_FORMAT=int8 run attn_sm90 200 build/test_gpu_attention
+  INTFA_TEST_SEED=19 run quant_dims 60 build/test_gpu_quant_dims
+  INTFA_TEST_SEED=20 run varlen 100 build/test_gpu_varlen
+  grep -h "skipped" "$OUT"/attn_*.log | head -12 | tee -a "$sum" ;;
+coldstart)
+  for jobs in 1 8; do
+    d=$(mktemp -d)
+    INTFA_COMPILE_JOBS=$jobs CUDA_CACHE_DISABLE=1 INTFA_CACHE_DIR=$d timeout 60 build/intfa-demo --reps 5 > "$OUT/cold_jobs$jobs.log" 2>&1
+    note "cold start, INTFA_COMPILE_JOBS=$jobs: rc=$? $(grep -E 'first call' "$OUT/cold_jobs$jobs.log")"
+    INTFA_COMPILE_JOBS=$jobs CUDA_CACHE_DISABLE=1 INTFA_CACHE_DIR=$d timeout 60 build/intfa-demo --reps 5 > "$OUT/warm_jobs$jobs.log" 2>&1
+    note "warm disk cache: rc=$? $(grep -E 'first call' "$OUT/warm_jobs$jobs.log")"
+  done ;;
+peers)
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
+    timeout 400 python3 scripts/bench_peers.py --rows dims --out "$OUT/peers" > "$OUT/peers.log" 2>&1
+  note "bench_peers dims rc=$?"; tail -30 "$OUT/peers.log" ;;
+*) echo "device_verify.sh: unknown mode $mode" >&2; exit 2 ;;
+esac; done
+cat "$sum"
