@@ -192,9 +192,22 @@ intfa_attn_fwd(const intfa_attn_params p)
         if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
         float alpha[NR];
         tile_softmax8(x, a, m, l, alpha, p_cur);
-        wg_wait<0>();
-        wg_operands_f(o[0]);
-        rescale_o(o, alpha);
+        // the wait inside the branch on the rescale (see attn_fwd_wg16.cu, wait_pv_rescale):
+        // in the softmax's block ptxas hoists it above the exponentials
+        bool rescale = false;
+#pragma unroll
+        for (int r = 0; r < NR; ++r) rescale = rescale || alpha[r] != 1.0f;
+        if (__any_sync(0xffffffffu, rescale)) {
+            asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+            wg_operands_f(o[0]);
+#pragma unroll
+            for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+                for (int r = 0; r < 4; ++r) o[0][e][r] *= alpha[r >> 1];
+        } else {
+            asm volatile("wgmma.wait_group.sync.aligned  0; // O needs no rescale\n" ::: "memory");
+            wg_operands_f(o[0]);
+        }
     };
 
     u32 pa[MT][BN / 32][4], pb[MT][BN / 32][4];
