@@ -8,9 +8,11 @@
 # build/intfa-perf, build/intfa-demo, build/libintfa-jit.so.0.1.0, build/libcmocka.so.0 and
 # build/liblua5.4.so.0 with build-dev/a (liblua and libcmocka beside the binaries). Modes:
 #   ab        kernel-only, N = 16k, one process per template folder on the same GPU: old (914046b,
-#             before session 7's compile-time cuts), new (this tree), fp8pv (the FP8 P.V timing
-#             experiment, docs/experiments/fp8_pv_s7: wrong output on purpose); hd 128 and 64,
-#             causal or not, the default tile and m64n64; and the warp-specialized tile old vs new
+#             before session 7's compile-time cuts and pf16's wait fix), new (this tree), and the
+#             experiments of docs/experiments/fp8_pv_s7: fp8pv (FP8 P.V, wrong output on purpose)
+#             and ovlpu8 (the INT8 kernel with P.V behind the softmax, exact); hd 128 and 64,
+#             causal or not, the default tile and m64n64; pf16 and the warp-specialized tile old
+#             vs new
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
 #             kernels (INTFA_ARCH=sm_90, quick matrix), test_gpu_quant_dims, test_gpu_varlen
 #   coldstart issue 19: intfa-demo's first drop-in call with every cache empty (driver's JIT
@@ -20,7 +22,7 @@ source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv | tee -a "$sum"
 A=$PWD/build-dev/a
 export INTFA_CACHE_DIR=$A/cache INTFA_TUNING_DB=/tmp/intfa-verify.db
-perf_ab() { # hd causal variants label=dir...
+perf_ab() { # hd causal "intfa-perf arguments" label=dir...
   local hd=$1 c=$2 va=$3; shift 3
   for ver in "$@"; do
     echo "--- ${ver%%=*} hd $hd causal $c"; local d=${ver#*=}
@@ -30,11 +32,15 @@ perf_ab() { # hd causal variants label=dir...
 }
 for mode in "${@:-ab}"; do case $mode in
 ab)
-  mkdir -p "$A/fp8pv" && cp templates/* "$A/fp8pv/" && cp docs/experiments/fp8_pv_s7/attn_fwd_wg.fp8pv.cu "$A/fp8pv/attn_fwd_wg.cu"
+  for x in fp8pv ovl_pu8; do
+    mkdir -p "$A/$x" && cp templates/* "$A/$x/" && cp docs/experiments/fp8_pv_s7/attn_fwd_wg.$x.cu "$A/$x/attn_fwd_wg.cu"
+  done
   { for hd in 128 64; do for c in 0 1; do
       mask=full; [ $c = 1 ] && mask=causal
-      v=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8
-      perf_ab $hd $c "--variant $v-m64n128w4s2 --variant $v-m64n64w4s2" new=- old=$A/tpl_old fp8pv=$A/fp8pv
+      v=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8 f=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pf16
+      perf_ab $hd $c "--variant $v-m64n128w4s2 --variant $v-m64n64w4s2" new=- old=$A/tpl_old \
+        fp8pv=$A/fp8pv ovlpu8=$A/ovl_pu8
+      perf_ab $hd $c "--pq pf16 --variant $f-m64n128w4s2 --variant $f-m64n64w4s2" new=- old=$A/tpl_old
       perf_ab $hd $c "--variant $v-m128n128w12s2" new=- old=$A/tpl_old
     done; done; } > "$OUT/ab.txt" 2>&1
   note "ab: $(grep -c TOPS "$OUT/ab.txt") tables"; cat "$OUT/ab.txt" ;;
