@@ -260,10 +260,19 @@ intfa_attn_fwd(const intfa_attn_params p)
         }
     };
 
+    // P of the tile being computed (pa) and of the previous one (pb, read by its P.V while the
+    // softmax writes pa). One tile per iteration (one copy of the tile's code: NVRTC time), pa
+    // moved to pb after the tile's wait by an add of a zero the compiler cannot prove: a plain
+    // move would let ptxas give pa and pb the same registers, and then wait for the P.V before
+    // the softmax writes them (the overlap gone).
     u32 pa[BN / 16][4], pb[BN / 16][4];
-    for (int kt = 0; kt < n_tiles; kt += 2) {
+    const u32 zero = (u32)n_tiles >> 31;
+    for (int kt = 0; kt < n_tiles; ++kt) {
         tile(kt, pb, pa);
-        if (kt + 1 < n_tiles) tile(kt + 1, pa, pb);
+#pragma unroll
+        for (int j = 0; j < BN / 16; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) asm volatile("add.u32 %0, %1, %2;" : "=r"(pb[j][i]) : "r"(pa[j][i]), "r"(zero));
     }
     if (n_tiles == 0) {
         cp_async_wait<0>(); // Q's copies (no key tile: nothing else waited for them)
@@ -271,8 +280,7 @@ intfa_attn_fwd(const intfa_attn_params p)
         top(n_tiles);
         wg_operands_f(o[0]);
         wg_fence();
-        if ((n_tiles - 1) & 1) issue_pv(pb, n_tiles - 1);
-        else issue_pv(pa, n_tiles - 1);
+        issue_pv(pb, n_tiles - 1);
         wg_wait<0>();
         wg_operands_f(o[0]);
     }
