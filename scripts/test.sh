@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build twice (plain, and ASan+UBSan), run ctest
-# in both, then the Python package's tests (scripts/test_python.sh: wheel build, pytest), the
+# in both, then the Python package's tests (scripts/test_python.sh: wheel build, pytest), a
+# check of pf16's SASS (scripts/sass_check.sh), the
 # stress tests under ThreadSanitizer (scripts/tsan.sh) and each libFuzzer harness for
 # $INTFA_FUZZ_SECONDS (default 30) s (scripts/fuzz.sh). GPU tests say "SKIP: ..." and count as
 # skipped where no GPU is present.
@@ -20,6 +21,8 @@ for cfg in "build:-DINTFA_SANITIZE=OFF" "build-asan:-DINTFA_SANITIZE=ON"; do
 done
 echo "== python package"
 bash scripts/test_python.sh
+echo "== pf16's machine code: P.V behind the softmax (needs cuobjdump: the Python tests' Triton has one)"
+bash scripts/sass_check.sh
 echo "== build-tsan (the stress tests under ThreadSanitizer)"
 bash scripts/tsan.sh
 echo "== build-fuzz (libFuzzer harnesses, ${INTFA_FUZZ_SECONDS:-30} s each)"
