@@ -44,38 +44,6 @@
 #define MIN_BLOCKS ${min_blocks}
 
 //% local ab = v.dtype == "bf16" and "bf16" or "f16"
-template <int R> __device__ __forceinline__ void wg_operands_f(float (&c)[R][4])
-{
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) asm volatile("" : "+f"(c[r][i])::"memory");
-}
-
-// Waits for the P.V product and multiplies O by alpha where a row's reference maximum moved,
-// with the wait inside the branch on that decision (made by the softmax). ptxas schedules within
-// a basic block: with the wait in the softmax's block it hoisted the wait above the exponentials
-// (asm without side effects), so the product issued before the softmax did not run behind it
-// (SASS of session 7: WARPGROUP.DEPBAR before every MUFU.EX2 of the tile). The two waits are
-// spelled differently so that no pass merges them back into that block.
-__device__ __forceinline__ void wait_pv_rescale(float (&o)[HD / 8][4], const float (&alpha)[NR])
-{
-    bool rescale = false;
-#pragma unroll
-    for (int r = 0; r < NR; ++r) rescale = rescale || alpha[r] != 1.0f;
-    if (__any_sync(0xffffffffu, rescale)) {
-        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-        wg_operands_f(o);
-#pragma unroll
-        for (int e = 0; e < HD / 8; ++e)
-#pragma unroll
-            for (int r = 0; r < 4; ++r) o[e][r] *= alpha[r >> 1];
-    } else {
-        asm volatile("wgmma.wait_group.sync.aligned  0; // O needs no rescale\n" ::: "memory");
-        wg_operands_f(o);
-    }
-}
-
 // MN-major descriptor of V rows (keys) in 128-byte-swizzled regions of 64 columns: 8-key
 // groups 1024 bytes apart (stride offset), regions BN * 128 bytes apart (leading offset).
 __device__ __forceinline__ unsigned long long wg_desc_v(u32 addr)

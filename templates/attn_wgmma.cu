@@ -1,6 +1,6 @@
-// wgmma helpers shared by the sm_90a INT8 kernels (attn_fwd_wg.cu, attn_fwd_ws.cu): shared-
-// memory descriptors, the fence/commit/wait protocol, and the two products of a 64-row
-// warpgroup tile. The including kernel defines HD and BN.
+// wgmma helpers shared by the sm_90a INT8 kernels (attn_fwd_wg.cu, attn_fwd_ws.cu,
+// attn_fwd_wg16.cu): shared-memory descriptors, the fence/commit/wait protocol, and the two
+// products of a 64-row warpgroup tile. The including kernel defines HD, BN and NR.
 
 // Shared-memory matrix descriptor of a K-major operand whose rows are `row_bytes` (32, 64 or
 // 128) long and swizzled with the matching pattern: 8-row atoms, 8 * row_bytes apart.
@@ -26,6 +26,40 @@ template <int R> __device__ __forceinline__ void wg_operands(int (&c)[R][4])
     for (int r = 0; r < R; ++r)
 #pragma unroll
         for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(c[r][i])::"memory");
+}
+
+// The same for an fp32 accumulator (O, when a product accumulates straight into it).
+template <int R> __device__ __forceinline__ void wg_operands_f(float (&c)[R][4])
+{
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) asm volatile("" : "+f"(c[r][i])::"memory");
+}
+
+// Waits for every product (the P.V into O issued before the softmax) and multiplies O by
+// alpha where a row's reference maximum moved, with the wait inside the branch on that decision
+// (made by the softmax). ptxas schedules within a basic block: with the wait in the softmax's
+// block it hoisted the wait above the exponentials (asm without side effects), so the product
+// issued before the softmax did not run behind it (SASS of session 7: WARPGROUP.DEPBAR before
+// every MUFU.EX2 of the tile; scripts/sass_check.sh). The two waits are spelled differently so
+// that no pass merges them back into that block.
+__device__ __forceinline__ void wait_pv_rescale(float (&o)[HD / 8][4], const float (&alpha)[NR])
+{
+    bool rescale = false;
+#pragma unroll
+    for (int r = 0; r < NR; ++r) rescale = rescale || alpha[r] != 1.0f;
+    if (__any_sync(0xffffffffu, rescale)) {
+        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+        wg_operands_f(o);
+#pragma unroll
+        for (int e = 0; e < HD / 8; ++e)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) o[e][r] *= alpha[r >> 1];
+    } else {
+        asm volatile("wgmma.wait_group.sync.aligned  0; // O needs no rescale\n" ::: "memory");
+        wg_operands_f(o);
+    }
 }
 
 //% local function acc_list(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end

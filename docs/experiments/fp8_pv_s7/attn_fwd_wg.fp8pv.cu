@@ -60,14 +60,6 @@
 
 //% local function oacc8(n) local t = {} for i = 0, n - 1 do t[#t + 1] = "%" .. i end return table.concat(t, ",") end
 //% local function oops8(n) local t = {} for i = 0, n - 1 do t[#t + 1] = string.format('"+f"(c[%d][%d])', i // 4, i % 4) end return table.concat(t, ", ") end
-template <int R> __device__ __forceinline__ void wg_operands_f(float (&c)[R][4])
-{
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) asm volatile("" : "+f"(c[r][i])::"memory");
-}
-
 // O += P V^T over one k32 step in e4m3 (P from registers, V^T K-major from shared memory).
 __device__ __forceinline__ void wg_pv8(float (&c)[HD / 8][4], const u32 (&a)[4], unsigned long long vd)
 {
@@ -192,22 +184,7 @@ intfa_attn_fwd(const intfa_attn_params p)
         if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
         float alpha[NR];
         tile_softmax8(x, a, m, l, alpha, p_cur);
-        // the wait inside the branch on the rescale (see attn_fwd_wg16.cu, wait_pv_rescale):
-        // in the softmax's block ptxas hoists it above the exponentials
-        bool rescale = false;
-#pragma unroll
-        for (int r = 0; r < NR; ++r) rescale = rescale || alpha[r] != 1.0f;
-        if (__any_sync(0xffffffffu, rescale)) {
-            asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-            wg_operands_f(o[0]);
-#pragma unroll
-            for (int e = 0; e < HD / 8; ++e)
-#pragma unroll
-                for (int r = 0; r < 4; ++r) o[0][e][r] *= alpha[r >> 1];
-        } else {
-            asm volatile("wgmma.wait_group.sync.aligned  0; // O needs no rescale\n" ::: "memory");
-            wg_operands_f(o[0]);
-        }
+        wait_pv_rescale(o[0], alpha); // the wait after the exponentials (attn_wgmma.cu)
     };
 
     u32 pa[MT][BN / 32][4], pb[MT][BN / 32][4];
