@@ -20,6 +20,8 @@
 #             default does (same arithmetic, one tile later)
 #   coldstart issue 19: intfa-demo's first drop-in call with every cache empty (driver's JIT
 #             cache off; 1 and 8 compile jobs), then again on the filled disk cache (warm)
+#   pytests   the Python package's GPU tests (python/tests -m gpu) on the library of build/
+#   overhead  issue 15: host time per call, Python (test_overhead.py) and C (intfa-perf --overhead)
 #   peers     scripts/bench_peers.py --rows dims (FA4 where installed: ../shared/peers)
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv | tee -a "$sum"
@@ -64,6 +66,15 @@ coldstart)
     INTFA_COMPILE_JOBS=$jobs CUDA_CACHE_DISABLE=1 INTFA_CACHE_DIR=$d timeout 60 build/intfa-demo --reps 5 > "$OUT/warm_jobs$jobs.log" 2>&1
     note "warm disk cache: rc=$? $(grep -E 'first call' "$OUT/warm_jobs$jobs.log")"
   done ;;
+pytests)
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
+    timeout 300 python3 -m pytest -q -p no:cacheprovider -m gpu --ignore=python/tests/test_install.py python/tests > "$OUT/pytests.log" 2>&1
+  note "python GPU tests rc=$? $(tail -1 "$OUT/pytests.log")" ;;
+overhead)
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 120 \
+    python3 -m pytest -q -s -p no:cacheprovider python/tests/test_overhead.py > "$OUT/overhead.log" 2>&1
+  note "overhead rc=$? $(grep -h '^overhead:' "$OUT/overhead.log" | tr '\n' ' ')"
+  timeout 60 build/intfa-perf --overhead 1 2>&1 | grep -v compil | tee "$OUT/overhead_c.txt" | tee -a "$sum" ;;
 peers)
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
     timeout 400 python3 scripts/bench_peers.py --rows dims --out "$OUT/peers" > "$OUT/peers.log" 2>&1
