@@ -277,8 +277,8 @@ static intfa_status dropin_run_int4(intfa_context *ctx, const intfa_attn_problem
         st = intfa_quantize_qk_launch(ctx, q, pr->dtype, B, pr->heads_q, pr->seq_q, D, &qopt, q8, qs,
                                       stream);
     if (st == INTFA_OK)
-        st = intfa_quantize_v_launch(ctx, v, pr->dtype, B, pr->heads_kv, pr->seq_kv, D, pr->v_scale,
-                                     v8, vs, stream);
+        st = intfa_quantize_v_launch(ctx, pr->qk_format, v, pr->dtype, B, pr->heads_kv, pr->seq_kv, D,
+                                     pr->v_scale, v8, vs, stream);
     if (st != INTFA_OK) return st;
     const int64_t row = intfa_qk_row_bytes(pr->qk_format, D);
     const intfa_qk_int8 qq = {intfa_tensor_bhnd(q8, pr->seq_q, pr->heads_q, row), qs, qopt.out_bias};

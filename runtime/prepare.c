@@ -112,10 +112,9 @@ intfa_status intfa_dropin_kernels(intfa_context *ctx, const intfa_attn_problem *
                                    attn.causal, attn.dtype, attn.p_quant, &attn);
     *n = 0;
     if (st != INTFA_OK) return st;
-    /* INT4: Q and K on their own, then V; pf16: K on its own, no V */
-    const int pf16 = p->p_quant == INTFA_PQ_F16;
-    if (p->qk_format != INTFA_FMT_INT8 || pf16) out[(*n)++] = quant[0];
-    if (!pf16) out[(*n)++] = quant[1];
+    /* INT8: the K/V pass; INT4: Q, K and V with the quant_qk module's kernels; pf16: K alone */
+    const int pass = p->qk_format == INTFA_FMT_INT8 && p->p_quant != INTFA_PQ_F16;
+    out[(*n)++] = quant[pass ? 1 : 0];
     out[(*n)++] = attn;
     return st;
 }

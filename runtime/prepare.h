@@ -22,16 +22,17 @@ intfa_status intfa_fetch_binaries(const intfa_variant *vs, size_t n, int threads
  * binaries in parallel. ctx entered. */
 intfa_status intfa_ctx_prepare(intfa_context *ctx, const intfa_variant *vs, size_t n);
 
-/* The drop-in's quantization kernels for a checked problem on arch: Q/K quantization (whose
- * module also holds K's mean) and V quantization. */
+/* The drop-in's quantization modules for a checked problem on arch: out[0] the quant_qk variant
+ * of its Q/K format (Q and K per token, K's mean, V alone: INT4, and pf16's K), out[1] the
+ * quant_v variant (the INT8 drop-in's K/V pass). */
 intfa_status intfa_dropin_quant_kernels(intfa_arch arch, const intfa_attn_problem *p,
                                         intfa_variant out[2]);
 
 /* All the kernels of the drop-in (intfa_attention), *n of them, the attention variant last:
  * for INT8 the V/K-pass module (quant_v) and the attention variant selected for the problem on
  * ctx (a warp-specialized selection replaced by the default tile: the drop-in's attention
- * quantizes Q, which that family does not); for INT4 the two quantization modules above and
- * the selected variant. */
+ * quantizes Q, which that family does not); for INT4 and pf16 the quant_qk module (Q, K and V
+ * for INT4, K for pf16) and the selected variant. */
 intfa_status intfa_dropin_kernels(intfa_context *ctx, const intfa_attn_problem *p,
                                   intfa_variant out[3], size_t *n);
 

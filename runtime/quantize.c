@@ -120,15 +120,16 @@ intfa_status intfa_mean_launch(intfa_context *ctx, intfa_format fmt, const intfa
     return intfa_launch(ctx, fn, "intfa_mean_tokens", (unsigned)bh, 1, 1, MEAN_THREADS, 0, stream, &p);
 }
 
-intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
-                                     int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
-                                     intfa_v_scale mode, int8_t *out_values, float *out_scale,
-                                     void *stream)
+intfa_status intfa_quantize_v_launch(intfa_context *ctx, intfa_format module_fmt, const intfa_tensor *x,
+                                     intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
+                                     int64_t head_dim, intfa_v_scale mode, int8_t *out_values,
+                                     float *out_scale, void *stream)
 {
     intfa_variant v;
     CUfunction famax, fpack, fscale;
-    intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_V, ctx->arch, (int)head_dim,
-                                            INTFA_FMT_INT8, 0, dtype, INTFA_PQ_U8_ROW, &v);
+    /* the kernels live in the quant_qk module (templates/quant_v_api.cu) */
+    intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_QK, ctx->arch, (int)head_dim,
+                                            module_fmt, 0, dtype, INTFA_PQ_U8_ROW, &v);
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_v_amax", &famax);
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_v_pack", &fpack);
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, &v, "intfa_quant_v_scale", &fscale);
@@ -376,8 +377,8 @@ intfa_status intfa_quantize_v(intfa_context *ctx, const intfa_tensor *x, intfa_d
     if ((st = intfa_ctx_enter(ctx)) != INTFA_OK) return st;
     st = intfa_ctx_check_stream(ctx, stream);
     if (st == INTFA_OK)
-        st = intfa_quantize_v_launch(ctx, x, dtype, batch, heads, seq, head_dim, mode, out_values,
-                                     out_scale, stream);
+        st = intfa_quantize_v_launch(ctx, INTFA_FMT_INT8, x, dtype, batch, heads, seq, head_dim, mode,
+                                     out_values, out_scale, stream);
     intfa_ctx_leave(ctx);
     return st;
 }

@@ -23,10 +23,13 @@ intfa_status intfa_quantize_qk_launch(intfa_context *ctx, const intfa_tensor *x,
 intfa_status intfa_mean_launch(intfa_context *ctx, intfa_format fmt, const intfa_tensor *x,
                                intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
                                int64_t head_dim, float *out_mean, void *stream);
-intfa_status intfa_quantize_v_launch(intfa_context *ctx, const intfa_tensor *x, intfa_dtype dtype,
-                                     int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
-                                     intfa_v_scale mode, int8_t *out_values, float *out_scale,
-                                     void *stream);
+/* V per channel or head into int8 (transposed, keys permuted), with the V kernels of the
+ * module_fmt quant_qk variant (templates/quant_v_api.cu: the module a call quantizing Q or K
+ * in that format loads anyway). */
+intfa_status intfa_quantize_v_launch(intfa_context *ctx, intfa_format module_fmt, const intfa_tensor *x,
+                                     intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
+                                     int64_t head_dim, intfa_v_scale mode, int8_t *out_values,
+                                     float *out_scale, void *stream);
 
 /* The drop-in's K/V pass for INT8 K (templates/quant_v.cu): K per token (minus its mean over
  * tokens when smooth), V per channel or head, transposed and key-permuted, from one statistics

@@ -11,8 +11,8 @@
 // With p.bias_mean the warp also writes out_bias[row] = bias_scale * (x . bias_mean[b][h / hpm])
 // on the unsmoothed x: Q's LSE correction when K is smoothed (hpm = H_q / H_kv).
 // Input x[b][n][h][d] with any strides (elements; d contiguous); output dense [B, H, N, D] (or
-// [B, H, N, D / 2] bytes) and scale [B, H, N]. The file also holds intfa_mean_tokens (K's mean
-// over tokens, quant_mean.cu).
+// [B, H, N, D / 2] bytes) and scale [B, H, N]. The module also holds intfa_mean_tokens (K's mean
+// over tokens, quant_mean.cu) and intfa_quantize_v's kernels (quant_v_api.cu).
 
 #define HD ${v.head_dim}
 #define WARPS ${v.warps}
@@ -185,3 +185,4 @@ intfa_quant_qk(const intfa_quant_qk_params p)
 }
 
 //% include("quant_mean.cu")
+//% include("quant_v_api.cu")

@@ -479,16 +479,22 @@ static void check_attention_source(const intfa_variant *v, const char *name, con
 }
 
 /* The real templates, when embedded: every default variant of every arch renders. */
-/* The K/V pass's entry points that runtime/quantize.c looks up: the streamed kernel on sm_90
- * (no two-launch kernels there, so the host must not ask for them), the two launches elsewhere. */
+/* The entry points that runtime/quantize.c looks up, in the modules it looks them up in: the
+ * K/V pass alone in quant_v (the streamed kernel on sm_90, where there are no two-launch
+ * kernels, so the host must not ask for them; the two launches elsewhere), intfa_quantize_v's
+ * three kernels in every quant_qk module (INT8 API and INT4 drop-in) and in no quant_v one. */
 static void check_kv_pass_entries(const intfa_variant *v, const char *src)
 {
+    static const char *const v_api[3] = {"intfa_quant_v_amax(const", "intfa_quant_v_pack(const",
+                                         "intfa_quant_v_scale(const"};
+    if (v->kind == INTFA_KIND_QUANT_QK)
+        for (int i = 0; i < 3; i++) assert_non_null(strstr(src, v_api[i]));
     if (v->kind != INTFA_KIND_QUANT_V) return;
     const int sm90 = v->arch == INTFA_ARCH_SM90 || v->arch == INTFA_ARCH_SM90A;
     assert_int_equal(strstr(src, "intfa_quant_kv_stream(const") != NULL, sm90);
     assert_int_equal(strstr(src, "intfa_quant_kv_stats(const") != NULL, !sm90);
     assert_int_equal(strstr(src, "intfa_quant_kv_pack(const") != NULL, !sm90);
-    assert_non_null(strstr(src, "intfa_quant_v_pack(const")); /* intfa_quantize_v's, everywhere */
+    for (int i = 0; i < 3; i++) assert_null(strstr(src, v_api[i]));
 }
 
 static void test_render_embedded(void **state)
