@@ -15,6 +15,8 @@
 #             vs new
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
 #             kernels (INTFA_ARCH=sm_90, quick matrix), test_gpu_quant_dims, test_gpu_varlen
+#   quick     tests' quick matrix: test_gpu_attention (INTFA_TEST_QUICK=1, every head dim),
+#             test_gpu_quant_dims, test_gpu_varlen
 #   exptests  the INT8 GPU tests (quick matrix) with every sm_90a pu8/ps8 kernel rendered from
 #             the ovl_pu8 experiment (run after ab, which builds its folder): it must pass as the
 #             default does (same arithmetic, one tile later)
@@ -55,6 +57,10 @@ tests)
   INTFA_TEST_SEED=19 run quant_dims 60 build/test_gpu_quant_dims
   INTFA_TEST_SEED=20 run varlen 100 build/test_gpu_varlen
   grep -h "skipped" "$OUT"/attn_*.log | head -12 | tee -a "$sum" ;;
+quick)
+  INTFA_TEST_QUICK=1 INTFA_TEST_SEED=16 run attn_quick 150 build/test_gpu_attention
+  INTFA_TEST_SEED=19 run quant_dims 60 build/test_gpu_quant_dims
+  INTFA_TEST_SEED=20 run varlen 60 build/test_gpu_varlen ;;
 exptests)
   INTFA_TEMPLATE_DIR=$A/ovl_pu8 INTFA_TEST_QUICK=1 INTFA_TEST_SEED=21 INTFA_TEST_FORMAT=int8 \
     run ovl_pu8_tests 200 build/test_gpu_attention ;;
