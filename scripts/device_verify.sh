@@ -13,6 +13,8 @@
 #             and ovlpu8 (the INT8 kernel with P.V behind the softmax, exact); hd 128 and 64,
 #             causal or not, the default tile and m64n64; pf16 and the warp-specialized tile old
 #             vs new
+#   ab13      ab's issue-13 part only: new vs fp8pv vs ovlpu8 (pu8), pf16 new
+#   pyfocus   the Python GPU tests of test_gpu.py on CUDA graphs, torch.compile, numerics
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
 #             kernels (INTFA_ARCH=sm_90, quick matrix), test_gpu_quant_dims, test_gpu_varlen
 #   quick     tests' quick matrix: test_gpu_attention (INTFA_TEST_QUICK=1, every head dim),
@@ -51,6 +53,22 @@ ab)
       perf_ab $hd $c "--variant $v-m128n128w12s2" new=- old=$A/tpl_old
     done; done; } > "$OUT/ab.txt" 2>&1
   note "ab: $(grep -c TOPS "$OUT/ab.txt") tables"; cat "$OUT/ab.txt" ;;
+ab13)
+  for x in fp8pv ovl_pu8; do
+    mkdir -p "$A/$x" && cp templates/* "$A/$x/" && cp docs/experiments/fp8_pv_s7/attn_fwd_wg.$x.cu "$A/$x/attn_fwd_wg.cu"
+  done
+  { for hd in 128 64; do for c in 0 1; do
+      mask=full; [ $c = 1 ] && mask=causal
+      v=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8 f=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pf16
+      perf_ab $hd $c "--variant $v-m64n128w4s2 --variant $v-m64n64w4s2" new=- fp8pv=$A/fp8pv ovlpu8=$A/ovl_pu8
+      perf_ab $hd $c "--pq pf16 --variant $f-m64n128w4s2 --variant $f-m64n64w4s2" new=-
+    done; done; } > "$OUT/ab13.txt" 2>&1
+  note "ab13: $(grep -c TOPS "$OUT/ab13.txt") tables"; cat "$OUT/ab13.txt" ;;
+pyfocus)
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
+    timeout 150 python3 -m pytest -q -p no:cacheprovider -m gpu -k "graph or compile or synchron or matches_exact or new_head_dims_match" \
+    python/tests/test_gpu.py > "$OUT/pyfocus.log" 2>&1
+  note "python GPU tests (graphs, compile, numerics, head dims) rc=$? $(tail -1 "$OUT/pyfocus.log")" ;;
 tests)
   INTFA_TEST_SEED=16 run attn_default 300 build/test_gpu_attention
   INTFA_TEST_QUICK=1 INTFA_ARCH=sm_90 INTFA_TEST_SEED=17 INTFA_TEST_FORMAT=int8 run attn_sm90 200 build/test_gpu_attention
