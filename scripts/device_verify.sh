@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# What the build machine could not run on a GPU in session 7 (2026-12-06), in as few device calls
-# as possible. Prepare here first:
+# What the build machine could not run on a GPU in sessions 7 and 8 (2026-12-06/07), in as few
+# device calls as possible. Prepare here first:
 #   bash scripts/dims_cache.sh                      # build-dev/cache: this tree's kernels precompiled
 #   mkdir -p build-dev/a && cp -r build-dev/cache build-dev/a/ && mkdir -p build-dev/a/tpl_old &&
 #     git archive 914046b templates | tar -x -C build-dev/a/tpl_old --strip-components=1
-# and carry build/test_gpu_attention, build/test_gpu_quant_dims, build/test_gpu_varlen,
-# build/intfa-perf, build/intfa-demo, build/libintfa-jit.so.0.1.0, build/libcmocka.so.0 and
-# build/liblua5.4.so.0 with build-dev/a (liblua and libcmocka beside the binaries). Modes:
+#   cp build/test_gpu_quant_dims build-dev/a/       # carry allows 8 paths: this one rides along
+# and carry build/test_gpu_attention, build/test_gpu_varlen, build/intfa-perf, build/intfa-demo,
+# build/libintfa-jit.so.0.1.0, build/libcmocka.so.0 and build/liblua5.4.so.0 with build-dev/a,
+# the command starting `cp build-dev/a/test_gpu_quant_dims build/ &&`. Session 8's planned call,
+# in priority order (what the limit cuts is last):
+#   device_verify.sh quick pyfocus coldstart overhead ab13 peers
+# (liblua and libcmocka beside the binaries). Modes:
 #   ab        kernel-only, N = 16k, one process per template folder on the same GPU: old (914046b,
 #             before session 7's compile-time cuts and pf16's wait fix), new (this tree), and the
 #             experiments of docs/experiments/fp8_pv_s7: fp8pv (FP8 P.V, wrong output on purpose)
