@@ -61,8 +61,9 @@ const char *intfa_version_string(void);
 
 typedef enum intfa_kind {
     INTFA_KIND_ATTN_FWD = 0, /* attention forward on quantized Q, K, V */
-    INTFA_KIND_QUANT_QK,     /* fp16/bf16 -> int8 per token (Q and K) */
-    INTFA_KIND_QUANT_V,      /* fp16/bf16 -> int8 per channel or per head, transposed */
+    INTFA_KIND_QUANT_QK,     /* fp16/bf16 -> int8 (or int4) per token (Q and K), K's mean, and
+                                intfa_quantize_v's V per channel or per head, transposed */
+    INTFA_KIND_QUANT_V,      /* the drop-in's K/V pass: K per token and V per channel or head */
     INTFA_KIND_ATTN_FWD_FP16, /* FP16 FlashAttention forward of the same structure: the baseline */
     INTFA_KIND_KV_CACHE,     /* the paged INT8 KV cache: append, decode attention, split combine */
     INTFA_KIND_COUNT
