@@ -1,7 +1,10 @@
 /* context.c - contexts: device selection, the primary CUDA context, loaded modules, the
  * chooser registered on each (chooser.h). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "context.h"
 #include "error.h"
@@ -60,6 +63,33 @@ static int env_flag(const char *name)
  * where the attention kernel runs beside it as a programmatic dependent; none elsewhere (the
  * two-launch pass). INTFA_KV_STREAM_BLOCKS overrides it on sm_90 (0: the pass on every SM,
  * finished before the attention kernel starts). */
+/* splitmix64's finalizer: a bijection, so distinct counts give distinct epochs */
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+uint64_t intfa_ctx_next_epoch(void)
+{
+    /* the count starts at a value drawn per process (clock and pid), so that a workspace that a
+     * process before this one left behind holds no epoch this one will use, but for chance */
+    static _Atomic uint64_t count;
+    uint64_t c = atomic_load(&count);
+    if (c == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t start = mix64(((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+                               ((uint64_t)getpid() << 40)) | 1u;
+        atomic_compare_exchange_strong(&count, &c, start); /* a thread that lost the race reads the winner's */
+    }
+    for (;;) {
+        const uint64_t e = mix64(atomic_fetch_add(&count, 1));
+        if (e) return e;
+    }
+}
+
 static int kv_stream_blocks(intfa_arch arch, int sm_count)
 {
     const char *v = getenv("INTFA_KV_STREAM_BLOCKS");

@@ -5,6 +5,7 @@
 #define INTFA_CONTEXT_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include "chooser.h"
 #include "driver.h"
 
@@ -41,6 +42,11 @@ struct intfa_context {
     const intfa_chooser *chooser; /* tuned variants (chooser.h), registered by intfa_create */
     void *chooser_state;          /* the chooser's own, for this context */
 };
+
+/* A 64-bit value never handed out before in this process, and never 0: the
+ * streamed K/V pass's launch epoch (templates/quant_v.cu), which tells its blocks that the
+ * counters in a workspace of unknown contents have been zeroed for this launch. Thread-safe. */
+uint64_t intfa_ctx_next_epoch(void);
 
 /* Make ctx current on this thread (push) and restore (pop). */
 intfa_status intfa_ctx_enter(intfa_context *ctx);

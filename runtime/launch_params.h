@@ -76,11 +76,13 @@ typedef struct intfa_quant_kv_params {
     int8_t *v_out;
     float *v_scale, *mean, *part;
     const int32_t *cu; /* varlen: cumulative key counts [batch + 1] on the device */
-    uint32_t *sync;    /* intfa_quant_kv_stream: queue, stats_done[bh], packed[bh], ready[bh] (zeroed) */
+    uint32_t *sync;    /* intfa_quant_kv_stream: epoch (64 bits), queue, groups left, stats_done[bh],
+                          packed[bh], ready[bh]; the kernel zeroes them (8-byte aligned) */
     int64_t k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
     int32_t heads, seq, n_pad, splits, smooth, per_head, bh, chunks;
+    uint64_t epoch;    /* intfa_quant_kv_stream: this launch's (intfa_ctx_next_epoch), never 0 */
 } intfa_quant_kv_params;
-_Static_assert(sizeof(intfa_quant_kv_params) == 10 * 8 + 6 * 8 + 8 * 4, "quant_kv params layout");
+_Static_assert(sizeof(intfa_quant_kv_params) == 10 * 8 + 6 * 8 + 8 * 4 + 8, "quant_kv params layout");
 
 /* templates/kv_cache.cu: one struct for its kernels. The call's int32 arrays (block table, lens,
  * slots, cu_new, in that order) travel in inline_arrays when they fit (inline_n entries), else

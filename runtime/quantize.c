@@ -181,18 +181,20 @@ int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim)
     return batch_heads * intfa_kv_splits(seq) * 2 * head_dim * 4;
 }
 
-/* templates/quant_v.cu: queue, groups left, then stats_done, packed and ready per (batch, head) */
+/* templates/quant_v.cu: the launch's epoch (two words), queue, groups left, then stats_done,
+ * packed and ready per (batch, head) */
 int64_t intfa_kv_sync_words(int64_t batch_heads)
 {
-    return 2 + 3 * batch_heads;
+    return 4 + 3 * batch_heads;
 }
 
 const uint32_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads)
 {
-    return sync + 2 + 2 * batch_heads;
+    return sync + 4 + 2 * batch_heads;
 }
 
-/* The streamed pass: sync zeroed, then one launch of `blocks` blocks (each a whole SM). */
+/* The streamed pass: one launch of `blocks` blocks (each a whole SM). It zeroes its own sync
+ * words (no memset: one driver call fewer per drop-in call); sync must be 8-byte aligned. */
 static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *var, intfa_quant_kv_params *p,
                                      int64_t len, int64_t head_dim, int blocks_max, void *stream)
 {
@@ -206,9 +208,9 @@ static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *va
     if (items > 0x7fffffffLL)
         return intfa_fail(INTFA_ERR_UNSUPPORTED, "quantize K/V: %lld work items are too many", (long long)items);
     p->chunks = (int32_t)chunks;
-    const CUresult r = ctx->cu->MemsetD32Async((CUdeviceptr)(uintptr_t)p->sync, 0,
-                                               (size_t)intfa_kv_sync_words(bh), (CUstream)stream);
-    if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "quantize K/V: cuMemsetD32Async");
+    if ((uintptr_t)p->sync % 8)
+        return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "quantize K/V: sync %p is not 8-byte aligned", (void *)p->sync);
+    p->epoch = intfa_ctx_next_epoch();
     int64_t blocks = (items + KV_STREAM_GROUPS - 1) / KV_STREAM_GROUPS;
     if (blocks > blocks_max) blocks = blocks_max;
     /* per group: 2 x 2048 floats of row partials (STATS_FLOATS), 2 HDX + 8 for pack (PACK_FLOATS) */
@@ -252,7 +254,7 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
                                smooth ? out->mean : NULL, out->part, out->cu_k, out->sync,
                                k->stride_b, k->stride_n, k->stride_h, v->stride_b, v->stride_n, v->stride_h,
                                (int32_t)heads, (int32_t)seq, (int32_t)n_pad, (int32_t)splits,
-                               smooth ? 1 : 0, mode == INTFA_VS_HEAD, (int32_t)bh, 0};
+                               smooth ? 1 : 0, mode == INTFA_VS_HEAD, (int32_t)bh, 0, 0};
     /* sm_90 has the streamed kernel only: beside the attention kernel on kv_stream_blocks SMs,
      * or with kv_stream_blocks 0 on every SM before it (no flags, no overlap) */
     const int sm90 = ctx->arch == INTFA_ARCH_SM90 || ctx->arch == INTFA_ARCH_SM90A;

@@ -64,10 +64,12 @@ struct intfa_quant_kv_params {
     float *part;        // [B * H][splits][2 * HD]
     const int *cu;      // varlen: cumulative key counts [B + 1] (then seq is the total, n_pad the
                         // V^T row length: sequence b's columns start at 128 (cu[b] / 128 + b))
-    unsigned *sync;     // intfa_quant_kv_stream: queue, groups left, stats_done[BH], packed[BH],
-                        // ready[BH], zeroed by the host before the launch
+    unsigned *sync;     // intfa_quant_kv_stream: epoch (64 bits), queue, groups left,
+                        // stats_done[BH], packed[BH], ready[BH]; whatever the workspace held
+                        // (the kernel zeroes it: see intfa_quant_kv_stream)
     i64 k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
     int heads, seq, n_pad, splits, smooth, per_head, bh, chunks; // splits, chunks: the longest head's
+    unsigned long long epoch; // this launch's, never 0 (host: intfa_ctx_next_epoch)
 };
 
 // Key spans of a head's statistics pass (host: intfa_kv_splits, runtime/quantize.c).
@@ -364,12 +366,34 @@ intfa_quant_kv_stream(const intfa_quant_kv_params p)
 {
     extern __shared__ float dyn[];
     __shared__ int next[STREAM_GROUPS][2];
+    unsigned long long *epoch = reinterpret_cast<unsigned long long *>(p.sync);
+    unsigned *queue = p.sync + 2, *left = p.sync + 3, *stats_done = p.sync + 4, *packed = stats_done + p.bh,
+             *ready = packed + p.bh;
+    // The counters and flags start as whatever the workspace held: block 0 zeroes them and then
+    // publishes this launch's epoch; the other blocks touch them only once they see it. The
+    // attention kernel (the programmatic dependent) launches only when every block has passed
+    // launch_dependents, so only after the flags it reads are zero. The epoch goes back to 0
+    // when the pass ends (below): a CUDA graph replays the same epoch.
+    if (blockIdx.x == 0) {
+        for (int i = threadIdx.x; i < 2 + 3 * p.bh; i += blockDim.x) queue[i] = 0u;
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0)
+            asm volatile("st.release.gpu.global.u64 [%0], %1;" ::"l"(epoch), "l"(p.epoch) : "memory");
+    } else if (threadIdx.x == 0) {
+        for (long long i = 0;; ++i) {
+            unsigned long long e;
+            asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(e) : "l"(epoch) : "memory");
+            if (e == p.epoch) break;
+            __nanosleep(64);
+            if (i > (1ll << 30)) __trap();
+        }
+    }
+    __syncthreads();
     // the attention kernel may launch now: its blocks wait for their head's flag
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
     const int grp = threadIdx.x / KV_THREADS, tid = threadIdx.x % KV_THREADS, bar = 1 + grp;
     float *gs = dyn + grp * GROUP_FLOATS;
-    unsigned *queue = p.sync, *left = p.sync + 1, *stats_done = p.sync + 2, *packed = stats_done + p.bh,
-             *ready = packed + p.bh;
     const int total = p.bh * (p.splits + p.chunks);
     if (tid == 0) next[grp][0] = atomicAdd(queue, 1);
     group_sync(bar);
@@ -381,8 +405,10 @@ intfa_quant_kv_stream(const intfa_quant_kv_params p)
             if (tid == 0) {
                 unsigned n;
                 asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(n) : "l"(left) : "memory");
-                if (n + 1 == gridDim.x * STREAM_GROUPS)
+                if (n + 1 == gridDim.x * STREAM_GROUPS) { // no group touches queue or left again
+                    *(volatile unsigned long long *)epoch = 0ull;
                     asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(ready + p.bh - 1), "r"(1u) : "memory");
+                }
             }
             break;
         }

@@ -154,7 +154,7 @@ static void test_streamed_kv_pass_launches(void **state)
     assert_int_equal(mid.launches - before.launches, 3);
     assert_int_equal(mid.memsets - before.memsets, 0);
     assert_int_equal(after.launches - mid.launches, 2);
-    assert_int_equal(after.memsets - mid.memsets, 1);
+    assert_int_equal(after.memsets - mid.memsets, 0); /* the pass zeroes its own counters */
     assert_int_equal(after.bad_calls, 0);
 }
 
