@@ -327,7 +327,7 @@ static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
                                    (float *)(base + w->ks), (float *)(base + w->vs),
                                    (float *)(base + w->mean), (float *)(base + w->part), NULL, 0,
                                    (uint32_t *)(base + w->sync)};
-    int streamed = 0;
+    uint64_t streamed = 0; /* the pass's epoch when the attention kernel runs beside it */
     intfa_status st = intfa_quantize_kv_launch(ctx, k, v, pr->dtype, pr->batch, pr->heads_kv, pr->seq_kv,
                                                pr->head_dim, smooth, pr->v_scale, &kv, stream, &streamed);
     if (st != INTFA_OK) return st;
@@ -338,6 +338,7 @@ static intfa_status dropin_run(intfa_context *ctx, const intfa_attn_problem *pr,
     p.q_fp = 1;
     p.k_mean = with_bias ? kv.mean : NULL;
     p.kv_ready = streamed ? intfa_kv_ready_flags(kv.sync, pr->batch * pr->heads_kv) : NULL;
+    p.kv_epoch = streamed;
     return intfa_attention_launch_params(ctx, attn, pr, &p, pr->seq_q, stream);
 }
 

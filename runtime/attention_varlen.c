@@ -105,7 +105,7 @@ static intfa_status varlen_run(intfa_context *ctx, const intfa_attn_problem *pr,
                                    (float *)(base + w->ks), (float *)(base + w->vs),
                                    (float *)(base + w->mean), (float *)(base + w->part), dcu_k, max_k,
                                    (uint32_t *)(base + w->sync)};
-    int streamed = 0;
+    uint64_t streamed = 0; /* the pass's epoch when the attention kernel runs beside it */
     intfa_status st = intfa_quantize_kv_launch(ctx, k, v, pr->dtype, B, pr->heads_kv, pr->seq_kv, D,
                                                smooth, pr->v_scale, &kv, stream, &streamed);
     if (st != INTFA_OK) return st;
@@ -119,6 +119,7 @@ static intfa_status varlen_run(intfa_context *ctx, const intfa_attn_problem *pr,
     p.cu_q = dcu_q;
     p.cu_k = dcu_k;
     p.kv_ready = streamed ? intfa_kv_ready_flags(kv.sync, B * pr->heads_kv) : NULL;
+    p.kv_epoch = streamed;
     return intfa_attention_launch_params(ctx, attn, pr, &p, max_q, stream);
 }
 

@@ -24,10 +24,11 @@ typedef struct intfa_attn_params {
     int32_t pad_;
     const int32_t *cu_q, *cu_k; /* varlen: cumulative token counts [batch + 1] on the device */
     int64_t v_sb, v_sh, v_sn;   /* pf16: strides (elements) of the fp16/bf16 V that v points to */
-    const uint32_t *kv_ready;   /* the streamed K/V pass's per-head flags (the attention kernel is
+    const uint64_t *kv_ready;   /* the streamed K/V pass's per-head flags (the attention kernel is
                                    then its programmatic dependent), else NULL */
+    uint64_t kv_epoch;          /* the value those flags take when a head is done */
 } intfa_attn_params;
-_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8 + 16 + 24 + 8, "attn params layout");
+_Static_assert(sizeof(intfa_attn_params) == 9 * 8 + 9 * 8 + 8 * 4 + 8 + 8 + 16 + 24 + 8 + 8, "attn params layout");
 
 /* templates/attn_fwd_ws.cu: three TMA tensor maps (128 bytes, 128-byte aligned) and the
  * common parameters. */

@@ -181,20 +181,28 @@ int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim)
     return batch_heads * intfa_kv_splits(seq) * 2 * head_dim * 4;
 }
 
-/* templates/quant_v.cu: the launch's epoch (two words), queue, groups left, then stats_done,
- * packed and ready per (batch, head) */
+/* templates/quant_v.cu: the launch's epoch (two words), queue, groups left, then stats_done
+ * and packed per (batch, head), then (at an even word) ready per (batch, head), two words each */
+static int64_t kv_ready_word(int64_t batch_heads)
+{
+    return (4 + 2 * batch_heads + 1) / 2 * 2;
+}
+
 int64_t intfa_kv_sync_words(int64_t batch_heads)
 {
-    return 4 + 3 * batch_heads;
+    return kv_ready_word(batch_heads) + 2 * batch_heads;
 }
 
-const uint32_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads)
+const uint64_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads)
 {
-    return sync + 4 + 2 * batch_heads;
+    return (const uint64_t *)(const void *)(sync + kv_ready_word(batch_heads));
 }
 
-/* The streamed pass: one launch of `blocks` blocks (each a whole SM). It zeroes its own sync
- * words (no memset: one driver call fewer per drop-in call); sync must be 8-byte aligned. */
+/* The streamed pass: one launch of `blocks` blocks (each a whole SM). Outside graph capture it
+ * zeroes its own counters behind an epoch handshake and marks each head done with the epoch,
+ * so no flag of an earlier launch can pass for this one's (no memset: one driver call fewer per
+ * drop-in call). A captured graph replays one epoch: there a memset clears sync first, in
+ * stream order, as before. sync must be 8-byte aligned. */
 static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *var, intfa_quant_kv_params *p,
                                      int64_t len, int64_t head_dim, int blocks_max, void *stream)
 {
@@ -211,6 +219,13 @@ static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *va
     if ((uintptr_t)p->sync % 8)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "quantize K/V: sync %p is not 8-byte aligned", (void *)p->sync);
     p->epoch = intfa_ctx_next_epoch();
+    CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+    CUresult r = ctx->cu->StreamIsCapturing((CUstream)stream, &capture);
+    if (r != CUDA_SUCCESS) return intfa_cu_fail(r, "quantize K/V: cuStreamIsCapturing");
+    if (capture != CU_STREAM_CAPTURE_STATUS_NONE &&
+        (r = ctx->cu->MemsetD32Async((CUdeviceptr)(uintptr_t)p->sync, 0, (size_t)intfa_kv_sync_words(p->bh),
+                                     (CUstream)stream)) != CUDA_SUCCESS)
+        return intfa_cu_fail(r, "quantize K/V: cuMemsetD32Async");
     int64_t blocks = (items + KV_STREAM_GROUPS - 1) / KV_STREAM_GROUPS;
     if (blocks > blocks_max) blocks = blocks_max;
     /* per group: 2 x 2048 floats of row partials (STATS_FLOATS), 2 HDX + 8 for pack (PACK_FLOATS) */
@@ -227,10 +242,10 @@ int64_t intfa_kv_varlen_cols(int64_t batch, int64_t total)
 intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k, const intfa_tensor *v,
                                       intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
                                       int64_t head_dim, int smooth, intfa_v_scale mode,
-                                      const intfa_kv_quant_out *out, void *stream, int *streamed)
+                                      const intfa_kv_quant_out *out, void *stream, uint64_t *streamed_epoch)
 {
     intfa_variant var;
-    *streamed = 0;
+    *streamed_epoch = 0;
     CUfunction fstats, fpack;
     intfa_status st = intfa_variant_default(INTFA_KIND_QUANT_V, ctx->arch, (int)head_dim,
                                             INTFA_FMT_INT8, 0, dtype, INTFA_PQ_U8_ROW, &var);
@@ -261,9 +276,10 @@ intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k,
     if (sm90 && !out->sync)
         return intfa_fail(INTFA_ERR_INVALID_ARGUMENT, "quantize K/V: sync is NULL (sm_90's pass needs it)");
     if (out->sync && (sm90 || ctx->kv_stream_blocks > 0)) {
-        *streamed = ctx->kv_stream_blocks > 0;
-        return kv_stream_launch(ctx, &var, &p, len, head_dim,
-                                *streamed ? ctx->kv_stream_blocks : ctx->sm_count, stream);
+        const int beside = ctx->kv_stream_blocks > 0;
+        st = kv_stream_launch(ctx, &var, &p, len, head_dim, beside ? ctx->kv_stream_blocks : ctx->sm_count, stream);
+        if (st == INTFA_OK && beside) *streamed_epoch = p.epoch;
+        return st;
     }
     if ((st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_stats", &fstats)) != INTFA_OK ||
         (st = intfa_ctx_function(ctx, &var, "intfa_quant_kv_pack", &fpack)) != INTFA_OK)

@@ -35,10 +35,13 @@ intfa_status intfa_quantize_v_launch(intfa_context *ctx, intfa_format module_fmt
  * tokens when smooth), V per channel or head, transposed and key-permuted, from one statistics
  * pass over K and V and one quantizing pass. part is scratch of intfa_kv_part_bytes(); mean
  * (optional, [B, H, D] fp32) receives K's mean when smooth. sm_80-sm_89: two launches. sm_90
- * (and any context whose kv_stream_blocks > 0): one launch of the streamed kernel after a
- * memset of sync (intfa_kv_sync_words() words of scratch, required on sm_90); with
- * kv_stream_blocks > 0 (*streamed set) it runs on that many SMs and the attention kernel may
- * follow as its programmatic dependent reading intfa_kv_ready_flags(), with 0 on every SM. */
+ * (and any context whose kv_stream_blocks > 0): one launch of the streamed kernel on sync
+ * (intfa_kv_sync_words() words of scratch of any contents, 8-byte aligned, required on sm_90;
+ * the kernel zeroes its counters itself, and the host memsets sync only while the stream is
+ * being captured into a graph); with kv_stream_blocks > 0 it runs on that many SMs,
+ * *streamed_epoch is set to the launch's epoch (else 0), and the attention kernel may follow as
+ * its programmatic dependent, waiting until its head's intfa_kv_ready_flags() entry equals that
+ * epoch; with 0, on every SM. */
 typedef struct intfa_kv_quant_out {
     int8_t *k8, *v8;
     float *k_scale, *v_scale, *mean, *part;
@@ -48,8 +51,9 @@ typedef struct intfa_kv_quant_out {
     uint32_t *sync;      /* optional: the streamed pass's counters and flags */
 } intfa_kv_quant_out;
 int64_t intfa_kv_sync_words(int64_t batch_heads);
-/* The per-(batch, head) flags inside sync that the streamed pass sets when a head is done. */
-const uint32_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads);
+/* The per-(batch, head) flags inside sync (64 bits each) that the streamed pass sets to its
+ * launch's epoch when a head is done. */
+const uint64_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads);
 /* The V^T row length of a varlen batch: sequence b's columns start at 128 (cu_k[b] / 128 +
  * b), so that every sequence starts on a 128-byte line (a V^T tile row is one line; 16-byte
  * alignment alone measured 8% slower at hd128) and has room for its padding. */
@@ -62,5 +66,5 @@ int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim);
 intfa_status intfa_quantize_kv_launch(intfa_context *ctx, const intfa_tensor *k, const intfa_tensor *v,
                                       intfa_dtype dtype, int64_t batch, int64_t heads, int64_t seq,
                                       int64_t head_dim, int smooth, intfa_v_scale mode,
-                                      const intfa_kv_quant_out *out, void *stream, int *streamed);
+                                      const intfa_kv_quant_out *out, void *stream, uint64_t *streamed_epoch);
 #endif

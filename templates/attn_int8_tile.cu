@@ -45,8 +45,10 @@ struct intfa_attn_params {
     int pad_;
     const int *cu_q, *cu_k; // varlen: cumulative query and key counts [batch + 1], else NULL
     i64 v_sb, v_sh, v_sn;   // pf16: strides (elements) of the fp16/bf16 V that p.v then points to
-    const unsigned *kv_ready; // the drop-in's streamed K/V pass (sm_90): per (batch, K/V head), set
-                              // when that head's K, V, scales and mean are written; else NULL
+    const unsigned long long *kv_ready; // the drop-in's streamed K/V pass (sm_90): per (batch,
+                                        // K/V head), set to kv_epoch when that head's K, V,
+                                        // scales and mean are written; else NULL
+    unsigned long long kv_epoch;
 };
 
 
@@ -198,11 +200,11 @@ __device__ __forceinline__ void wait_kv_ready(const intfa_attn_params &p, const 
 {
     if (!p.kv_ready || (idle && blk.bh_kv != (i64)p.batch * p.heads_kv - 1)) return;
     if (threadIdx.x == 0) {
-        const unsigned *f = p.kv_ready + blk.bh_kv;
+        const unsigned long long *f = p.kv_ready + blk.bh_kv;
         for (long long i = 0;; ++i) {
-            unsigned v;
-            asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(f) : "memory");
-            if (v) break;
+            unsigned long long v;
+            asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(f) : "memory");
+            if (v == p.kv_epoch) break; // a flag of an earlier launch holds another epoch
             __nanosleep(256);
             if (i > (1ll << 32)) __trap();
         }

@@ -65,8 +65,8 @@ struct intfa_quant_kv_params {
     const int *cu;      // varlen: cumulative key counts [B + 1] (then seq is the total, n_pad the
                         // V^T row length: sequence b's columns start at 128 (cu[b] / 128 + b))
     unsigned *sync;     // intfa_quant_kv_stream: epoch (64 bits), queue, groups left,
-                        // stats_done[BH], packed[BH], ready[BH]; whatever the workspace held
-                        // (the kernel zeroes it: see intfa_quant_kv_stream)
+                        // stats_done[BH], packed[BH], then at an even word ready[BH] (64 bits
+                        // each); whatever the workspace held (see intfa_quant_kv_stream)
     i64 k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
     int heads, seq, n_pad, splits, smooth, per_head, bh, chunks; // splits, chunks: the longest head's
     unsigned long long epoch; // this launch's, never 0 (host: intfa_ctx_next_epoch)
@@ -360,22 +360,24 @@ __device__ __forceinline__ void stream_item(const intfa_quant_kv_params &p, int 
 // grid: a few SMs' worth of blocks (host: intfa_quant_kv_launch), STREAM_GROUPS groups each,
 // dynamic shared memory STREAM_GROUPS * GROUP_FLOATS floats. Items are taken in queue order, and
 // an item waits only for items handed out before it (a pack for its head's statistics), which
-// running groups hold: no order of residency can deadlock.
+// running groups hold, and a block other than 0 waits at its start only for block 0, which
+// waits for nothing (the grid is at most one block per SM): no order of residency can deadlock.
 extern "C" __global__ void __launch_bounds__(KV_THREADS * STREAM_GROUPS, 1)
 intfa_quant_kv_stream(const intfa_quant_kv_params p)
 {
     extern __shared__ float dyn[];
     __shared__ int next[STREAM_GROUPS][2];
     unsigned long long *epoch = reinterpret_cast<unsigned long long *>(p.sync);
-    unsigned *queue = p.sync + 2, *left = p.sync + 3, *stats_done = p.sync + 4, *packed = stats_done + p.bh,
-             *ready = packed + p.bh;
-    // The counters and flags start as whatever the workspace held: block 0 zeroes them and then
-    // publishes this launch's epoch; the other blocks touch them only once they see it. The
-    // attention kernel (the programmatic dependent) launches only when every block has passed
-    // launch_dependents, so only after the flags it reads are zero. The epoch goes back to 0
-    // when the pass ends (below): a CUDA graph replays the same epoch.
+    unsigned *queue = p.sync + 2, *left = p.sync + 3, *stats_done = p.sync + 4, *packed = stats_done + p.bh;
+    unsigned long long *ready = reinterpret_cast<unsigned long long *>(p.sync + (4 + 2 * p.bh + 1) / 2 * 2);
+    // The counters start as whatever the workspace held: block 0 zeroes them and then publishes
+    // this launch's epoch (release); the other blocks touch them only once they have read it
+    // (acquire). A head's ready flag is set to the epoch, never to a constant, so no flag an
+    // earlier launch left can pass for this launch's: the attention kernel (the programmatic
+    // dependent, waiting for `ready == epoch`) needs nothing zeroed. Epochs are never reused,
+    // except by a CUDA graph's replays: under capture the host clears sync with a memset first.
     if (blockIdx.x == 0) {
-        for (int i = threadIdx.x; i < 2 + 3 * p.bh; i += blockDim.x) queue[i] = 0u;
+        for (int i = threadIdx.x; i < 2 + 2 * p.bh; i += blockDim.x) queue[i] = 0u;
         __threadfence();
         __syncthreads();
         if (threadIdx.x == 0)
@@ -405,10 +407,8 @@ intfa_quant_kv_stream(const intfa_quant_kv_params p)
             if (tid == 0) {
                 unsigned n;
                 asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(n) : "l"(left) : "memory");
-                if (n + 1 == gridDim.x * STREAM_GROUPS) { // no group touches queue or left again
-                    *(volatile unsigned long long *)epoch = 0ull;
-                    asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(ready + p.bh - 1), "r"(1u) : "memory");
-                }
+                if (n + 1 == gridDim.x * STREAM_GROUPS)
+                    asm volatile("st.release.gpu.global.u64 [%0], %1;" ::"l"(ready + p.bh - 1), "l"(p.epoch) : "memory");
             }
             break;
         }
@@ -437,7 +437,7 @@ intfa_quant_kv_stream(const intfa_quant_kv_params p)
                     unsigned done;
                     asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(done) : "l"(packed + bh) : "memory");
                     if (done + 1 == (unsigned)chunks && bh != p.bh - 1) // the last head's: at the end
-                        asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(ready + bh), "r"(1u) : "memory");
+                        asm volatile("st.release.gpu.global.u64 [%0], %1;" ::"l"(ready + bh), "l"(p.epoch) : "memory");
                 }
             } else {
                 group_sync(bar);

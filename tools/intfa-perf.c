@@ -153,7 +153,7 @@ static intfa_status run_kv_pass(void *arg)
     const intfa_attn_problem *p = a->pr;
     intfa_status st = intfa_ctx_enter(a->ctx);
     if (st != INTFA_OK) return st;
-    int streamed; /* the pass alone: on every SM (sm_90: the streamed kernel serialized) */
+    uint64_t streamed; /* the pass alone: on every SM (sm_90: the streamed kernel serialized) */
     const int blocks = a->ctx->kv_stream_blocks;
     a->ctx->kv_stream_blocks = 0;
     st = intfa_quantize_kv_launch(a->ctx, &a->x[1], &a->x[2], p->dtype, p->batch, p->heads_kv, p->seq_kv,
