@@ -59,10 +59,6 @@ static int env_flag(const char *name)
     return v && v[0] && strcmp(v, "0") != 0;
 }
 
-/* Blocks of the drop-in's streamed K/V pass (docs/ALGORITHM.md): a third of the SMs on sm_90,
- * where the attention kernel runs beside it as a programmatic dependent; none elsewhere (the
- * two-launch pass). INTFA_KV_STREAM_BLOCKS overrides it on sm_90 (0: the pass on every SM,
- * finished before the attention kernel starts). */
 /* splitmix64's finalizer: a bijection, so distinct counts give distinct epochs */
 static uint64_t mix64(uint64_t x)
 {
@@ -90,6 +86,10 @@ uint64_t intfa_ctx_next_epoch(void)
     }
 }
 
+/* Blocks of the drop-in's streamed K/V pass (docs/ALGORITHM.md): a third of the SMs on sm_90,
+ * where the attention kernel runs beside it as a programmatic dependent; none elsewhere (the
+ * two-launch pass). INTFA_KV_STREAM_BLOCKS overrides it on sm_90 (0: the pass on every SM,
+ * finished before the attention kernel starts). */
 static int kv_stream_blocks(intfa_arch arch, int sm_count)
 {
     const char *v = getenv("INTFA_KV_STREAM_BLOCKS");

@@ -181,11 +181,11 @@ int64_t intfa_kv_part_bytes(int64_t batch_heads, int64_t seq, int64_t head_dim)
     return batch_heads * intfa_kv_splits(seq) * 2 * head_dim * 4;
 }
 
-/* templates/quant_v.cu: the launch's epoch (two words), queue, groups left, then stats_done
- * and packed per (batch, head), then (at an even word) ready per (batch, head), two words each */
+/* templates/quant_v.cu: the claim and the published epoch (two words each), queue, groups left,
+ * then stats_done and packed per (batch, head), then ready per (batch, head), two words each */
 static int64_t kv_ready_word(int64_t batch_heads)
 {
-    return (4 + 2 * batch_heads + 1) / 2 * 2;
+    return 6 + 2 * batch_heads;
 }
 
 int64_t intfa_kv_sync_words(int64_t batch_heads)
@@ -200,9 +200,9 @@ const uint64_t *intfa_kv_ready_flags(const uint32_t *sync, int64_t batch_heads)
 
 /* The streamed pass: one launch of `blocks` blocks (each a whole SM). Outside graph capture it
  * zeroes its own counters behind an epoch handshake and marks each head done with the epoch,
- * so no flag of an earlier launch can pass for this one's (no memset: one driver call fewer per
- * drop-in call). A captured graph replays one epoch: there a memset clears sync first, in
- * stream order, as before. sync must be 8-byte aligned. */
+ * so no flag of an earlier launch can pass for this one's: no memset on the stream, a
+ * cuStreamIsCapturing query in its place. A captured graph replays one epoch: there a memset
+ * clears sync first, in stream order, as before. sync must be 8-byte aligned. */
 static intfa_status kv_stream_launch(intfa_context *ctx, const intfa_variant *var, intfa_quant_kv_params *p,
                                      int64_t len, int64_t head_dim, int blocks_max, void *stream)
 {

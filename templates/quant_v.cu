@@ -64,8 +64,8 @@ struct intfa_quant_kv_params {
     float *part;        // [B * H][splits][2 * HD]
     const int *cu;      // varlen: cumulative key counts [B + 1] (then seq is the total, n_pad the
                         // V^T row length: sequence b's columns start at 128 (cu[b] / 128 + b))
-    unsigned *sync;     // intfa_quant_kv_stream: epoch (64 bits), queue, groups left,
-                        // stats_done[BH], packed[BH], then at an even word ready[BH] (64 bits
+    unsigned *sync;     // intfa_quant_kv_stream: claim and published epoch (64 bits each),
+                        // queue, groups left, stats_done[BH], packed[BH], ready[BH] (64 bits
                         // each); whatever the workspace held (see intfa_quant_kv_stream)
     i64 k_sb, k_sn, k_sh, v_sb, v_sn, v_sh;
     int heads, seq, n_pad, splits, smooth, per_head, bh, chunks; // splits, chunks: the longest head's
@@ -360,32 +360,37 @@ __device__ __forceinline__ void stream_item(const intfa_quant_kv_params &p, int 
 // grid: a few SMs' worth of blocks (host: intfa_quant_kv_launch), STREAM_GROUPS groups each,
 // dynamic shared memory STREAM_GROUPS * GROUP_FLOATS floats. Items are taken in queue order, and
 // an item waits only for items handed out before it (a pack for its head's statistics), which
-// running groups hold, and a block other than 0 waits at its start only for block 0, which
-// waits for nothing (the grid is at most one block per SM): no order of residency can deadlock.
+// running groups hold, and a block waits at its start only for the block that claimed the
+// launch, which is running: no order of residency can deadlock.
 extern "C" __global__ void __launch_bounds__(KV_THREADS * STREAM_GROUPS, 1)
 intfa_quant_kv_stream(const intfa_quant_kv_params p)
 {
     extern __shared__ float dyn[];
     __shared__ int next[STREAM_GROUPS][2];
-    unsigned long long *epoch = reinterpret_cast<unsigned long long *>(p.sync);
-    unsigned *queue = p.sync + 2, *left = p.sync + 3, *stats_done = p.sync + 4, *packed = stats_done + p.bh;
-    unsigned long long *ready = reinterpret_cast<unsigned long long *>(p.sync + (4 + 2 * p.bh + 1) / 2 * 2);
-    // The counters start as whatever the workspace held: block 0 zeroes them and then publishes
-    // this launch's epoch (release); the other blocks touch them only once they have read it
-    // (acquire). A head's ready flag is set to the epoch, never to a constant, so no flag an
-    // earlier launch left can pass for this launch's: the attention kernel (the programmatic
-    // dependent, waiting for `ready == epoch`) needs nothing zeroed. Epochs are never reused,
-    // except by a CUDA graph's replays: under capture the host clears sync with a memset first.
-    if (blockIdx.x == 0) {
+    __shared__ int zeroer;
+    unsigned long long *claim = reinterpret_cast<unsigned long long *>(p.sync),
+                       *published = reinterpret_cast<unsigned long long *>(p.sync + 2);
+    unsigned *queue = p.sync + 4, *left = p.sync + 5, *stats_done = p.sync + 6, *packed = stats_done + p.bh;
+    unsigned long long *ready = reinterpret_cast<unsigned long long *>(packed + p.bh); // even word
+    // The counters start as whatever the workspace held. The first block to arrive (whichever:
+    // no residency order is assumed) claims the launch by swapping its epoch into `claim`,
+    // zeroes them and publishes the epoch (release); every other block touches them only once
+    // it has read it (acquire). A head's ready flag is set to the epoch, never to a constant, so
+    // no flag an earlier launch left can pass for this launch's: the attention kernel (the
+    // programmatic dependent, waiting for `ready == epoch`) needs nothing zeroed. Epochs are
+    // never reused, except by a CUDA graph's replays: under capture the host clears sync first.
+    if (threadIdx.x == 0) zeroer = atomicExch(claim, p.epoch) != p.epoch;
+    __syncthreads();
+    if (zeroer) {
         for (int i = threadIdx.x; i < 2 + 2 * p.bh; i += blockDim.x) queue[i] = 0u;
         __threadfence();
         __syncthreads();
         if (threadIdx.x == 0)
-            asm volatile("st.release.gpu.global.u64 [%0], %1;" ::"l"(epoch), "l"(p.epoch) : "memory");
+            asm volatile("st.release.gpu.global.u64 [%0], %1;" ::"l"(published), "l"(p.epoch) : "memory");
     } else if (threadIdx.x == 0) {
         for (long long i = 0;; ++i) {
             unsigned long long e;
-            asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(e) : "l"(epoch) : "memory");
+            asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(e) : "l"(published) : "memory");
             if (e == p.epoch) break;
             __nanosleep(64);
             if (i > (1ll << 30)) __trap();

@@ -271,9 +271,9 @@ static void test_workspace_sizes(void **state)
     /* INT8: no Q buffers (the attention kernel quantizes Q), the K/V pass's partial sums:
      * B x H_kv x 1 split (300 keys: one per 1024) x 2 D fp32 */
     const size_t part = up256(2 * 2 * 1 * 2 * 128 * 4);
-    /* and the streamed pass's epoch (2 words), queue, groups left, counters and flags:
-     * 4 + 3 x B x H_kv words */
-    const size_t sync = up256((4 + 3 * 2 * 2) * 4);
+    /* and the streamed pass's claim and epoch (2 words each), queue, groups left, two counters
+     * and a 64-bit flag per (batch, K/V head): 6 + 4 x B x H_kv words */
+    const size_t sync = up256((6 + 4 * 2 * 2) * 4);
     const size_t int8 = up256(2 * 2 * 300 * 128) + k_scales + v + part + sync;
     const size_t int4 = up256(2 * 4 * 100 * 64) + q_scales + up256(2 * 2 * 300 * 64) + k_scales + v;
     const size_t smooth = up256(2 * 2 * 128 * 4) + up256(2 * 4 * 100 * 4); /* mean, bias */

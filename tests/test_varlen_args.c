@@ -130,8 +130,8 @@ static void test_workspace(void **state)
     size_t need = 0;
     assert_int_equal(intfa_attention_varlen_workspace_size(&p, &need), INTFA_OK);
     /* K [2, 13, 64] int8, its scales, V^T [2, 64, 128 (13 / 128 + 3) = 384], scales [3, 2, 64],
-     * partial sums [6 x 1 split x 128 fp32], the two counts, the streamed pass's 4 + 3 x 6
-     * epoch words, counters and flags: each rounded up to 256 bytes */
+     * partial sums [6 x 1 split x 128 fp32], the two counts, the streamed pass's 6 + 4 x 6
+     * words of epochs, counters and flags: each rounded up to 256 bytes */
     const size_t want = 1792 + 256 + 49152 + 1536 + 3072 + 256 + 256 + 256;
     assert_int_equal(need, want);
     const intfa_tensor q = packed(0x100000, 4), k = packed(0x200000, 2), v = packed(0x300000, 2),
