@@ -31,6 +31,7 @@
 static intfa_context *ctx;
 static char *cache_dir, *tuning_db;
 static void (*get_stats)(fake_cuda_stats *);
+static void (*set_capturing)(int);
 
 static int setup(void **state)
 {
@@ -43,6 +44,8 @@ static int setup(void **state)
     }
     void *sym = dlsym(lib, "fake_cuda_get_stats");
     memcpy(&get_stats, &sym, sizeof get_stats);
+    sym = dlsym(lib, "fake_cuda_set_capturing");
+    memcpy(&set_capturing, &sym, sizeof set_capturing);
     cache_dir = fixture_mkdtemp("stress");
     tuning_db = malloc(strlen(cache_dir) + 16);
     sprintf(tuning_db, "%s/tuning.db", cache_dir);
@@ -130,8 +133,9 @@ static void test_varlen_launches(void **state)
 }
 
 /* The streamed K/V pass (sm_90's; forced here on the fake sm_80 context, where the dependent
- * launch is a plain one): the drop-in is a memset of the pass's counters and two launches, not
- * three launches; the host path (function lookup, grid, shared memory, parameters) is real. */
+ * launch is a plain one): the drop-in is two launches, not three, and no memset (the pass
+ * zeroes its own counters) except while the stream is being captured into a graph, which
+ * replays one epoch; the host path (function lookup, grid, shared memory, parameters) is real. */
 static void test_streamed_kv_pass_launches(void **state)
 {
     (void)state;
@@ -155,7 +159,17 @@ static void test_streamed_kv_pass_launches(void **state)
     assert_int_equal(mid.memsets - before.memsets, 0);
     assert_int_equal(after.launches - mid.launches, 2);
     assert_int_equal(after.memsets - mid.memsets, 0); /* the pass zeroes its own counters */
-    assert_int_equal(after.bad_calls, 0);
+    fake_cuda_stats captured;
+    ctx->kv_stream_blocks = 4;
+    set_capturing(1);
+    st = intfa_attention(ctx, &p, &q, &kv, &kv, &q, NULL, NULL, 0, NULL);
+    set_capturing(0);
+    ctx->kv_stream_blocks = saved;
+    if (st != INTFA_OK) fail_msg("intfa_attention (streamed pass, capturing): %s", intfa_last_error());
+    get_stats(&captured);
+    assert_int_equal(captured.launches - after.launches, 2);
+    assert_int_equal(captured.memsets - after.memsets, 1); /* the graph's replays start from zeros */
+    assert_int_equal(captured.bad_calls, 0);
 }
 
 /* ------------------------------------------------------------------ launching during a compile */

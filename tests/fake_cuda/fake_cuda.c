@@ -35,6 +35,9 @@ static fake_module module_pool[MODULE_POOL];
 static _Atomic int modules_used;
 static _Atomic long modules_loaded, modules_unloaded, launches, bad_calls, pushes, pops, memsets;
 static _Thread_local int push_depth;
+static _Atomic int capturing;
+
+void fake_cuda_set_capturing(int on) { capturing = on; }
 
 void fake_cuda_get_stats(fake_cuda_stats *out)
 {
@@ -122,7 +125,7 @@ static CUresult StreamSynchronize(CUstream s) { return is_stream(s) ? CUDA_SUCCE
 static CUresult StreamIsCapturing(CUstream s, CUstreamCaptureStatus *status)
 {
     if (!is_stream(s)) return bad("cuStreamIsCapturing of a foreign stream");
-    *status = CU_STREAM_CAPTURE_STATUS_NONE;
+    *status = capturing ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
     return CUDA_SUCCESS;
 }
 

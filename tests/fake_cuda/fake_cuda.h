@@ -20,5 +20,7 @@ typedef struct fake_cuda_stats {
 
 /* The counters so far (resolve it with dlsym from the same library). */
 void fake_cuda_get_stats(fake_cuda_stats *out);
+/* From now on cuStreamIsCapturing reports every stream as capturing (1) or not (0, the start). */
+void fake_cuda_set_capturing(int capturing);
 
 #endif
