@@ -243,6 +243,7 @@ static void check_kv(intfa_context *ctx, const dims *z, const intfa_tensor *kt, 
                         gpu_fill_bytes(dks, POISON, (size_t)(bh * z->N) * 4);
                         gpu_fill_bytes(dv8, POISON, (size_t)vb);
                         gpu_fill_bytes(dvs, POISON, (size_t)(bh * D) * 4);
+                        gpu_fill_bytes(dmean, POISON, (size_t)(bh * D) * 4);
                     }
                     assert_int_equal(intfa_ctx_enter(ctx), INTFA_OK);
                     const intfa_status st = intfa_quantize_kv_launch(ctx, kt, vt, z->dt, z->B, z->H, z->N, D, smooth,
