@@ -11,3 +11,7 @@ run() { # name limit_s command...: its log in $OUT/name.log, its verdict lines i
   timeout "$lim" "$@" > "$OUT/$name.log" 2>&1
   note "$name rc=$? $(grep -E '^\[  (PASSED|FAILED)|ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' "$OUT/$name.log" | tr '\n' ' ')"
 }
+# this tree's quantization templates copied over an older template folder DIR (rendered through
+# INTFA_TEMPLATE_DIR): since 2456287 quant_qk.cu holds intfa_quantize_v's kernels, which
+# intfa-perf and the tests call, and the older quant_qk.cu lacks them
+overlay_quant_templates() { cp templates/quant_qk.cu templates/quant_v_api.cu templates/quant_mean.cu templates/quant_v.cu "$1/"; }

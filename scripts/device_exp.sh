@@ -6,6 +6,7 @@
 source "$(dirname "$0")/device_env.sh"
 for d in $1; do
   echo "### templates: $d" >> "$OUT/exp.txt"
+  overlay_quant_templates "$PWD/$d"
   INTFA_TEMPLATE_DIR=$PWD/$d OUT=$OUT/tmp_$$ bash scripts/device_perf.sh "$2" "$3" "$4" "$5" > /dev/null
   cat "$OUT/tmp_$$/perf.txt" >> "$OUT/exp.txt"; rm -rf "$OUT/tmp_$$"
 done

@@ -35,6 +35,7 @@ if [ "$mode" = ab ] || [ "$mode" = all ]; then
     for ver in old new; do
       echo "--- $ver hd $hd causal $c"
       if [ $ver = old ]; then dir=$PWD/build-dev/templates_old; else dir=; fi
+      [ -n "$dir" ] && overlay_quant_templates "$dir"
       INTFA_TEMPLATE_DIR=$dir timeout 60 build/intfa-perf --hd $hd --causal $c --n 1024 --n 16384 --reps 20 2>&1 | grep -v compil
     done
   done; done 2>&1 | tee -a "$OUT/ab.txt"

@@ -45,9 +45,7 @@ perf_ab() { # hd causal "intfa-perf arguments" label=dir...
 }
 for mode in "${@:-ab}"; do case $mode in
 ab)
-  # the old attention templates with this tree's quantization ones (intfa_quantize_v's kernels
-  # moved into the quant_qk module, which the old quant_qk.cu lacks)
-  cp templates/quant_qk.cu templates/quant_v_api.cu templates/quant_mean.cu templates/quant_v.cu "$A/tpl_old/"
+  overlay_quant_templates "$A/tpl_old" # the old attention templates, this tree's quantization ones
   for x in fp8pv ovl_pu8; do
     mkdir -p "$A/$x" && cp templates/* "$A/$x/" && cp docs/experiments/fp8_pv_s7/attn_fwd_wg.$x.cu "$A/$x/attn_fwd_wg.cu"
   done

@@ -14,6 +14,7 @@ for hd in $hds; do for c in $causals; do
     label=${ver%%=*}; dir=${ver#*=}
     echo "--- $label"
     if [ "$dir" = - ]; then env -u INTFA_TEMPLATE_DIR timeout 200 ./build/intfa-perf --hd $hd --causal $c $nargs $vargs
-    else INTFA_TEMPLATE_DIR=$PWD/$dir timeout 200 ./build/intfa-perf --hd $hd --causal $c $nargs $vargs; fi 2>&1 | grep -v compil
+    else overlay_quant_templates "$PWD/$dir"
+      INTFA_TEMPLATE_DIR=$PWD/$dir timeout 200 ./build/intfa-perf --hd $hd --causal $c $nargs $vargs; fi 2>&1 | grep -v compil
   done
 done; done 2>&1 | tee -a "$OUT/ab.txt"
