@@ -54,6 +54,43 @@
 //% end
 #define MIN_BLOCKS ${min_blocks}
 
+#if PV_PIPE
+// O += beta P V_c for the HD / PVN column chunks c of one key tile (attn_wgmma.cu, PV_PIPE),
+// O first multiplied by alpha where a row's maximum moved (behind the first product). The
+// chunks alternate between two int32 accumulators, chunk c + 1 in flight while chunk c is
+// folded (wait_group 1), so no accumulator is written by a product while the fold reads it
+// and the tensor cores work during each fold.
+__device__ __forceinline__ void pv_chunks_pipelined(float (&o)[MT][HD / 8][4], const u32 (&pf)[BN / 32][4],
+                                                    u32 tV, const float (&alpha)[NR], const float (&beta)[NR])
+{
+    constexpr int C = HD / PVN;
+    int pv[2][PVN / 8][4];
+    wg_operands(pv[0]);
+    wg_fence();
+    wg_pv_tile(pv[0], pf, tV);
+    wg_commit();
+    rescale_o(o, alpha); // overlaps the products
+#pragma unroll
+    for (int ch = 0; ch < C; ++ch) {
+        if (ch + 1 < C) {
+            wg_operands(pv[(ch + 1) & 1]);
+            wg_fence();
+            wg_pv_tile(pv[(ch + 1) & 1], pf, tV + (ch + 1) * PVN * BN); // V^T rows (ch + 1) PVN ..
+            wg_commit();
+            wg_wait<1>();
+        } else {
+            wg_wait<0>();
+        }
+        wg_operands(pv[ch & 1]);
+#pragma unroll
+        for (int e = 0; e < PVN / 8; ++e)
+#pragma unroll
+            for (int r = 0; r < 4; ++r)
+                o[0][ch * (PVN / 8) + e][r] = __fmaf_rn((float)pv[ch & 1][e][r], beta[r >> 1], o[0][ch * (PVN / 8) + e][r]);
+    }
+}
+#endif
+
 extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
 intfa_attn_fwd(const intfa_attn_params p)
 {
@@ -113,7 +150,10 @@ intfa_attn_fwd(const intfa_attn_params p)
             tile_softmax(x, a, m, l, alpha, beta, pf);
 
             // P.V in HD / PVN column chunks (one up to head dim 128), each issued, waited for
-            // and folded into O
+            // and folded into O (PV_PIPE: the next chunk in flight during each fold)
+#if PV_PIPE
+            pv_chunks_pipelined(o, pf[0], tV, alpha, beta);
+#else
 #pragma unroll
             for (int ch = 0; ch < HD / PVN; ++ch) {
                 const u32 tVc = tV + ch * PVN * BN; // V^T rows ch PVN ..
@@ -131,6 +171,7 @@ intfa_attn_fwd(const intfa_attn_params p)
                     for (int r = 0; r < 4; ++r)
                         o[0][ch * (PVN / 8) + e][r] = __fmaf_rn((float)pv[e][r], beta[r >> 1], o[0][ch * (PVN / 8) + e][r]);
             }
+#endif
         }
     }
 

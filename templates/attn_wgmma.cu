@@ -96,15 +96,26 @@ __device__ __forceinline__ void wg_qk_tile(int (&c)[BN / 8][4], u32 sQw, u32 tK)
                    ${desc_ops(nq, '"l"(wg_k_desc(tK, %d))')});
 }
 
-// P.V's output columns per product (PVN): the whole head dim up to 128; past that the largest
-// multiple of 16 dividing it with O and one int32 P.V chunk within 168 registers (160: 80,
-// 192: 96, 224: 112, 256: 64), the chunks issued and folded one after another.
+// P.V's output columns per product (PVN): the whole head dim up to 128; past that it is
+// split into chunks, either issued and folded one after another (the largest multiple of 16
+// dividing the head dim with O and one int32 chunk within 168 registers: 160: 80, 192: 96,
+// 224: 112, 256: 64) or pipelined (PV_PIPE: chunk c + 1 in flight while chunk c is folded,
+// attn_fwd_wg.cu; two int32 chunks live, within 120 registers beside O at three blocks per SM
+// and 192 at two: 160: 32, 192: 96, 256: 64). Pipelined where it measured faster (H100,
+// N = 16k, docs/RESULTS.md session 9): 160 +5% / +2% (non-causal / causal), 192 causal
+// +10% (non-causal -9%), 256 +4% / +1%; 224 lost 3-4% (seven chunks of 32), 128 and 64 split
+// in two lost 1-3%.
 //% local hd_k = (v.head_dim + 31) // 32 * 32
 //% local pvn = hd_k
+//% local pv_pipe = v.warps == 4 and (hd_k == 160 or hd_k == 256 or (hd_k == 192 and v.causal))
 //% if hd_k > 128 then
 //%   pvn = 16
-//%   for n = 16, 128, 16 do if hd_k % n == 0 and hd_k // 2 + n // 2 <= 168 then pvn = n end end
+//%   for n = 16, 128, 16 do
+//%     local fits = pv_pipe and (hd_k // 2 + n <= (hd_k > 160 and 192 or 120)) or (not pv_pipe and hd_k // 2 + n // 2 <= 168)
+//%     if hd_k % n == 0 and fits then pvn = n end
+//%   end
 //% end
+#define PV_PIPE ${pv_pipe and 1 or 0}
 #define PVN ${pvn}
 
 //% local npv = v.block_n // 32 -- k32 steps of P.V
