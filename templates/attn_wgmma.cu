@@ -104,10 +104,11 @@ __device__ __forceinline__ void wg_qk_tile(int (&c)[BN / 8][4], u32 sQw, u32 tK)
 // and 192 at two: 160: 32, 192: 96, 256: 64). Pipelined where it measured faster (H100,
 // N = 16k, docs/RESULTS.md session 9): 160 +5% / +2% (non-causal / causal), 192 causal
 // +10% (non-causal -9%), 256 +4% / +1%; 224 lost 3-4% (seven chunks of 32), 128 and 64 split
-// in two lost 1-3%.
+// in two lost 1-3%. Only the head dims measured (and tested on a GPU) are pipelined, not
+// the padded ones that share their width (144, 176, 240).
 //% local hd_k = (v.head_dim + 31) // 32 * 32
 //% local pvn = hd_k
-//% local pv_pipe = v.warps == 4 and (hd_k == 160 or hd_k == 256 or (hd_k == 192 and v.causal))
+//% local pv_pipe = v.warps == 4 and (v.head_dim == 160 or v.head_dim == 256 or (v.head_dim == 192 and v.causal))
 //% if hd_k > 128 then
 //%   pvn = 16
 //%   for n = 16, 128, 16 do

@@ -549,6 +549,58 @@ static void test_render_embedded(void **state)
         }
 }
 
+/* The wgmma kernel's P.V chunking (templates/attn_wgmma.cu): chunks divide the padded head
+ * dim, the whole of it up to 128, and are pipelined exactly where that measured faster (head
+ * dims 160 and 256, 192 causal; 4-warp tiles; not the padded dims that share their width),
+ * within the registers two live chunks need. */
+static int rendered_define(const char *src, const char *macro)
+{
+    char key[64];
+    snprintf(key, sizeof key, "#define %s ", macro);
+    const char *at = strstr(src, key);
+    assert_non_null(at);
+    return atoi(at + strlen(key));
+}
+
+static void test_pv_chunks(void **state)
+{
+    (void)state;
+    assert_int_equal(unsetenv("INTFA_TEMPLATE_DIR"), 0);
+    const intfa_embedded_template *e = intfa_embedded_templates;
+    while (e->name && strcmp(e->name, "attn_wgmma.cu") != 0) e++;
+    if (!e->name) {
+        printf("SKIP: templates/attn_wgmma.cu is not embedded\n");
+        return;
+    }
+    int pipelined = 0;
+    for (int hd = 32; hd <= 256; hd += 16)
+        for (int causal = 0; causal <= 1; causal++)
+            for (int warps = 4; warps <= 8; warps += 4) {
+                intfa_variant v;
+                assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90A, hd,
+                                                       INTFA_FMT_INT8, causal, INTFA_DTYPE_FP16,
+                                                       INTFA_PQ_U8_ROW, &v),
+                                 INTFA_OK);
+                if (warps == 8) v.block_m = 128, v.warps = 8;
+                if (intfa_variant_check(&v) != INTFA_OK) continue;
+                char *src = NULL;
+                assert_int_equal(intfa_variant_render(&v, &src), INTFA_OK);
+                const int hd_k = rendered_define(src, "HD"), pvn = rendered_define(src, "PVN");
+                const int pipe = rendered_define(src, "PV_PIPE");
+                intfa_free(src);
+                assert_int_equal(hd_k, (hd + 31) / 32 * 32);
+                assert_int_equal(hd_k % pvn, 0);
+                assert_int_equal(pvn % 16, 0);
+                if (hd_k <= 128) assert_int_equal(pvn, hd_k);
+                const int want = warps == 4 && (hd == 160 || hd == 256 || (hd == 192 && causal));
+                assert_int_equal(pipe, want);
+                if (pipe) assert_true(hd_k / 2 + pvn <= (hd_k > 160 ? 192 : 120));
+                else assert_true(hd_k / 2 + pvn / 2 <= 168);
+                pipelined += pipe;
+            }
+    assert_int_equal(pipelined, 5); /* 160 and 256 both masks, 192 causal */
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -587,7 +639,7 @@ int main(void)
         cmocka_unit_test(test_bad_fixtures),   cmocka_unit_test(test_load_override),
         cmocka_unit_test(test_include),        cmocka_unit_test(test_sandbox),
         cmocka_unit_test(test_embedded),       cmocka_unit_test(test_render),
-        cmocka_unit_test(test_render_embedded),
+        cmocka_unit_test(test_render_embedded), cmocka_unit_test(test_pv_chunks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
