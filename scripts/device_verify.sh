@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# What the build machine could not run on a GPU in sessions 7 and 8 (2026-12-06/07), in as few
-# device calls as possible. Prepare here first:
+# GPU checks and measurements the build machine cannot run, in as few device calls as possible. Prepare here first:
 #   bash scripts/dims_cache.sh                      # build-dev/cache: this tree's kernels precompiled
 #   mkdir -p build-dev/a && cp -r build-dev/cache build-dev/a/ && mkdir -p build-dev/a/tpl_old &&
 #     git archive 914046b templates | tar -x -C build-dev/a/tpl_old --strip-components=1
 #   cp build/test_gpu_quant_dims build-dev/a/       # carry allows 8 paths: this one rides along
 # and carry build/test_gpu_attention, build/test_gpu_varlen, build/intfa-perf, build/intfa-demo,
 # build/libintfa-jit.so.0.1.0, build/libcmocka.so.0 and build/liblua5.4.so.0 with build-dev/a,
-# the command starting `cp build-dev/a/test_gpu_quant_dims build/ &&`. Session 8's planned call,
-# in priority order (what the limit cuts is last):
-#   device_verify.sh quick pyfocus coldstart overhead ab13 peers
+# the command starting `cp build-dev/a/test_gpu_quant_dims build/ &&`. Session 8's planned call
+# (run in session 9): device_verify.sh quick pyfocus coldstart overhead ab13 peers. Next:
+#   device_verify.sh bounds sweep       (issue 13's deletion bounds, issue 16's tile sweep)
 # (liblua and libcmocka beside the binaries). Modes:
 #   ab        kernel-only, N = 16k, one process per template folder on the same GPU: old (914046b,
 #             before session 7's compile-time cuts and pf16's wait fix), new (this tree), and the
@@ -18,6 +17,8 @@
 #             causal or not, the default tile and m64n64; pf16 and the warp-specialized tile old
 #             vs new
 #   ab13      ab's issue-13 part only: new vs fp8pv vs ovlpu8 (pu8), pf16 new
+#   bounds    issue 13's deletion bounds: no per-tile __syncthreads, no K/V refills (timing only)
+#   sweep     issue 16: every valid sm_90a INT8 tile at hd 80, 96, 160-256 (kernel-only, N = 16k)
 #   pyfocus   the Python GPU tests of test_gpu.py on CUDA graphs, torch.compile, numerics
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
 #             kernels (INTFA_ARCH=sm_90, quick matrix), test_gpu_quant_dims, test_gpu_varlen
@@ -69,6 +70,33 @@ ab13)
       perf_ab $hd $c "--pq pf16 --variant $f-m64n128w4s2 --variant $f-m64n64w4s2" new=-
     done; done; } > "$OUT/ab13.txt" 2>&1
   note "ab13: $(grep -c TOPS "$OUT/ab13.txt") tables"; cat "$OUT/ab13.txt" ;;
+bounds)
+  # issue 13's deletion bounds on the default tile (wrong output on purpose, timing only): the
+  # per-tile __syncthreads of the cp.async ring removed (nobar: what an mbarrier/TMA ring could
+  # save in barrier stalls) and the K/V refills after the first two tiles removed (nocopy: the
+  # copy's instructions and L2 traffic); base = this tree's templates through the same path
+  for x in base nobar nocopy; do rm -rf "$A/$x"; mkdir -p "$A/$x"; cp templates/* "$A/$x/"; done
+  sed -i 's|^            publish_copies<ASYNC_PROXY>();$|            if (ASYNC_PROXY) asm volatile("fence.proxy.async.shared::cta;\\n" ::: "memory"); // nobar|' "$A/nobar/attn_common.cu"
+  sed -i 's|if (kt + NS - 1 < n_tiles) load(|if (kt + NS - 1 < n_tiles \&\& kt == 0) load(|' "$A/nocopy/attn_common.cu"
+  note "bounds: nobar edits $(grep -c '// nobar' "$A/nobar/attn_common.cu"), nocopy edits $(grep -c 'kt == 0) load(' "$A/nocopy/attn_common.cu") (each must be 1)"
+  { for hd in 128 64; do for c in 0 1; do
+      mask=full; [ $c = 1 ] && mask=causal
+      perf_ab $hd $c "--variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-m64n128w4s2" \
+        base=$A/base nobar=$A/nobar nocopy=$A/nocopy base2=$A/base
+    done; done; } > "$OUT/bounds.txt" 2>&1
+  note "bounds: $(grep -c TOPS "$OUT/bounds.txt") tables"; cat "$OUT/bounds.txt" ;;
+sweep)
+  # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
+  # head dim and mask (the default tile is m64n128w4s2 up to 128, m64n64w4s2 past it)
+  { for hd in 80 96 160 192 224 256; do for c in 0 1; do
+      mask=full; [ $c = 1 ] && mask=causal; va=""
+      for t in m64n128w4s2 m64n64w4s2 m64n64w4s3 m64n32w4s2 m128n64w8s2 m128n128w8s2; do
+        va="$va --variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-$t"
+      done
+      echo "--- hd $hd causal $c"
+      timeout 90 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va 2>&1 | grep -v compil
+    done; done; } > "$OUT/sweep.txt" 2>&1
+  note "sweep: $(grep -c TOPS "$OUT/sweep.txt") tables"; cat "$OUT/sweep.txt" ;;
 pyfocus)
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
     timeout 150 python3 -m pytest -q -p no:cacheprovider -m gpu -k "graph or compile or synchron or matches_exact or new_head_dims_match" \
