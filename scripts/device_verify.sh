@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# GPU checks and measurements the build machine cannot run, in as few device calls as possible. Prepare here first:
-#   bash scripts/dims_cache.sh                      # build-dev/cache: this tree's kernels precompiled
-#   mkdir -p build-dev/a && cp -r build-dev/cache build-dev/a/ && mkdir -p build-dev/a/tpl_old &&
-#     git archive 914046b templates | tar -x -C build-dev/a/tpl_old --strip-components=1
-#   cp build/test_gpu_quant_dims build-dev/a/       # carry allows 8 paths: this one rides along
-# and carry build/test_gpu_attention, build/test_gpu_varlen, build/intfa-perf, build/intfa-demo,
-# build/libintfa-jit.so.0.1.0, build/libcmocka.so.0 and build/liblua5.4.so.0 with build-dev/a,
-# the command starting `cp build-dev/a/test_gpu_quant_dims build/ &&`. Session 8's planned call
-# (run in session 9): device_verify.sh quick pyfocus coldstart overhead ab13 peers. Next:
+# GPU checks and measurements the build machine cannot run, in as few device calls as possible.
+# Prepare here with `bash scripts/device_pack.sh` (everything in build-dev/a), then run on the
+# device with carry ["build-dev/a"] and the command `bash scripts/device_verify.sh MODES...`:
+# build-dev/a/bin's binaries are copied into build/ first. Session 8's planned call (run in
+# session 9): quick pyfocus coldstart overhead ab13 peers. Next:
 #   device_verify.sh bounds sweep       (issue 13's deletion bounds, issue 16's tile sweep)
-# (liblua and libcmocka beside the binaries). Modes:
+# Modes:
 #   ab        kernel-only, N = 16k, one process per template folder on the same GPU: old (914046b,
 #             before session 7's compile-time cuts and pf16's wait fix), new (this tree), and the
 #             experiments of docs/experiments/fp8_pv_s7: fp8pv (FP8 P.V, wrong output on purpose)
@@ -33,6 +29,7 @@
 #   overhead  issue 15: host time per call, Python (test_overhead.py) and C (intfa-perf --overhead)
 #   peers     scripts/bench_peers.py --rows dims (FA4 where installed: ../shared/peers)
 source "$(dirname "$0")/device_env.sh"
+[ -d build-dev/a/bin ] && mkdir -p build && cp build-dev/a/bin/* build/ # scripts/device_pack.sh
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv | tee -a "$sum"
 A=$PWD/build-dev/a
 export INTFA_CACHE_DIR=$A/cache INTFA_TUNING_DB=/tmp/intfa-verify.db

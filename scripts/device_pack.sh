@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Packs, on the build machine, what scripts/device_verify.sh needs on the GPU machine into one
+# carry path, build-dev/a (well under the 64 MiB a call carries):
+#   bin/     the GPU test binaries, intfa-perf, intfa-demo, libintfa-jit and, beside them,
+#            liblua and libcmocka (the GPU machine has neither); device_verify.sh copies them
+#            into build/ there
+#   cache/   this tree's kernels precompiled (scripts/dims_cache.sh: every head dim's defaults,
+#            sm_90a and sm_90), so the tests compile almost nothing on the device
+#   tpl_old/ the templates of 914046b (mode ab's "old")
+# Then: run with carry ["build-dev/a"] and command `bash scripts/device_verify.sh MODES...`.
+# Rerun after any change to the library or the templates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=build-dev/a
+bash scripts/dims_cache.sh
+rm -rf "$A/bin" "$A/cache" "$A/tpl_old"
+mkdir -p "$A/bin" "$A/tpl_old"
+cp -r build-dev/cache "$A/cache"
+git archive 914046b templates | tar -x -C "$A/tpl_old" --strip-components=1
+for f in test_gpu_attention test_gpu_varlen test_gpu_quant_dims intfa-perf intfa-demo \
+         libintfa-jit.so.0.1.0 libcmocka.so.0 liblua5.4.so.0; do
+  cp -L "build/$f" "$A/bin/" 2>/dev/null || { echo "device_pack.sh: build/$f missing (cmake --build build; liblua and libcmocka are copied beside the binaries by hand)" >&2; exit 1; }
+done
+du -sh "$A"
