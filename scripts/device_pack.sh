@@ -12,13 +12,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=build-dev/a
+need="test_gpu_attention test_gpu_varlen test_gpu_quant_dims intfa-perf intfa-demo libintfa-jit.so.0.1.0"
+for f in $need; do
+  [ -f "build/$f" ] || { echo "device_pack.sh: build/$f missing (cmake --build build first)" >&2; exit 1; }
+done
+# liblua and libcmocka: the ones the binaries load here (the GPU machine has neither)
+libs=$(ldd build/test_gpu_attention build/libintfa-jit.so.0.1.0 | awk '$1 ~ /^lib(cmocka|lua)/ && $3 ~ /^\// {print $3}' | sort -u)
+[ "$(echo "$libs" | grep -c .)" -eq 2 ] || { echo "device_pack.sh: liblua or libcmocka not found by ldd: $libs" >&2; exit 1; }
 bash scripts/dims_cache.sh
-rm -rf "$A/bin" "$A/cache" "$A/tpl_old"
+rm -rf "$A"
 mkdir -p "$A/bin" "$A/tpl_old"
 cp -r build-dev/cache "$A/cache"
 git archive 914046b templates | tar -x -C "$A/tpl_old" --strip-components=1
-for f in test_gpu_attention test_gpu_varlen test_gpu_quant_dims intfa-perf intfa-demo \
-         libintfa-jit.so.0.1.0 libcmocka.so.0 liblua5.4.so.0; do
-  cp -L "build/$f" "$A/bin/" 2>/dev/null || { echo "device_pack.sh: build/$f missing (cmake --build build; liblua and libcmocka are copied beside the binaries by hand)" >&2; exit 1; }
-done
+for f in $need; do cp "build/$f" "$A/bin/"; done
+for l in $libs; do cp -L "$l" "$A/bin/"; done
+ls "$A/bin"
 du -sh "$A"

@@ -100,8 +100,8 @@ __device__ __forceinline__ void wg_qk_tile(int (&c)[BN / 8][4], u32 sQw, u32 tK)
 // split into chunks, either issued and folded one after another (the largest multiple of 16
 // dividing the head dim with O and one int32 chunk within 168 registers: 160: 80, 192: 96,
 // 224: 112, 256: 64) or pipelined (PV_PIPE: chunk c + 1 in flight while chunk c is folded,
-// attn_fwd_wg.cu; two int32 chunks live, within 120 registers beside O at three blocks per SM
-// and 192 at two: 160: 32, 192: 96, 256: 64). Pipelined where it measured faster (H100,
+// attn_fwd_wg.cu; O and two int32 chunks within 120 registers at three blocks per SM and 192
+// at two: 160: 32, 192: 96, 256: 64). Pipelined where it measured faster (H100,
 // N = 16k, docs/RESULTS.md session 9): 160 +5% / +2% (non-causal / causal), 192 causal
 // +10% (non-causal -9%), 256 +4% / +1%; 224 lost 3-4% (seven chunks of 32), 128 and 64 split
 // in two lost 1-3%. Only the head dims measured (and tested on a GPU) are pipelined, not

@@ -596,6 +596,11 @@ static void test_pv_chunks(void **state)
                 assert_int_equal(pipe, want);
                 if (pipe) assert_true(hd_k / 2 + pvn <= (hd_k > 160 ? 192 : 120));
                 else assert_true(hd_k / 2 + pvn / 2 <= 168);
+                /* the widest chunk the budget allows (what was measured) */
+                if (hd_k == 160) assert_int_equal(pvn, pipe ? 32 : 80);
+                if (hd_k == 192) assert_int_equal(pvn, 96);
+                if (hd_k == 224) assert_int_equal(pvn, 112);
+                if (hd_k == 256) assert_int_equal(pvn, 64);
                 pipelined += pipe;
             }
     assert_int_equal(pipelined, 5); /* 160 and 256 both masks, 192 causal */
