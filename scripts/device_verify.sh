@@ -4,7 +4,8 @@
 # device with carry ["build-dev/a"] and the command `bash scripts/device_verify.sh MODES...`:
 # build-dev/a/bin's binaries are copied into build/ first. Session 8's planned call (run in
 # session 9): quick pyfocus coldstart overhead ab13 peers. Next:
-#   device_verify.sh bounds sweep       (issue 13's deletion bounds, issue 16's tile sweep)
+#   device_verify.sh bounds mbar sweep  (issue 13's deletion bounds and the mbarrier ring,
+#                                        issue 16's tile sweep)
 # Modes:
 #   ab        kernel-only, N = 16k, one process per template folder on the same GPU: old (914046b,
 #             before session 7's compile-time cuts and pf16's wait fix), new (this tree), and the
@@ -15,6 +16,7 @@
 #   ab13      ab's issue-13 part only: new vs fp8pv vs ovlpu8 (pu8), pf16 new
 #   bounds    issue 13's deletion bounds: no per-tile __syncthreads, no K/V refills (timing only)
 #   sweep     issue 16: every valid sm_90a INT8 tile at hd 80, 96, 160-256 (kernel-only, N = 16k)
+#   mbar      issue 13: docs/experiments/mbar_s9 (the K/V ring on mbarriers): INT8 tests, then A/B
 #   pyfocus   the Python GPU tests of test_gpu.py on CUDA graphs, torch.compile, numerics
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
 #             kernels (INTFA_ARCH=sm_90, quick matrix), test_gpu_quant_dims, test_gpu_varlen
@@ -82,6 +84,19 @@ bounds)
         base=$A/base nobar=$A/nobar nocopy=$A/nocopy base2=$A/base
     done; done; } > "$OUT/bounds.txt" 2>&1
   note "bounds: $(grep -c TOPS "$OUT/bounds.txt") tables"; cat "$OUT/bounds.txt" ;;
+mbar)
+  # docs/experiments/mbar_s9: the K/V ring on mbarriers, no per-tile __syncthreads. The INT8 GPU
+  # tests (quick matrix) with it, then its time against this tree's templates (same path)
+  for x in base mbar; do rm -rf "$A/$x"; mkdir -p "$A/$x"; cp templates/* "$A/$x/"; done
+  cp docs/experiments/mbar_s9/attn_fwd_wg.cu "$A/mbar/"
+  INTFA_TEMPLATE_DIR=$A/mbar INTFA_TEST_QUICK=1 INTFA_TEST_SEED=25 INTFA_TEST_FORMAT=int8 \
+    run mbar_tests 200 build/test_gpu_attention
+  { for hd in 128 64; do for c in 0 1; do
+      mask=full; [ $c = 1 ] && mask=causal
+      perf_ab $hd $c "--variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-m64n128w4s2" \
+        base=$A/base mbar=$A/mbar base2=$A/base mbar2=$A/mbar
+    done; done; } > "$OUT/mbar.txt" 2>&1
+  note "mbar: $(grep -c TOPS "$OUT/mbar.txt") tables"; cat "$OUT/mbar.txt" ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (the default tile is m64n128w4s2 up to 128, m64n64w4s2 past it)
