@@ -31,7 +31,8 @@
 #   overhead  issue 15: host time per call, Python (test_overhead.py) and C (intfa-perf --overhead)
 #   peers     scripts/bench_peers.py --rows dims (FA4 where installed: ../shared/peers)
 source "$(dirname "$0")/device_env.sh"
-[ -d build-dev/a/bin ] && mkdir -p build && cp build-dev/a/bin/* build/ # scripts/device_pack.sh
+# on the GPU machine (no CMake build there): the binaries scripts/device_pack.sh packed
+[ -d build-dev/a/bin ] && [ ! -e build/CMakeCache.txt ] && mkdir -p build && cp build-dev/a/bin/* build/
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv | tee -a "$sum"
 A=$PWD/build-dev/a
 export INTFA_CACHE_DIR=$A/cache INTFA_TUNING_DB=/tmp/intfa-verify.db
@@ -42,6 +43,14 @@ perf_ab() { # hd causal "intfa-perf arguments" label=dir...
     if [ "$d" = - ]; then env -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va
     else INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
   done
+}
+default_tile_ab() { # name label=dir...: perf_ab of the default pu8 tile, hd 128 and 64, both masks, into $OUT/name.txt
+  local name=$1; shift
+  { for hd in 128 64; do for c in 0 1; do
+      local mask=full; [ $c = 1 ] && mask=causal
+      perf_ab $hd $c "--variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-m64n128w4s2" "$@"
+    done; done; } > "$OUT/$name.txt" 2>&1
+  note "$name: $(grep -c TOPS "$OUT/$name.txt") tables"; cat "$OUT/$name.txt"
 }
 for mode in "${@:-ab}"; do case $mode in
 ab)
@@ -78,12 +87,7 @@ bounds)
   sed -i 's|^            publish_copies<ASYNC_PROXY>();$|            if (ASYNC_PROXY) asm volatile("fence.proxy.async.shared::cta;\\n" ::: "memory"); // nobar|' "$A/nobar/attn_common.cu"
   sed -i 's|if (kt + NS - 1 < n_tiles) load(|if (kt + NS - 1 < n_tiles \&\& kt == 0) load(|' "$A/nocopy/attn_common.cu"
   note "bounds: nobar edits $(grep -c '// nobar' "$A/nobar/attn_common.cu"), nocopy edits $(grep -c 'kt == 0) load(' "$A/nocopy/attn_common.cu") (each must be 1)"
-  { for hd in 128 64; do for c in 0 1; do
-      mask=full; [ $c = 1 ] && mask=causal
-      perf_ab $hd $c "--variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-m64n128w4s2" \
-        base=$A/base nobar=$A/nobar nocopy=$A/nocopy base2=$A/base
-    done; done; } > "$OUT/bounds.txt" 2>&1
-  note "bounds: $(grep -c TOPS "$OUT/bounds.txt") tables"; cat "$OUT/bounds.txt" ;;
+  default_tile_ab bounds base=$A/base nobar=$A/nobar nocopy=$A/nocopy base2=$A/base ;;
 mbar)
   # docs/experiments/mbar_s9: the K/V ring on mbarriers, no per-tile __syncthreads. The INT8 GPU
   # tests (quick matrix) with it, then its time against this tree's templates (same path)
@@ -91,12 +95,7 @@ mbar)
   cp docs/experiments/mbar_s9/attn_fwd_wg.cu "$A/mbar/"
   INTFA_TEMPLATE_DIR=$A/mbar INTFA_TEST_QUICK=1 INTFA_TEST_SEED=25 INTFA_TEST_FORMAT=int8 \
     run mbar_tests 200 build/test_gpu_attention
-  { for hd in 128 64; do for c in 0 1; do
-      mask=full; [ $c = 1 ] && mask=causal
-      perf_ab $hd $c "--variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-m64n128w4s2" \
-        base=$A/base mbar=$A/mbar base2=$A/base mbar2=$A/mbar
-    done; done; } > "$OUT/mbar.txt" 2>&1
-  note "mbar: $(grep -c TOPS "$OUT/mbar.txt") tables"; cat "$OUT/mbar.txt" ;;
+  default_tile_ab mbar base=$A/base mbar=$A/mbar base2=$A/base mbar2=$A/mbar ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (the default tile is m64n128w4s2 up to 128, m64n64w4s2 past it)
