@@ -90,12 +90,15 @@ bounds)
   default_tile_ab bounds base=$A/base nobar=$A/nobar nocopy=$A/nocopy base2=$A/base ;;
 mbar)
   # docs/experiments/mbar_s9: the K/V ring on mbarriers, no per-tile __syncthreads. The INT8 GPU
-  # tests (quick matrix) with it, then its time against this tree's templates (same path)
-  for x in base mbar; do rm -rf "$A/$x"; mkdir -p "$A/$x"; cp templates/* "$A/$x/"; done
+  # tests (quick matrix) with it, then its time against this tree's templates (same path), with
+  # and without its "empty" barriers (mbarne: MBAR_EMPTY 0)
+  for x in base mbar mbarne; do rm -rf "$A/$x"; mkdir -p "$A/$x"; cp templates/* "$A/$x/"; done
   cp docs/experiments/mbar_s9/attn_fwd_wg.cu "$A/mbar/"
+  sed 's/^#define MBAR_EMPTY 1$/#define MBAR_EMPTY 0/' docs/experiments/mbar_s9/attn_fwd_wg.cu > "$A/mbarne/attn_fwd_wg.cu"
+  note "mbar: MBAR_EMPTY 0 edits $(grep -c '^#define MBAR_EMPTY 0$' "$A/mbarne/attn_fwd_wg.cu") (must be 1)"
   INTFA_TEMPLATE_DIR=$A/mbar INTFA_TEST_QUICK=1 INTFA_TEST_SEED=25 INTFA_TEST_FORMAT=int8 \
     run mbar_tests 200 build/test_gpu_attention
-  default_tile_ab mbar base=$A/base mbar=$A/mbar base2=$A/base mbar2=$A/mbar ;;
+  default_tile_ab mbar base=$A/base mbar=$A/mbar mbarne=$A/mbarne base2=$A/base mbar2=$A/mbar mbarne2=$A/mbarne ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (the default tile is m64n128w4s2 up to 128, m64n64w4s2 past it)

@@ -104,6 +104,12 @@ __device__ __forceinline__ void pv_chunks_pipelined(float (&o)[MT][HD / 8][4], c
 // ((kt - 1) / 2) & 1.
 // Other tiles (three or more stages, two warpgroups per block) keep the cp.async ring.
 #define MBAR_RING (STAGES == 2 && WARPS == 4)
+// MBAR_EMPTY: an "empty" barrier per stage as well (every thread arrives, release, after its
+// last P.V wait of a tile; the refill of that stage waits for the phase). The argument above
+// (a finished warpgroup-wide product means every warp is done with the stage) holds on the
+// hardware but is not a PTX promise; with MBAR_EMPTY the ordering rests on the PTX model.
+// device_verify.sh mbar times it both ways.
+#define MBAR_EMPTY 1
 __device__ __forceinline__ void mbar_init(u32 bar, int count)
 {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
@@ -112,6 +118,10 @@ __device__ __forceinline__ void mbar_init_fence() { asm volatile("fence.mbarrier
 __device__ __forceinline__ void mbar_arrive_copies(u32 bar)
 {
     asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(u32 bar)
+{
+    asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
 __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity)
 {
@@ -149,11 +159,13 @@ intfa_attn_fwd(const intfa_attn_params p)
     // the async proxy: every writer fences its landed copies before the barrier that publishes
     // them.
 #if MBAR_RING
-    __shared__ __align__(8) unsigned long long kv_full[2];
-    const u32 sFull = smem_addr(kv_full);
+    __shared__ __align__(8) unsigned long long kv_full[2], kv_empty[2];
+    const u32 sFull = smem_addr(kv_full), sEmpty = smem_addr(kv_empty);
     if (tid == 0) {
         mbar_init(sFull, NT);
         mbar_init(sFull + 8, NT);
+        mbar_init(sEmpty, NT);
+        mbar_init(sEmpty + 8, NT);
         mbar_init_fence();
     }
 #endif
@@ -172,6 +184,8 @@ intfa_attn_fwd(const intfa_attn_params p)
             asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
         }
         if (kt + 1 < n_tiles) {
+            // stage st ^ 1 held tile kt - 1 (tiles 0, 2, ... are stage 0's phases 0, 1, ...)
+            if (MBAR_EMPTY && kt > 0) mbar_wait(sEmpty + 8 * (st ^ 1), ((kt - 1) >> 1) & 1);
             load_kv(kt + 1, st ^ 1);
             mbar_arrive_copies(sFull + 8 * (st ^ 1));
         }
@@ -222,6 +236,9 @@ intfa_attn_fwd(const intfa_attn_params p)
             }
 #endif
         }
+#if MBAR_RING
+        if (MBAR_EMPTY) mbar_arrive(sEmpty + 8 * st); // this thread is done with the stage
+#endif
     }
 
     store_output(p, o, m, l, rows, blk, t);
