@@ -44,6 +44,11 @@ perf_ab() { # hd causal "intfa-perf arguments" label=dir...
     else INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
   done
 }
+tpl_dir() { # name [file]: $A/name holds this tree's templates, with file (an experiment's
+  # kernel) as attn_fwd_wg.cu
+  rm -rf "${A:?}/$1"; mkdir -p "$A/$1"; cp templates/* "$A/$1/"
+  if [ $# -gt 1 ]; then cp "$2" "$A/$1/attn_fwd_wg.cu"; fi
+}
 default_tile_ab() { # name label=dir...: perf_ab of the default pu8 tile, hd 128 and 64, both masks, into $OUT/name.txt
   local name=$1; shift
   { for hd in 128 64; do for c in 0 1; do
@@ -55,9 +60,7 @@ default_tile_ab() { # name label=dir...: perf_ab of the default pu8 tile, hd 128
 for mode in "${@:-ab}"; do case $mode in
 ab)
   overlay_quant_templates "$A/tpl_old" # the old attention templates, this tree's quantization ones
-  for x in fp8pv ovl_pu8; do
-    mkdir -p "$A/$x" && cp templates/* "$A/$x/" && cp docs/experiments/fp8_pv_s7/attn_fwd_wg.$x.cu "$A/$x/attn_fwd_wg.cu"
-  done
+  for x in fp8pv ovl_pu8; do tpl_dir $x docs/experiments/fp8_pv_s7/attn_fwd_wg.$x.cu; done
   { for hd in 128 64; do for c in 0 1; do
       mask=full; [ $c = 1 ] && mask=causal
       v=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8 f=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pf16
@@ -68,9 +71,7 @@ ab)
     done; done; } > "$OUT/ab.txt" 2>&1
   note "ab: $(grep -c TOPS "$OUT/ab.txt") tables"; cat "$OUT/ab.txt" ;;
 ab13)
-  for x in fp8pv ovl_pu8; do
-    mkdir -p "$A/$x" && cp templates/* "$A/$x/" && cp docs/experiments/fp8_pv_s7/attn_fwd_wg.$x.cu "$A/$x/attn_fwd_wg.cu"
-  done
+  for x in fp8pv ovl_pu8; do tpl_dir $x docs/experiments/fp8_pv_s7/attn_fwd_wg.$x.cu; done
   { for hd in 128 64; do for c in 0 1; do
       mask=full; [ $c = 1 ] && mask=causal
       v=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8 f=attn_fwd-sm90a-d$hd-int8-fp16-$mask-pf16
@@ -83,7 +84,7 @@ bounds)
   # per-tile __syncthreads of the cp.async ring removed (nobar: what an mbarrier/TMA ring could
   # save in barrier stalls) and the K/V refills after the first two tiles removed (nocopy: the
   # copy's instructions and L2 traffic); base = this tree's templates through the same path
-  for x in base nobar nocopy; do rm -rf "$A/$x"; mkdir -p "$A/$x"; cp templates/* "$A/$x/"; done
+  for x in base nobar nocopy; do tpl_dir $x; done
   sed -i 's|^            publish_copies<ASYNC_PROXY>();$|            if (ASYNC_PROXY) asm volatile("fence.proxy.async.shared::cta;\\n" ::: "memory"); // nobar|' "$A/nobar/attn_common.cu"
   sed -i 's|if (kt + NS - 1 < n_tiles) load(|if (kt + NS - 1 < n_tiles \&\& kt == 0) load(|' "$A/nocopy/attn_common.cu"
   note "bounds: nobar edits $(grep -c '// nobar' "$A/nobar/attn_common.cu"), nocopy edits $(grep -c 'kt == 0) load(' "$A/nocopy/attn_common.cu") (each must be 1)"
@@ -92,9 +93,8 @@ mbar)
   # docs/experiments/mbar_s9: the K/V ring on mbarriers, no per-tile __syncthreads. The INT8 GPU
   # tests (quick matrix) with it, then its time against this tree's templates (same path), with
   # and without its "empty" barriers (mbarne: MBAR_EMPTY 0)
-  for x in base mbar mbarne; do rm -rf "$A/$x"; mkdir -p "$A/$x"; cp templates/* "$A/$x/"; done
-  cp docs/experiments/mbar_s9/attn_fwd_wg.cu "$A/mbar/"
-  sed 's/^#define MBAR_EMPTY 1$/#define MBAR_EMPTY 0/' docs/experiments/mbar_s9/attn_fwd_wg.cu > "$A/mbarne/attn_fwd_wg.cu"
+  tpl_dir base; tpl_dir mbar docs/experiments/mbar_s9/attn_fwd_wg.cu; tpl_dir mbarne "$A/mbar/attn_fwd_wg.cu"
+  sed -i 's/^#define MBAR_EMPTY 1$/#define MBAR_EMPTY 0/' "$A/mbarne/attn_fwd_wg.cu"
   note "mbar: MBAR_EMPTY 0 edits $(grep -c '^#define MBAR_EMPTY 0$' "$A/mbarne/attn_fwd_wg.cu") (must be 1)"
   INTFA_TEMPLATE_DIR=$A/mbar INTFA_TEST_QUICK=1 INTFA_TEST_SEED=25 INTFA_TEST_FORMAT=int8 \
     run mbar_tests 200 build/test_gpu_attention
