@@ -12,17 +12,22 @@ its host work, no CUDA graph):
              with the 4 query heads of a K/V head folded into 4 query rows (what FlashDecoding
              does: K/V read once), and with enable_gqa=True; the fastest is the baseline
   copy       a device-to-device copy of 1 GiB: the bandwidth reference (read + write bytes / time)
+Each is timed cycling through as many copies of its cache as hold twice the GPU's L2 (at most 8),
+so that a call reads its K/V from DRAM as a decode step does (the layers between two steps of
+one layer evict it); --warm-l2 times one copy (session 4's figures: at B = 1 and 16k the int8
+cache, 33 MB, then partly stays in the 50 MB L2 between calls).
 Reports the bytes each reads per call (int8 K/V and their scales; fp16 K/V) over its time, that
 as a share of the copy bandwidth, the speedup over the fastest FP16 decode, and intfa's error
 against SDPA's output (relative L2). --contiguous also times the cache with its pages in order.
 
 usage: PYTHONPATH=python INTFA_LIBRARY=build/libintfa-jit.so LD_LIBRARY_PATH=build \\
        python3 scripts/bench_decode.py [--batches 1,8,64] [--lens 4096,16384,32768,131072]
-       [--max-tokens 2097152] [--page-size 128] [--reps 20] [--rounds 5] [--json FILE]
+       [--max-tokens 2097152] [--page-size 128] [--reps 20] [--rounds 5] [--warm-l2] [--json FILE]
 Exits 77 where torch or a GPU is missing.
 """
 import argparse
 import ctypes as C
+import itertools
 import json
 import statistics
 import sys
@@ -160,20 +165,30 @@ def sdpa_candidates(q, k16, v16):
     return out
 
 
-def sdpa_times(cands, q, k16, v16, reps, rounds, gpu_only):
-    """name -> ms of the bare F.scaled_dot_product_attention call, its backend entered once."""
+def sdpa_times(cands, q, kvs, reps, rounds, gpu_only):
+    """name -> ms of the bare F.scaled_dot_product_attention call, its backend entered once,
+    cycling through the (k16, v16) pairs kvs."""
     from torch.nn.attention import sdpa_kernel
     b = q.shape[0]
     q4 = q.reshape(b, HKV, HQ // HKV, D)
     times = {}
     for name, (_, be, form) in cands.items():
+        nxt = itertools.cycle(kvs).__next__
         with sdpa_kernel(be):
             if form == "folded":
-                fn = lambda: F.scaled_dot_product_attention(q4, k16, v16)  # noqa: E731
+                fn = lambda: F.scaled_dot_product_attention(q4, *nxt())  # noqa: E731
             else:
-                fn = lambda: F.scaled_dot_product_attention(q, k16, v16, enable_gqa=True)  # noqa: E731
+                fn = lambda: F.scaled_dot_product_attention(q, *nxt(), enable_gqa=True)  # noqa: E731
             times[name] = timed(fn, reps, rounds, gpu_only)
     return times
+
+
+def l2_copies(one_bytes, warm):
+    """How many copies of a cache of one_bytes (int8) the timing cycles through."""
+    if warm:
+        return 1
+    l2 = getattr(torch.cuda.get_device_properties(torch.cuda.current_device()), "L2_cache_size", 50 << 20)
+    return max(1, min(8, -(-2 * l2 // one_bytes)))
 
 
 def main():
@@ -186,6 +201,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--contiguous", action="store_true")
     ap.add_argument("--no-fp16", action="store_true", help="intfa alone (no SDPA baseline)")
+    ap.add_argument("--warm-l2", action="store_true", help="time one copy of each cache (K/V may stay in L2)")
     ap.add_argument("--json")
     args = ap.parse_args()
     import warnings
@@ -198,7 +214,8 @@ def main():
     print("# %s | copy bandwidth %.0f GB/s (read+write) | H_q %d, H_kv %d, head_dim %d, page %d, fp16"
           % (torch.cuda.get_device_name(), copy_bw, HQ, HKV, D, args.page_size))
     print("GPU time (ms, a sleep kernel ahead hides the host); 'call' columns: back-to-back calls "
-          "with their host work")
+          "with their host work; %s" % ("one cache (warm L2)" if args.warm_l2 else
+                                        "cycling through copies of the cache that hold 2x the L2"))
     print("%5s %7s | %9s %7s %5s %9s | %9s %7s %-22s %9s | %7s | %8s" % (
         "B", "N_kv", "intfa ms", "GB/s", "%copy", "call ms", "fp16 ms", "GB/s", "fastest fp16",
         "call ms", "speedup", "rel_l2"))
@@ -210,22 +227,26 @@ def main():
             layouts = [True, False] if args.contiguous else [True]
             for shuffled in layouts:
                 cache = Cache(L, abi, ctx, b, n, args.page_size, shuffled)
+                copies = [cache] + [Cache(L, abi, ctx, b, n, args.page_size, shuffled)
+                                    for _ in range(l2_copies(cache.int8_bytes(), args.warm_l2) - 1)]
                 q = torch.randn(b, 1, HQ, D, dtype=torch.float16, device="cuda")
                 out = torch.empty_like(q)
-                ms = timed(lambda: cache.attention(q, out), args.reps, args.rounds)
-                call_ms = timed(lambda: cache.attention(q, out), args.reps, args.rounds, False)
+                nxt = itertools.cycle(copies).__next__
+                ms = timed(lambda: nxt().attention(q, out), args.reps, args.rounds)
+                call_ms = timed(lambda: nxt().attention(q, out), args.reps, args.rounds, False)
+                cache.attention(q, out)  # the output compared below: this copy's
                 bw = cache.int8_bytes() / ms * 1e-6
                 row = {"batch": b, "n_kv": n, "paged": shuffled, "intfa_ms": ms, "intfa_gbs": bw,
-                       "intfa_call_ms": call_ms, "copy_gbs": copy_bw}
+                       "intfa_call_ms": call_ms, "copy_gbs": copy_bw, "copies": len(copies)}
                 if shuffled and args.no_fp16:
                     print("%5d %7d | %9.4f %7.0f %4.0f%% %9.4f |" % (b, n, ms, bw, 100 * bw / copy_bw, call_ms))
                 elif shuffled:
                     qh = q.transpose(1, 2).contiguous()  # [B, HQ, 1, D]
                     cands = sdpa_candidates(qh, cache.k16, cache.v16)
-                    times = sdpa_times(cands, qh, cache.k16, cache.v16, args.reps, args.rounds, True)
+                    kvs = [(c.k16, c.v16) for c in copies]
+                    times = sdpa_times(cands, qh, kvs, args.reps, args.rounds, True)
                     best = min(times, key=times.get)
-                    best_call = sdpa_times({best: cands[best]}, qh, cache.k16, cache.v16, args.reps,
-                                           args.rounds, False)[best]
+                    best_call = sdpa_times({best: cands[best]}, qh, kvs, args.reps, args.rounds, False)[best]
                     row["best_call_ms"] = best_call
                     ref = cands[best][0]().float()
                     got = out.transpose(1, 2).float()
@@ -242,7 +263,7 @@ def main():
                     print("%5d %7d | %9.4f %7.0f %4.0f%% | contiguous pages: paged / contiguous = %.3f" % (
                         b, n, ms, bw, 100 * bw / copy_bw, paged["intfa_ms"] / ms))
                 rows.append(row)
-                del cache
+                del cache, copies, nxt
                 torch.cuda.empty_cache()
     if args.json:
         with open(args.json, "w") as f:

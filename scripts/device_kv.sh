@@ -2,7 +2,7 @@
 # Issue 17 on the GPU machine (build/ carried: test_gpu_kvcache, libintfa-jit.so.0.1.0, libcmocka,
 # liblua): the paged KV cache's GPU test, memcheck on it, and the decode benchmark beside
 # PyTorch's FP16 SDPA. Logs and summary.txt go to $OUT.
-#   tests   test_gpu_kvcache (+ memcheck with --quick)
+#   tests   test_gpu_kvcache, memcheck on it (KV_MEMCHECK=0: not), the Python KV tests
 #   bench   scripts/bench_decode.py [extra args]
 #   all     both
 #   ab      bench_decode with the default template and with a variant of it (templates/ copied
@@ -18,7 +18,7 @@ if [ "$mode" = tests ] || [ "$mode" = all ]; then
   run kv_tests 200 build/test_gpu_kvcache
   grep -E "vs reference|append calls|d[0-9]+ ps" "$OUT/kv_tests.log" | head -40 | tee -a "$sum"
   tail -5 "$OUT/kv_tests.log" | tee -a "$sum"
-  run kv_memcheck 200 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 build/test_gpu_kvcache
+  [ "${KV_MEMCHECK:-1}" = 0 ] || run kv_memcheck 200 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 build/test_gpu_kvcache
 fi
 if [ "$mode" = tests ] || [ "$mode" = all ]; then
   LD_LIBRARY_PATH="$PWD/build" timeout 200 python3 -m pytest -q -p no:cacheprovider python/tests/test_kvcache.py > "$OUT/kv_python.log" 2>&1

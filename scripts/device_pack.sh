@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Packs, on the build machine, what scripts/device_verify.sh needs on the GPU machine into one
 # carry path, build-dev/a (well under the 64 MiB a call carries):
-#   bin/     the GPU test binaries, intfa-perf, intfa-demo, libintfa-jit and, beside them,
-#            liblua and libcmocka (the GPU machine has neither); device_verify.sh copies them
-#            into build/ there
+#   bin/     the GPU test binaries (attention, varlen, quant_dims, kvcache), intfa-perf,
+#            intfa-demo, libintfa-jit and, beside them, liblua and libcmocka (the GPU machine
+#            has neither); device_verify.sh and device_kvpf.sh copy them into build/ there
 #   cache/   this tree's kernels precompiled (scripts/dims_cache.sh: every head dim's defaults,
 #            sm_90a and sm_90), so the tests compile almost nothing on the device
 #   tpl_old/ the templates of 914046b (mode ab's "old")
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=build-dev/a
-need="test_gpu_attention test_gpu_varlen test_gpu_quant_dims intfa-perf intfa-demo libintfa-jit.so.0.1.0"
+need="test_gpu_attention test_gpu_varlen test_gpu_quant_dims test_gpu_kvcache intfa-perf intfa-demo libintfa-jit.so.0.1.0"
 for f in $need; do
   [ -f "build/$f" ] || { echo "device_pack.sh: build/$f missing (cmake --build build first)" >&2; exit 1; }
 done
