@@ -237,27 +237,6 @@ struct k_tile {
     float2 s[8];
 };
 
-// Each warp requests its tiles into L2 this many of its own tiles ahead (pages of >= 64 keys,
-// sm_90's bulk prefetch): the prologue and each tile's softmax then overlap the DRAM reads of
-// the next ones, at no register cost (a warp's loads wait for its previous tile's work).
-//% if v.arch >= 90 then
-#define KV_PREFETCH 2
-//% else
-#define KV_PREFETCH 0
-//% end
-
-// Tile kb's K rows, key scales and V chunk into L2 (three contiguous ranges of one page).
-__device__ __forceinline__ void prefetch_tile(const intfa_kv_params &p, const int *table, int h, int len, int kb)
-{
-#if KV_PREFETCH
-    const int ps = 1 << p.ps_log2, slot = kb & (ps - 1);
-    const i64 ph = page_of(p, table, kb, len) * p.heads_kv + h;
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p.k8 + (ph * ps + slot) * HD), "n"(TILE * HD) : "memory");
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p.v8 + (ph * ps + slot) * HD), "n"(TILE * HD) : "memory");
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p.k_scale + ph * ps + slot), "n"(TILE * 4) : "memory");
-#endif
-}
-
 // ONE_PAGE: pages of 64 keys or more, which hold the whole tile (one table read per tile).
 template <bool ONE_PAGE>
 __device__ __forceinline__ void load_k(const intfa_kv_params &p, const int *table, int h, int len,
@@ -423,13 +402,6 @@ template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intf
     const int b = blockIdx.z, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int len = kv_lens(p)[b];
     const int *table = kv_table(p) + (i64)b * p.pages_per_seq;
-    // this warp's tiles of the split: every WARPS-th from t0
-    const int tiles = (len + TILE - 1) / TILE;
-    const int tile1 = min(tiles, (split + 1) * p.tiles_per_split), t0 = split * p.tiles_per_split + warp;
-    if (ONE_PAGE && KV_PREFETCH && lane == 0)
-#pragma unroll
-        for (int i = 0; i < KV_PREFETCH; ++i)
-            if (t0 + i * WARPS < tile1) prefetch_tile(p, table, h, len, (t0 + i * WARPS) * TILE);
 
     // Q: 8 rows quantized per token
     for (int rr = warp; rr < 8; rr += WARPS) {
@@ -462,11 +434,12 @@ template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intf
 #pragma unroll
     for (int ct = 0; ct < HD / 8; ++ct) rw.o[ct][0] = rw.o[ct][1] = 0.f;
 
-    // (Loading a tile's K into registers earlier, during the previous tile's softmax or Q's
-    // prologue, costs registers: spills at hd128, 5-30% slower on an H100; KV_PREFETCH asks L2.)
-    for (int t = t0; t < tile1; t += WARPS) {
-        if (ONE_PAGE && KV_PREFETCH && lane == 0 && t + KV_PREFETCH * WARPS < tile1)
-            prefetch_tile(p, table, h, len, (t + KV_PREFETCH * WARPS) * TILE);
+    // this warp's tiles of the split: every WARPS-th. (Loading a tile's K earlier, during the
+    // previous tile's softmax or Q's prologue, costs registers: spills at hd128, 5-30% slower on
+    // an H100.)
+    const int tiles = (len + TILE - 1) / TILE;
+    const int tile1 = min(tiles, (split + 1) * p.tiles_per_split);
+    for (int t = split * p.tiles_per_split + warp; t < tile1; t += WARPS) {
         k_tile k;
         load_k<ONE_PAGE>(p, table, h, len, t * TILE, k, lane);
         decode_tile<ONE_PAGE>(p, table, h, len, t * TILE, qf, k, rw, lane);
