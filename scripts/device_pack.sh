@@ -3,7 +3,7 @@
 # carry path, build-dev/a (well under the 64 MiB a call carries):
 #   bin/     the GPU test binaries (attention, varlen, quant_dims, kvcache), intfa-perf,
 #            intfa-demo, libintfa-jit and, beside them, liblua and libcmocka (the GPU machine
-#            has neither); device_verify.sh and device_kvpf.sh copy them into build/ there
+#            has neither); device_verify.sh copies them into build/ there
 #   cache/   this tree's kernels precompiled (scripts/dims_cache.sh: every head dim's defaults,
 #            sm_90a and sm_90), so the tests compile almost nothing on the device
 #   tpl_old/ the templates of 914046b (mode ab's "old")

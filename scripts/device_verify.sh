@@ -3,9 +3,9 @@
 # Prepare here with `bash scripts/device_pack.sh` (everything in build-dev/a), then run on the
 # device with carry ["build-dev/a"] and the command `bash scripts/device_verify.sh MODES...`:
 # build-dev/a/bin's binaries are copied into build/ first. Session 8's planned call (run in
-# session 9): quick pyfocus coldstart overhead ab13 peers. Next:
-#   device_verify.sh bounds mbar sweep  (issue 13's deletion bounds and the mbarrier ring,
-#                                        issue 16's tile sweep)
+# session 9): quick pyfocus coldstart overhead ab13 peers; session 10: bounds mbar sweep. Next:
+# branch s10-pending (new tile defaults past hd128, the parallel decode combine) with its
+# `device_verify.sh quick kv`.
 # Modes:
 #   ab        kernel-only, N = 16k, one process per template folder on the same GPU: old (914046b,
 #             before session 7's compile-time cuts and pf16's wait fix), new (this tree), and the
