@@ -136,6 +136,7 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
     if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     const unsigned gx = (unsigned)((rows + var->block_m - 1) / var->block_m);
+    if (intfa_wg_tma_wanted(var)) return intfa_attention_wg_tma_launch(ctx, fn, var, p, gx, stream);
     /* after the streamed K/V pass: started beside it, each block waiting for its head's flag */
     return (p->kv_ready ? intfa_launch_dependent : intfa_launch)(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q,
                                                                  (unsigned)pr->batch, (unsigned)var->warps * 32,

@@ -16,6 +16,8 @@
 #   ab13      ab's issue-13 part only: new vs fp8pv vs ovlpu8 (pu8), pf16 new
 #   bounds    issue 13's deletion bounds: no per-tile __syncthreads, no K/V refills (timing only)
 #   sweep     issue 16: every valid sm_90a INT8 tile at hd 80, 96, 160-256 (kernel-only, N = 16k)
+#   tma       issue 13: docs/experiments/tma_s11 (K/V by TMA in the one-warpgroup kernel): INT8
+#             tests with it, then A/B against this tree (with and without its per-tile barrier)
 #   mbar      issue 13: docs/experiments/mbar_s9 (the K/V ring on mbarriers): INT8 tests, then A/B
 #   pyfocus   the Python GPU tests of test_gpu.py on CUDA graphs, torch.compile, numerics
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
@@ -40,8 +42,9 @@ perf_ab() { # hd causal "intfa-perf arguments" label=dir...
   local hd=$1 c=$2 va=$3; shift 3
   for ver in "$@"; do
     echo "--- ${ver%%=*} hd $hd causal $c"; local d=${ver#*=}
+    local tma=0; case ${ver%%=*} in tma*) tma=1 ;; esac # docs/experiments/tma_s11's labels
     if [ "$d" = - ]; then env -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va
-    else INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
+    else INTFA_WG_TMA=$tma INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
   done
 }
 tpl_dir() { # name [file]: $A/name holds this tree's templates, with file (an experiment's
@@ -100,6 +103,17 @@ mbar)
     run mbar_tests 200 build/test_gpu_attention
   if [ "${MBAR_ONCE:-0}" = 1 ]; then default_tile_ab mbar base=$A/base mbar=$A/mbar mbarne=$A/mbarne # short of device time
   else default_tile_ab mbar base=$A/base mbar=$A/mbar mbarne=$A/mbarne base2=$A/base mbar2=$A/mbar mbarne2=$A/mbarne; fi ;;
+tma)
+  # docs/experiments/tma_s11: K, V^T and the key scales by TMA in the one-warpgroup kernel
+  # (INTFA_WG_TMA=1 makes the host pass the tensor maps). The INT8 GPU tests (quick matrix) with
+  # it, then its time against this tree's templates (same path), with the per-tile
+  # __syncthreads (tma) and without (tmanb: TMA_BAR 0, timing only)
+  tpl_dir base; tpl_dir tma docs/experiments/tma_s11/attn_fwd_wg.cu; tpl_dir tmanb "$A/tma/attn_fwd_wg.cu"
+  sed -i 's/^#define TMA_BAR 1$/#define TMA_BAR 0/' "$A/tmanb/attn_fwd_wg.cu"
+  note "tma: TMA_BAR 0 edits $(grep -c '^#define TMA_BAR 0$' "$A/tmanb/attn_fwd_wg.cu") (must be 1)"
+  INTFA_WG_TMA=1 INTFA_TEMPLATE_DIR=$A/tma INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 INTFA_TEST_FORMAT=int8 \
+    run tma_tests 200 build/test_gpu_attention
+  default_tile_ab tma base=$A/base tma=$A/tma tmanb=$A/tmanb base2=$A/base tma2=$A/tma ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (the default tile is m64n128w4s2 up to 128, m64n64w4s2 past it)
