@@ -569,13 +569,27 @@ intfa_status intfa_variant_default(intfa_kind kind, intfa_arch arch, int head_di
             v.block_n = head_dim > 192 ? 32 : 64; /* mma.sync at 224/256: 64 keys spill 400 B */
         }
         /* sm_90a, INT8: the wgmma kernel, 64 rows per block (one warpgroup, three blocks per
-         * SM) and 128 keys per tile at both head dims (docs/PERF_NOTES.md, "wgmma"). */
+         * SM) and 128 keys per tile at hd64 and hd128 (docs/PERF_NOTES.md, "wgmma"). */
         if (kind == INTFA_KIND_ATTN_FWD && arch == INTFA_ARCH_SM90A && fmt == INTFA_FMT_INT8) {
+            const int hd_pad = intfa_head_dim_padded(head_dim);
             v.block_m = 64;
-            v.block_n = head_dim > 128 ? 64 : 128;
+            v.block_n = hd_pad > 128 ? 64 : 128;
             /* pf16 at hd64: 64-key tiles keep three blocks per SM without spills (H100:
              * 4-17% faster than 128, docs/PERF_NOTES.md "pf16") */
             if (pq == INTFA_PQ_F16 && head_dim == 64) v.block_n = 64;
+            /* pu8/ps8 past 128: the fastest of every valid tile in the H200 sweep (N = 16k,
+             * docs/RESULTS.md session 10). 128-key tiles at 192 (+27% / +18% over 64 keys,
+             * full / causal) and at 160 causal (+7%; full is 2% slower, so it keeps 64). Past
+             * 192 a block of two 64-row warpgroups (m128n128w8: the wgmma kernel with
+             * block_m = 16 warps, not the warp-specialized m64n*w8) is 15-23% faster, while
+             * one warpgroup with 128 keys is 5-16% slower than with 64 there. */
+            if (pq != INTFA_PQ_F16 && hd_pad > 128) {
+                v.block_n = hd_pad > 160 || causal ? 128 : 64;
+                if (hd_pad > 192) {
+                    v.block_m = 128;
+                    v.warps = 8;
+                }
+            }
         }
     } else {
         if (kind == INTFA_KIND_QUANT_QK) v.qk_format = fmt;

@@ -349,8 +349,10 @@ static void test_warp_specialized_variants(void **state)
 
 /* The head dims outside the default set (issue 16): the wgmma kernel (sm_90a) and the mma.sync
  * kernel (sm_80, sm_90) at dims padded to 32 (48, 80), cut into 32-byte slabs (96, 224), 64-byte
- * (192) and 128-byte slabs with P.V in column chunks (256); the quantization kernels at dims that
- * are not powers of two. Every one renders and compiles to a cubin of its target. */
+ * (192) and 128-byte slabs with P.V in column chunks (256), and two of the wgmma defaults past
+ * 128 (a block of two warpgroups at 224; 128 keys with pipelined P.V at 160 causal); the
+ * quantization kernels at dims that are not powers of two. Every one renders and compiles to a
+ * cubin of its target. */
 static void test_other_head_dims(void **state)
 {
     (void)state;
@@ -359,6 +361,8 @@ static void test_other_head_dims(void **state)
         "attn_fwd-sm90a-d256-int8-bf16-full-pu8-m64n64w4s2",
         "attn_fwd-sm90a-d48-int8-fp16-full-ps8-m64n128w4s2",
         "attn_fwd-sm90a-d192-int8-fp16-causal-pu8-m64n64w4s2",
+        "attn_fwd-sm90a-d224-int8-fp16-causal-pu8-m128n128w8s2",
+        "attn_fwd-sm90a-d160-int8-bf16-causal-pu8-m64n128w4s2",
         "attn_fwd-sm80-d80-int8-fp16-causal-pu8-m128n64w4s2",
         "attn_fwd-sm90-d224-int8-bf16-full-pu8-m64n32w4s2",
         "quant_qk-sm90a-d80-int8-fp16-w4",

@@ -572,7 +572,7 @@ static void test_pv_chunks(void **state)
         printf("SKIP: templates/attn_wgmma.cu is not embedded\n");
         return;
     }
-    int pipelined = 0;
+    int pipelined = 0, past192[2] = {0, 0};
     for (int hd = 32; hd <= 256; hd += 16)
         for (int causal = 0; causal <= 1; causal++)
             for (int warps = 4; warps <= 8; warps += 4) {
@@ -581,13 +581,19 @@ static void test_pv_chunks(void **state)
                                                        INTFA_FMT_INT8, causal, INTFA_DTYPE_FP16,
                                                        INTFA_PQ_U8_ROW, &v),
                                  INTFA_OK);
-                if (warps == 8) v.block_m = 128, v.warps = 8;
+                /* both one-warpgroup (m64w4) and two-warpgroup (m128w8) blocks, whichever the
+                 * default is: past 192 it is m128n128w8, and m64n128w4 must still render */
+                v.block_m = 16 * warps;
+                v.warps = warps;
                 if (intfa_variant_check(&v) != INTFA_OK) continue;
                 char *src = NULL;
                 assert_int_equal(intfa_variant_render(&v, &src), INTFA_OK);
                 const int hd_k = rendered_define(src, "HD"), pvn = rendered_define(src, "PVN");
                 const int pipe = rendered_define(src, "PV_PIPE");
+                assert_int_equal(rendered_define(src, "WARPS"), warps);
+                assert_int_equal(rendered_define(src, "BM"), 16 * warps);
                 intfa_free(src);
+                if (hd > 192) past192[warps / 8]++;
                 assert_int_equal(hd_k, (hd + 31) / 32 * 32);
                 assert_int_equal(hd_k % pvn, 0);
                 assert_int_equal(pvn % 16, 0);
@@ -604,6 +610,9 @@ static void test_pv_chunks(void **state)
                 pipelined += pipe;
             }
     assert_int_equal(pipelined, 5); /* 160 and 256 both masks, 192 causal */
+    /* 208, 224, 240 and 256, both masks, with 4 and with 8 warps */
+    assert_int_equal(past192[0], 8);
+    assert_int_equal(past192[1], 8);
 }
 
 static int setup(void **state)

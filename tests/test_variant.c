@@ -732,12 +732,12 @@ static void test_default_tiles(void **state)
                      INTFA_ERR_UNSUPPORTED);
     assert_error_contains("head_dim = 72");
     assert_memory_equal(&out, &poison, sizeof out);
-    /* the other head dims: up to 64 as hd64, up to 128 as hd128, past 128 one row tile per warp
-     * and 64 keys (32 past 192 on mma.sync); the wgmma kernel 64 rows and 128 keys up to 128,
-     * then 64 */
-    static const struct { int d, m, n, wg_n; } other[] = {
-        {32, 64, 128, 128}, {48, 64, 128, 128}, {80, 128, 64, 128}, {96, 128, 64, 128},
-        {160, 64, 64, 64}, {192, 64, 64, 64}, {224, 64, 32, 64}, {256, 64, 32, 64}};
+    /* the other head dims on mma.sync: up to 64 as hd64, up to 128 as hd128, past 128 one row
+     * tile per warp and 64 keys (32 past 192); the wgmma kernel's (sm_90a) tiles are
+     * test_sm90a_int8_tiles' */
+    static const struct { int d, m, n; } other[] = {
+        {32, 64, 128}, {48, 64, 128}, {80, 128, 64}, {96, 128, 64},
+        {160, 64, 64}, {192, 64, 64}, {224, 64, 32}, {256, 64, 32}};
     for (int a = 0; a < INTFA_ARCH_COUNT; a++)
         for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
             intfa_variant v;
@@ -745,9 +745,11 @@ static void test_default_tiles(void **state)
                                                    INTFA_FMT_INT8, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &v),
                              INTFA_OK);
             const int wg = a == INTFA_ARCH_SM90A;
-            assert_int_equal(v.block_m, wg ? 64 : other[i].m);
-            assert_int_equal(v.block_n, wg ? other[i].wg_n : other[i].n);
-            assert_int_equal(v.warps, 4);
+            if (!wg) {
+                assert_int_equal(v.block_m, other[i].m);
+                assert_int_equal(v.block_n, other[i].n);
+                assert_int_equal(v.warps, 4);
+            }
             assert_int_equal(intfa_variant_uses_wgmma(&v), wg);
             assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, (intfa_arch)a, other[i].d,
                                                    INTFA_FMT_INT4, 1, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &out),
@@ -794,6 +796,65 @@ static void test_default_tiles(void **state)
                      INTFA_ERR_INVALID_ARGUMENT);
 }
 
+/* The sm_90a INT8 default tile (the wgmma kernel, pu8 and ps8) at every head dim, both masks:
+ * m64n128w4 up to 128; past it the H200 sweep's fastest (docs/RESULTS.md session 10), by the
+ * padded head dim: 128 keys at 192 and at 160 causal, 64 at 160 full (128 keys measured 2%
+ * slower), two warpgroups (m128n128w8) past 192. */
+static void test_sm90a_int8_tiles(void **state)
+{
+    (void)state;
+    static const struct {
+        int d, causal, m, n, w;
+    } want[] = {
+        {32, 0, 64, 128, 4},   {32, 1, 64, 128, 4},   {48, 0, 64, 128, 4},   {48, 1, 64, 128, 4},
+        {64, 0, 64, 128, 4},   {64, 1, 64, 128, 4},   {80, 0, 64, 128, 4},   {80, 1, 64, 128, 4},
+        {96, 0, 64, 128, 4},   {96, 1, 64, 128, 4},   {112, 0, 64, 128, 4},  {112, 1, 64, 128, 4},
+        {128, 0, 64, 128, 4},  {128, 1, 64, 128, 4},  {144, 0, 64, 64, 4},   {144, 1, 64, 128, 4},
+        {160, 0, 64, 64, 4},   {160, 1, 64, 128, 4},  {176, 0, 64, 128, 4},  {176, 1, 64, 128, 4},
+        {192, 0, 64, 128, 4},  {192, 1, 64, 128, 4},  {208, 0, 128, 128, 8}, {208, 1, 128, 128, 8},
+        {224, 0, 128, 128, 8}, {224, 1, 128, 128, 8}, {240, 0, 128, 128, 8}, {240, 1, 128, 128, 8},
+        {256, 0, 128, 128, 8}, {256, 1, 128, 128, 8},
+    };
+    static const intfa_p_quant pqs[2] = {INTFA_PQ_U8_ROW, INTFA_PQ_S8_127};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        for (int q = 0; q < 2; q++)
+            for (int dt = INTFA_DTYPE_FP16; dt <= INTFA_DTYPE_BF16; dt++) {
+                intfa_variant v;
+                assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90A, want[i].d,
+                                                       INTFA_FMT_INT8, want[i].causal, (intfa_dtype)dt,
+                                                       pqs[q], &v),
+                                 INTFA_OK);
+                intfa_variant e = attn(INTFA_ARCH_SM90A, want[i].d, want[i].m, want[i].n, want[i].w, 2);
+                e.causal = want[i].causal;
+                e.dtype = (intfa_dtype)dt;
+                e.p_quant = pqs[q];
+                if (memcmp(&v, &e, sizeof v) != 0) {
+                    print_error("d%d causal %d %s: m%dn%dw%d, want m%dn%dw%d\n", want[i].d,
+                                want[i].causal, intfa_p_quant_name(pqs[q]), v.block_m, v.block_n,
+                                v.warps, want[i].m, want[i].n, want[i].w);
+                    fail();
+                }
+                /* all on the wgmma kernel (block_m = 16 warps), m128w8 too: the warp-specialized
+                 * family's w8 is m64, so the names do not collide; valid, and the name parses back */
+                assert_true(intfa_variant_uses_wgmma(&v));
+                assert_false(intfa_variant_uses_ws(&v));
+                assert_int_equal(intfa_variant_check(&v), INTFA_OK);
+                assert_round_trip(&v);
+            }
+    /* hd144 and hd160 without a mask keep the 64-key tile, by name */
+    static const char *const full64[] = {"attn_fwd-sm90a-d144-int8-fp16-full-pu8-m64n64w4s2",
+                                         "attn_fwd-sm90a-d160-int8-fp16-full-pu8-m64n64w4s2"};
+    for (int i = 0; i < 2; i++) {
+        intfa_variant v;
+        char name[INTFA_VARIANT_NAME_MAX];
+        assert_int_equal(intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90A, 144 + 16 * i,
+                                               INTFA_FMT_INT8, 0, INTFA_DTYPE_FP16, INTFA_PQ_U8_ROW, &v),
+                         INTFA_OK);
+        assert_int_equal(intfa_variant_name(&v, name, sizeof name), INTFA_OK);
+        assert_string_equal(name, full64[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -801,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_name_cap_and_args), cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_check_messages), cmocka_unit_test(test_random_sweep),
         cmocka_unit_test(test_default_sets),  cmocka_unit_test(test_default_tiles),
+        cmocka_unit_test(test_sm90a_int8_tiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
