@@ -16,6 +16,7 @@
 #   ab13      ab's issue-13 part only: new vs fp8pv vs ovlpu8 (pu8), pf16 new
 #   bounds    issue 13's deletion bounds: no per-tile __syncthreads, no K/V refills (timing only)
 #   sweep     issue 16: every valid sm_90a INT8 tile at hd 80, 96, 160-256 (kernel-only, N = 16k)
+#   kv        issue 17: device_kv.sh tests, then the decode A/B of this kv_cache.cu against main's
 #   tma       issue 13: docs/experiments/tma_s11 (K/V by TMA in the one-warpgroup kernel): INT8
 #             tests with it, then A/B against this tree (with and without its per-tile barrier)
 #   mbar      issue 13: docs/experiments/mbar_s9 (the K/V ring on mbarriers): INT8 tests, then A/B
@@ -103,6 +104,11 @@ mbar)
     run mbar_tests 200 build/test_gpu_attention
   if [ "${MBAR_ONCE:-0}" = 1 ]; then default_tile_ab mbar base=$A/base mbar=$A/mbar mbarne=$A/mbarne # short of device time
   else default_tile_ab mbar base=$A/base mbar=$A/mbar mbarne=$A/mbarne base2=$A/base mbar2=$A/mbar mbarne2=$A/mbarne; fi ;;
+kv)
+  # issue 17: the KV cache's GPU tests (no memcheck: time), then the decode with this tree's
+  # kv_cache.cu (A) against main's (B: build-dev/a/kv_cache.before.cu, device_pack.sh), B = 1 and 8
+  KV_MEMCHECK=0 bash scripts/device_kv.sh tests
+  KV_AB_FILE=$A/kv_cache.before.cu bash scripts/device_kv.sh ab --batches 1,8 --lens 16384,65536,131072 --no-fp16 ;;
 tma)
   # docs/experiments/tma_s11: K, V^T and the key scales by TMA in the one-warpgroup kernel
   # (INTFA_WG_TMA=1 makes the host pass the tensor maps). The INT8 GPU tests (quick matrix) with
