@@ -76,6 +76,11 @@ int intfa_variant_uses_wgmma(const intfa_variant *v)
            v->qk_format == INTFA_FMT_INT8 && v->warps > 0 && v->block_m == 16 * v->warps;
 }
 
+int intfa_variant_uses_kv_tma(const intfa_variant *v)
+{
+    return intfa_variant_uses_wgmma(v) && v->p_quant != INTFA_PQ_F16 && (v->head_dim == 64 || v->head_dim == 128);
+}
+
 int intfa_variant_same(const intfa_variant *a, const intfa_variant *b)
 {
     return a->kind == b->kind && a->arch == b->arch && a->head_dim == b->head_dim &&

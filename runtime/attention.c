@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "attention_launch.h"
+#include "attention_wg_tma.h"
 #include "attention_ws.h"
 #include "error.h"
 #include "launch.h"
@@ -130,13 +131,19 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
                                    var->causal, var->dtype, var->p_quant, &fallback);
         var = &fallback;
     }
+    /* tensors TMA cannot address (K or V unaligned, odd K strides): the portable kernel */
+    if (st == INTFA_OK && intfa_wg_tma_kernel(var) && !intfa_wg_tma_can_run(p)) {
+        st = intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90, var->head_dim, var->qk_format,
+                                   var->causal, var->dtype, var->p_quant, &fallback);
+        var = &fallback;
+    }
     CUfunction fn;
     if (st == INTFA_OK) st = intfa_ctx_function(ctx, var, "intfa_attn_fwd", &fn);
     if (st != INTFA_OK) return st;
     if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     const unsigned gx = (unsigned)((rows + var->block_m - 1) / var->block_m);
-    if (intfa_wg_tma_wanted(var)) return intfa_attention_wg_tma_launch(ctx, fn, var, p, gx, stream);
+    if (intfa_wg_tma_kernel(var)) return intfa_attention_wg_tma_launch(ctx, fn, var, p, gx, stream);
     /* after the streamed K/V pass: started beside it, each block waiting for its head's flag */
     return (p->kv_ready ? intfa_launch_dependent : intfa_launch)(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q,
                                                                  (unsigned)pr->batch, (unsigned)var->warps * 32,

@@ -16,15 +16,4 @@ int intfa_ws_can_run(const intfa_attn_params *a);
 intfa_status intfa_attention_ws_launch(intfa_context *ctx, CUfunction fn, const intfa_variant *var,
                                        const intfa_attn_params *a, void *stream);
 
-/* Experiment (docs/experiments/tma_s11): 1 when INTFA_WG_TMA=1 asks for it and var is a
- * one-warpgroup-per-64-rows wgmma kernel with 8-bit P, whose template then takes
- * intfa_attn_wg_tma_params. */
-int intfa_wg_tma_wanted(const intfa_variant *var);
-
-/* Builds the K, V^T and key-scale tensor maps (zeroed where the head dim is not 64 or 128:
- * that kernel copies by cp.async) and launches fn on the usual grid (gx, heads_q, batch).
- * INTFA_ERR_UNSUPPORTED where TMA cannot address the tensors (varlen, alignment). */
-intfa_status intfa_attention_wg_tma_launch(intfa_context *ctx, CUfunction fn, const intfa_variant *var,
-                                           const intfa_attn_params *a, unsigned gx, void *stream);
-
 #endif

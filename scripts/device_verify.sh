@@ -17,8 +17,8 @@
 #   bounds    issue 13's deletion bounds: no per-tile __syncthreads, no K/V refills (timing only)
 #   sweep     issue 16: every valid sm_90a INT8 tile at hd 80, 96, 160-256 (kernel-only, N = 16k)
 #   kv        issue 17: device_kv.sh tests, then the decode A/B of this kv_cache.cu against main's
-#   tma       issue 13: docs/experiments/tma_s11 (K/V by TMA in the one-warpgroup kernel): INT8
-#             tests with it, then A/B against this tree (with and without its per-tile barrier)
+#   tma       issue 13: K/V by TMA in the one-warpgroup kernel (this tree) against main's cp.async
+#             ring, and without its per-tile barrier (timing only)
 #   mbar      issue 13: docs/experiments/mbar_s9 (the K/V ring on mbarriers): INT8 tests, then A/B
 #   pyfocus   the Python GPU tests of test_gpu.py on CUDA graphs, torch.compile, numerics
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
@@ -43,9 +43,8 @@ perf_ab() { # hd causal "intfa-perf arguments" label=dir...
   local hd=$1 c=$2 va=$3; shift 3
   for ver in "$@"; do
     echo "--- ${ver%%=*} hd $hd causal $c"; local d=${ver#*=}
-    local tma=0; case ${ver%%=*} in tma*) tma=1 ;; esac # docs/experiments/tma_s11's labels
     if [ "$d" = - ]; then env -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va
-    else INTFA_WG_TMA=$tma INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
+    else INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
   done
 }
 tpl_dir() { # name [file]: $A/name holds this tree's templates, with file (an experiment's
@@ -110,16 +109,14 @@ kv)
   KV_MEMCHECK=0 bash scripts/device_kv.sh tests
   KV_AB_FILE=$A/kv_cache.before.cu bash scripts/device_kv.sh ab --batches 1,8 --lens 16384,65536,131072 --no-fp16 ;;
 tma)
-  # docs/experiments/tma_s11: K, V^T and the key scales by TMA in the one-warpgroup kernel
-  # (INTFA_WG_TMA=1 makes the host pass the tensor maps). The INT8 GPU tests (quick matrix) with
-  # it, then its time against this tree's templates (same path), with the per-tile
-  # __syncthreads (tma) and without (tmanb: TMA_BAR 0, timing only)
-  tpl_dir base; tpl_dir tma docs/experiments/tma_s11/attn_fwd_wg.cu; tpl_dir tmanb "$A/tma/attn_fwd_wg.cu"
+  # issue 13: the one-warpgroup kernel's K/V by TMA (this tree, hd 64 and 128) against the
+  # cp.async ring it replaced (main's attn_fwd_wg.cu, packed by device_pack.sh; it reads the
+  # parameters' first part, which is its whole struct), and without the per-tile barrier
+  # (tmanb: TMA_BAR 0, timing only). The tests of the default kernels run in mode quick.
+  tpl_dir base; tpl_dir cpasync "$A/attn_fwd_wg.before.cu"; tpl_dir tmanb
   sed -i 's/^#define TMA_BAR 1$/#define TMA_BAR 0/' "$A/tmanb/attn_fwd_wg.cu"
   note "tma: TMA_BAR 0 edits $(grep -c '^#define TMA_BAR 0$' "$A/tmanb/attn_fwd_wg.cu") (must be 1)"
-  INTFA_WG_TMA=1 INTFA_TEMPLATE_DIR=$A/tma INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 INTFA_TEST_FORMAT=int8 \
-    run tma_tests 200 build/test_gpu_attention
-  default_tile_ab tma base=$A/base tma=$A/tma tmanb=$A/tmanb base2=$A/base tma2=$A/tma ;;
+  default_tile_ab tma cpasync=$A/cpasync tma=$A/base tmanb=$A/tmanb cpasync2=$A/cpasync tma2=$A/base ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (session 10's defaults: m64n128w4s2 up to 128, m64n64w4s2 past it; the

@@ -1,0 +1,53 @@
+/* attention_wg_tma.c - the one-warpgroup wgmma kernel's K, V^T and key-scale tensor maps. */
+#include <string.h>
+
+#include "attention_wg_tma.h"
+#include "error.h"
+#include "launch.h"
+#include "render.h"
+#include "tma_map.h"
+
+int intfa_wg_tma_kernel(const intfa_variant *var) { return intfa_variant_uses_kv_tma(var); }
+
+/* Varlen: K is one sequence of every token (batch extent 1); the key scales [heads_kv][seq_kv]. */
+int intfa_wg_tma_can_run(const intfa_attn_params *a)
+{
+    const int varlen = a->cu_q != NULL;
+    const int64_t scales = (int64_t)(varlen ? 1 : a->batch) * a->heads_kv * a->seq_kv;
+    return ((uintptr_t)a->k | (uintptr_t)a->v | (uintptr_t)a->k_scale) % 16 == 0 &&
+           intfa_tma_stride_usable(a->k_sn, a->seq_kv) && intfa_tma_stride_usable(a->k_sh, a->heads_kv) &&
+           (varlen || intfa_tma_stride_usable(a->k_sb, a->batch)) && a->n_pad % 16 == 0 &&
+           scales < INT32_MAX;
+}
+
+intfa_status intfa_attention_wg_tma_launch(intfa_context *ctx, CUfunction fn, const intfa_variant *var,
+                                           const intfa_attn_params *a, unsigned gx, void *stream)
+{
+    intfa_attn_wg_tma_params P;
+    memset(&P, 0, sizeof P);
+    P.a = *a;
+    const int varlen = a->cu_q != NULL;
+    const cuuint64_t hd = (cuuint64_t)var->head_dim, kb = varlen ? 1 : (cuuint64_t)a->batch;
+    const cuuint64_t planes = (varlen ? 1 : (cuuint64_t)a->batch) * (cuuint64_t)a->heads_kv;
+    const cuuint32_t bn = (cuuint32_t)var->block_n;
+    if (a->seq_kv > 0) { /* (no keys: no tile is copied, and TMA takes no empty tensor) */
+        const cuuint64_t k_dims[4] = {hd, (cuuint64_t)a->seq_kv, (cuuint64_t)a->heads_kv, kb};
+        const cuuint64_t k_str[3] = {intfa_tma_stride(a->k_sn, a->seq_kv), intfa_tma_stride(a->k_sh, a->heads_kv),
+                                     varlen ? 16 : intfa_tma_stride(a->k_sb, a->batch)};
+        const cuuint32_t k_box[4] = {(cuuint32_t)hd, bn, 1, 1};
+        /* V^T: [planes][head_dim][n_pad] */
+        const cuuint64_t v_dims[3] = {(cuuint64_t)a->n_pad, hd, planes};
+        const cuuint64_t v_str[2] = {(cuuint64_t)a->n_pad, (cuuint64_t)a->n_pad * hd};
+        const cuuint32_t v_box[3] = {bn, (cuuint32_t)hd, 1};
+        intfa_status st;
+        if ((st = intfa_tma_map_int8(ctx->cu, &P.tk, "tensor map of K", a->k, 4, k_dims, k_str, k_box, (int)hd)) ||
+            (st = intfa_tma_map_int8(ctx->cu, &P.tv, "tensor map of V", a->v, 3, v_dims, v_str, v_box, (int)bn)) ||
+            (st = intfa_tma_map_f32(ctx->cu, &P.tks, "tensor map of the key scales", a->k_scale,
+                                    planes * (cuuint64_t)a->seq_kv, bn)))
+            return st;
+    }
+    const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
+    return (a->kv_ready ? intfa_launch_dependent : intfa_launch)(ctx, fn, "intfa_attn_fwd", gx, (unsigned)a->heads_q,
+                                                                 (unsigned)a->batch, (unsigned)var->warps * 32,
+                                                                 smem, stream, &P);
+}
