@@ -126,13 +126,14 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
 {
     intfa_variant fallback;
     intfa_status st = INTFA_OK;
-    if (intfa_variant_uses_ws(var) && (p->q_fp || p->cu_q || !intfa_ws_can_run(p))) {
+    if (intfa_variant_uses_ws(var) && (p->q_fp || p->cu_q || !intfa_ws_can_run(p, var))) {
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, var->arch, var->head_dim, var->qk_format,
                                    var->causal, var->dtype, var->p_quant, &fallback);
         var = &fallback;
     }
-    /* tensors TMA cannot address (K or V unaligned, odd K strides): the portable kernel */
-    if (st == INTFA_OK && intfa_wg_tma_kernel(var) && !intfa_wg_tma_can_run(p)) {
+    /* tensors TMA cannot address (K or V unaligned, odd K strides, fewer keys than a tile): the
+     * portable kernel */
+    if (st == INTFA_OK && intfa_wg_tma_kernel(var) && !intfa_wg_tma_can_run(p, var->block_n)) {
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90, var->head_dim, var->qk_format,
                                    var->causal, var->dtype, var->p_quant, &fallback);
         var = &fallback;

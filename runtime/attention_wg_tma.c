@@ -9,15 +9,18 @@
 
 int intfa_wg_tma_kernel(const intfa_variant *var) { return intfa_variant_uses_kv_tma(var); }
 
-/* Varlen: K is one sequence of every token (batch extent 1); the key scales [heads_kv][seq_kv]. */
-int intfa_wg_tma_can_run(const intfa_attn_params *a)
+/* Varlen: K is one sequence of every token (batch extent 1); the key scales [heads_kv][seq_kv].
+ * A box may not be larger than the tensor it reads (a map with K or V^T shorter than one key
+ * tile encodes, then faults as an illegal instruction on an H100), so fewer keys than one tile
+ * go to the portable kernel. */
+int intfa_wg_tma_can_run(const intfa_attn_params *a, int block_n)
 {
     const int varlen = a->cu_q != NULL;
     const int64_t scales = (int64_t)(varlen ? 1 : a->batch) * a->heads_kv * a->seq_kv;
     return ((uintptr_t)a->k | (uintptr_t)a->v | (uintptr_t)a->k_scale) % 16 == 0 &&
            intfa_tma_stride_usable(a->k_sn, a->seq_kv) && intfa_tma_stride_usable(a->k_sh, a->heads_kv) &&
            (varlen || intfa_tma_stride_usable(a->k_sb, a->batch)) && a->n_pad % 16 == 0 &&
-           scales < INT32_MAX;
+           scales < INT32_MAX && a->seq_kv >= block_n && a->n_pad >= block_n;
 }
 
 intfa_status intfa_attention_wg_tma_launch(intfa_context *ctx, CUfunction fn, const intfa_variant *var,

@@ -9,9 +9,10 @@
 #include "render.h"
 #include "tma_map.h"
 
-int intfa_ws_can_run(const intfa_attn_params *a)
+int intfa_ws_can_run(const intfa_attn_params *a, const intfa_variant *var)
 {
-    return a->seq_kv > 0 && ((uintptr_t)a->q | (uintptr_t)a->k | (uintptr_t)a->v) % 16 == 0 &&
+    /* no box larger than its tensor: Q rows, K rows, V^T columns */
+    return a->seq_kv > 0 && a->seq_q >= var->block_m && a->seq_kv >= var->block_n && a->n_pad >= var->block_n && ((uintptr_t)a->q | (uintptr_t)a->k | (uintptr_t)a->v) % 16 == 0 &&
            intfa_tma_stride_usable(a->q_sn, a->seq_q) && intfa_tma_stride_usable(a->q_sh, a->heads_q) &&
            intfa_tma_stride_usable(a->q_sb, a->batch) && intfa_tma_stride_usable(a->k_sn, a->seq_kv) &&
            intfa_tma_stride_usable(a->k_sh, a->heads_kv) && intfa_tma_stride_usable(a->k_sb, a->batch);

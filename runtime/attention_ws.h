@@ -6,10 +6,10 @@
 #include "context.h"
 #include "launch_params.h"
 
-/* 1 when the kernel's TMA copies can address these tensors: Q, K and V 16-byte aligned, every
- * Q/K stride a multiple of 16 bytes below 2^40, and keys present (seq_kv > 0). Otherwise the
- * caller runs another sm_90a kernel. */
-int intfa_ws_can_run(const intfa_attn_params *a);
+/* 1 when var's TMA copies can address these tensors: Q, K and V 16-byte aligned, every Q/K
+ * stride a multiple of 16 bytes below 2^40, and at least one tile of queries and of keys (no
+ * box may be larger than its tensor). Otherwise the caller runs another sm_90a kernel. */
+int intfa_ws_can_run(const intfa_attn_params *a, const intfa_variant *var);
 
 /* Builds the tensor maps and launches fn (a variant with intfa_variant_uses_ws) with one
  * block per SM at most. ctx entered; a checked by the caller and intfa_ws_can_run. */

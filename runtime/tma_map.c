@@ -24,10 +24,13 @@ intfa_status intfa_tma_map_int8(const intfa_cu *cu, CUtensorMap *map, const char
 intfa_status intfa_tma_map_f32(const intfa_cu *cu, CUtensorMap *map, const char *what, const float *base,
                                uint64_t n, uint32_t box)
 {
-    static const cuuint32_t unit[1] = {1};
-    const cuuint64_t dims[1] = {n};
-    const CUresult r = cu->TensorMapEncodeTiled(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 1, (void *)base, dims, NULL,
-                                                &box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+    /* as a 2-D map of one row: the driver rejects the 1-D form (CUDA_ERROR_INVALID_VALUE on an
+     * H100, driver 580); the row stride is never used but must be a multiple of 16 bytes */
+    static const cuuint32_t unit[2] = {1, 1};
+    const cuuint64_t dims[2] = {n, 1}, strides[1] = {(n * 4 + 15) / 16 * 16};
+    const cuuint32_t boxes[2] = {box, 1};
+    const CUresult r = cu->TensorMapEncodeTiled(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, (void *)base, dims, strides,
+                                                boxes, unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
                                                 CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     return r == CUDA_SUCCESS ? INTFA_OK : intfa_cu_fail(r, what);
 }

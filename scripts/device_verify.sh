@@ -117,6 +117,13 @@ tma)
   sed -i 's/^#define TMA_BAR 1$/#define TMA_BAR 0/' "$A/tmanb/attn_fwd_wg.cu"
   note "tma: TMA_BAR 0 edits $(grep -c '^#define TMA_BAR 0$' "$A/tmanb/attn_fwd_wg.cu") (must be 1)"
   default_tile_ab tma cpasync=$A/cpasync tma=$A/base tmanb=$A/tmanb cpasync2=$A/cpasync tma2=$A/base ;;
+tmadebug)
+  # the TMA kernel at the shapes the tests use (tails, tiny N): which fail, and where
+  for n in 128 1000 65 1 4096; do for hd in 64 128; do
+    note "--- n $n hd $hd: $(timeout 30 build/intfa-perf --hd $hd --n $n --reps 2 --heads 2 2>&1 | grep -E 'TOPS|failed|error|m64' | tail -1)"
+  done; done
+  timeout 120 compute-sanitizer --tool memcheck --print-limit 3 build/intfa-perf --hd 64 --n 65 --reps 1 --heads 2 > "$OUT/tmadebug_san.txt" 2>&1
+  head -60 "$OUT/tmadebug_san.txt" ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (session 10's defaults: m64n128w4s2 up to 128, m64n64w4s2 past it; the

@@ -79,7 +79,7 @@ struct __align__(128) intfa_attn_wg_tma_params {
     intfa_attn_params a;
     tensor_map tk;  // int8 K: (HD, seq_kv, heads_kv, batch), box (HD, BN, 1, 1), HD-byte swizzle
     tensor_map tv;  // int8 V^T: (n_pad, HD, batch * heads_kv), box (BN, HD, 1), BN-byte swizzle
-    tensor_map tks; // fp32 key scales: (batch * heads_kv * seq_kv), box (BN)
+    tensor_map tks; // fp32 key scales: (batch * heads_kv * seq_kv, 1), box (BN, 1)
 };
 #define ATTN_PARAMS const __grid_constant__ intfa_attn_wg_tma_params P
 #define ATTN_P P.a
@@ -117,11 +117,11 @@ __device__ __forceinline__ void tma_load_3d(u32 dst, const tensor_map *map, u32 
                  "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2)
                  : "memory");
 }
-__device__ __forceinline__ void tma_load_1d(u32 dst, const tensor_map *map, u32 bar, int c0)
+__device__ __forceinline__ void tma_load_2d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1)
 {
-    asm volatile("cp.async.bulk.tensor.1d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%3}], [%2];\n" ::"r"(dst),
-                 "l"(map), "r"(bar), "r"(c0)
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 " [%0], [%1, {%3, %4}], [%2];\n" ::"r"(dst),
+                 "l"(map), "r"(bar), "r"(c0), "r"(c1)
                  : "memory");
 }
 #endif
@@ -202,7 +202,7 @@ intfa_attn_fwd(ATTN_PARAMS)
         mbar_arrive_expect_tx(bar, TILE_K_BYTES + TILE_V_BYTES + BN * 4);
         tma_load_4d(sK + st * TILE_K_BYTES, &P.tk, bar, 0, k0 + kt * BN, blk.hkv, k_b);
         tma_load_3d(sV + st * TILE_V_BYTES, &P.tv, bar, v_col0 + kt * BN, 0, v_plane);
-        tma_load_1d(sKs + st * BN * 4, &P.tks, bar, ks0 + kt * BN);
+        tma_load_2d(sKs + st * BN * 4, &P.tks, bar, ks0 + kt * BN, 0);
     };
     if (tid == 0) {
 #pragma unroll
