@@ -134,8 +134,18 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
     /* tensors TMA cannot address (K or V unaligned, odd K strides, fewer keys than a tile): the
      * portable kernel */
     if (st == INTFA_OK && intfa_wg_tma_kernel(var) && !intfa_wg_tma_can_run(p, var->block_n)) {
+        const int block_n = var->block_n;
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90, var->head_dim, var->qk_format,
                                    var->causal, var->dtype, var->p_quant, &fallback);
+        /* the same key tiles (P is quantized per tile): the same result as the TMA kernel */
+        intfa_variant same_tiles = fallback;
+        same_tiles.block_n = block_n;
+        if (st == INTFA_OK && intfa_variant_check(&same_tiles) != INTFA_OK) {
+            same_tiles.block_m = 64; /* hd128: 128 rows of 128-key tiles exceed the registers */
+            same_tiles.warps = 4;
+        }
+        if (st == INTFA_OK && intfa_variant_check(&same_tiles) == INTFA_OK) fallback = same_tiles;
+        intfa_clear_error(); /* (the checks' messages are not this call's error) */
         var = &fallback;
     }
     CUfunction fn;

@@ -45,9 +45,12 @@ static intfa_status encode_maps(const intfa_cu *cu, intfa_attn_wg_tma_params *P,
     const cuuint64_t planes = kb * (cuuint64_t)key->heads_kv;
     const cuuint32_t bn = (cuuint32_t)key->block_n;
     const int seq = (int)key->seq_kv, heads = (int)key->heads_kv, batch = (int)key->batch;
+    /* varlen: the batch extent is 1, its stride never used; the whole tensor's bytes keep the
+     * strides increasing */
+    const cuuint64_t whole = ((cuuint64_t)key->k_sn * (cuuint64_t)key->seq_kv + 15) / 16 * 16;
     const cuuint64_t k_dims[4] = {hd, (cuuint64_t)key->seq_kv, (cuuint64_t)key->heads_kv, kb};
     const cuuint64_t k_str[3] = {intfa_tma_stride(key->k_sn, seq), intfa_tma_stride(key->k_sh, heads),
-                                 varlen ? 16 : intfa_tma_stride(key->k_sb, batch)};
+                                 varlen ? whole : intfa_tma_stride(key->k_sb, batch)};
     const cuuint32_t k_box[4] = {(cuuint32_t)hd, bn, 1, 1};
     /* V^T: [planes][head_dim][n_pad] */
     const cuuint64_t v_dims[3] = {(cuuint64_t)key->n_pad, hd, planes};
