@@ -17,8 +17,10 @@
 #   bounds    issue 13's deletion bounds: no per-tile __syncthreads, no K/V refills (timing only)
 #   sweep     issue 16: every valid sm_90a INT8 tile at hd 80, 96, 160-256 (kernel-only, N = 16k)
 #   kv        issue 17: device_kv.sh tests, then the decode A/B of this kv_cache.cu against main's
-#   tma       issue 13: K/V by TMA in the one-warpgroup kernel (this tree) against main's cp.async
-#             ring, and without its per-tile barrier (timing only)
+#   tma       issue 13: K/V by TMA in the one-warpgroup kernel (INTFA_KV_TMA=1) against the
+#             cp.async ring and without its per-tile barrier (timing only); then the quick
+#             matrix and varlen with INTFA_KV_TMA=1
+#   tmadebug  the TMA kernel (INTFA_KV_TMA=1) at small and odd N, then compute-sanitizer
 #   mbar      issue 13: docs/experiments/mbar_s9 (the K/V ring on mbarriers): INT8 tests, then A/B
 #   pyfocus   the Python GPU tests of test_gpu.py on CUDA graphs, torch.compile, numerics
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
@@ -109,21 +111,37 @@ kv)
   KV_MEMCHECK=0 bash scripts/device_kv.sh tests
   KV_AB_FILE=$A/kv_cache.before.cu bash scripts/device_kv.sh ab --batches 1,8 --lens 16384,65536,131072 --no-fp16 ;;
 tma)
-  # issue 13: the one-warpgroup kernel's K/V by TMA (this tree, hd 64 and 128) against the
-  # cp.async ring it replaced (main's attn_fwd_wg.cu, packed by device_pack.sh; it reads the
-  # parameters' first part, which is its whole struct), and without the per-tile barrier
-  # (tmanb: TMA_BAR 0, timing only). The tests of the default kernels run in mode quick.
-  tpl_dir base; tpl_dir cpasync "$A/attn_fwd_wg.before.cu"; tpl_dir tmanb
+  # issue 13: the one-warpgroup kernel's K/V by TMA (INTFA_KV_TMA=1; hd 64 and 128) against the
+  # cp.async ring (unset), same binary; tmanb: TMA without the per-tile barrier (TMA_BAR 0,
+  # timing only). Then the quick matrix and varlen with it (correctness).
+  tpl_dir tmanb
   sed -i 's/^#define TMA_BAR 1$/#define TMA_BAR 0/' "$A/tmanb/attn_fwd_wg.cu"
   note "tma: TMA_BAR 0 edits $(grep -c '^#define TMA_BAR 0$' "$A/tmanb/attn_fwd_wg.cu") (must be 1)"
-  default_tile_ab tma cpasync=$A/cpasync tma=$A/base tmanb=$A/tmanb cpasync2=$A/cpasync tma2=$A/base ;;
+  { for hd in 128 64; do for c in 0 1; do
+      mask=full; [ $c = 1 ] && mask=causal
+      va="--variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-m64n128w4s2 --hd $hd --causal $c --n 16384 --reps 20"
+      for label in cpasync tma tmanb cpasync2 tma2; do
+        echo "--- $label hd $hd causal $c"
+        case $label in
+          cpasync*) env -u INTFA_KV_TMA -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf $va ;;
+          tmanb) INTFA_KV_TMA=1 INTFA_TEMPLATE_DIR=$A/tmanb timeout 40 build/intfa-perf $va ;;
+          *) INTFA_KV_TMA=1 env -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf $va ;;
+        esac 2>&1 | grep -v compil
+      done
+    done; done; } > "$OUT/tma.txt" 2>&1
+  note "tma: $(grep -c TOPS "$OUT/tma.txt") tables"; cat "$OUT/tma.txt"
+  INTFA_KV_TMA=1 INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 run tma_attn_quick 150 build/test_gpu_attention
+  INTFA_KV_TMA=1 INTFA_TEST_SEED=27 run tma_varlen 60 build/test_gpu_varlen ;;
 tmadebug)
   # the TMA kernel at the shapes the tests use (tails, tiny N): which fail, and where
-  for n in 128 1000 65 1 4096; do for hd in 64 128; do
-    note "--- n $n hd $hd: $(timeout 30 build/intfa-perf --hd $hd --n $n --reps 2 --heads 2 2>&1 | grep -E 'TOPS|failed|error|m64' | tail -1)"
-  done; done
+  export INTFA_KV_TMA=1
+  for extra in "" "--dropin 1" "--varlen 1" "--dropin 1 --causal 1"; do
+    for n in 128 190 1000 65 1 4096; do for hd in 64 128; do
+      note "--- $extra n $n hd $hd: $(timeout 30 build/intfa-perf --hd $hd --n $n --reps 2 --heads 2 $extra 2>&1 | grep -E 'TOPS|failed|error|m64' | tail -1)"
+    done; done
+  done
   timeout 120 compute-sanitizer --tool memcheck --print-limit 3 build/intfa-perf --hd 64 --n 65 --reps 1 --heads 2 > "$OUT/tmadebug_san.txt" 2>&1
-  head -60 "$OUT/tmadebug_san.txt" ;;
+  head -60 "$OUT/tmadebug_san.txt"; unset INTFA_KV_TMA ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (session 10's defaults: m64n128w4s2 up to 128, m64n64w4s2 past it; the

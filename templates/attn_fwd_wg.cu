@@ -64,8 +64,7 @@
 // kt - 1's P.V product, one warpgroup-wide operation (the argument of
 // docs/experiments/mbar_s9: true on the hardware, not a PTX promise). Other head dims (rows
 // cut into slabs) keep the cp.async ring.
-//% local kv_tma = (hd_pad == v.head_dim and (hd_pad == 64 or hd_pad == 128))
-#define KV_TMA ${kv_tma and 1 or 0}
+#define KV_TMA ${v.kv_tma and 1 or 0} // head dims 64 and 128 with INTFA_KV_TMA=1 (intfa_variant_uses_kv_tma)
 #define TMA_BAR 1
 
 #if KV_TMA
