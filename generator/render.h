@@ -44,6 +44,11 @@ long long intfa_arch_smem_limit(intfa_arch arch);
  * sm_90, and every two-tile (block_m = 32 * warps) or INT4 variant, runs on mma.sync. */
 int intfa_variant_uses_wgmma(const intfa_variant *v);
 
+/* 1 for the wgmma kernels (8-bit P) whose K, V^T and key scales are copied by TMA: head dims
+ * 64 and 128 (templates/attn_fwd_wg.cu, KV_TMA; their parameters are intfa_attn_wg_tma_params),
+ * while INTFA_KV_TMA=1 (docs/HOPPER_KERNEL.md: not yet through the GPU tests). */
+int intfa_variant_uses_kv_tma(const intfa_variant *v);
+
 /* 1 when a and b name the same kernel (every field equal). */
 int intfa_variant_same(const intfa_variant *a, const intfa_variant *b);
 

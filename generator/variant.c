@@ -13,7 +13,9 @@
  * parsed variant, so parse(name(v)) equals v once those fields of v are zeroed.
  */
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -74,6 +76,20 @@ int intfa_variant_uses_wgmma(const intfa_variant *v)
 {
     return v->kind == INTFA_KIND_ATTN_FWD && v->arch == INTFA_ARCH_SM90A &&
            v->qk_format == INTFA_FMT_INT8 && v->warps > 0 && v->block_m == 16 * v->warps;
+}
+
+int intfa_variant_uses_kv_tma(const intfa_variant *v)
+{
+    /* INTFA_KV_TMA=1, read once (threads that race here read the same environment) */
+    static _Atomic int enabled = -1;
+    int on = atomic_load_explicit(&enabled, memory_order_relaxed);
+    if (on < 0) {
+        const char *e = getenv("INTFA_KV_TMA");
+        on = e && e[0] == '1';
+        atomic_store_explicit(&enabled, on, memory_order_relaxed);
+    }
+    return on && intfa_variant_uses_wgmma(v) && v->p_quant != INTFA_PQ_F16 &&
+           (v->head_dim == 64 || v->head_dim == 128);
 }
 
 int intfa_variant_same(const intfa_variant *a, const intfa_variant *b)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "attention_launch.h"
+#include "attention_wg_tma.h"
 #include "attention_ws.h"
 #include "error.h"
 #include "launch.h"
@@ -125,9 +126,26 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
 {
     intfa_variant fallback;
     intfa_status st = INTFA_OK;
-    if (intfa_variant_uses_ws(var) && (p->q_fp || p->cu_q || !intfa_ws_can_run(p))) {
+    if (intfa_variant_uses_ws(var) && (p->q_fp || p->cu_q || !intfa_ws_can_run(p, var))) {
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, var->arch, var->head_dim, var->qk_format,
                                    var->causal, var->dtype, var->p_quant, &fallback);
+        var = &fallback;
+    }
+    /* tensors TMA cannot address (K or V unaligned, odd K strides, fewer keys than a tile): the
+     * portable kernel */
+    if (st == INTFA_OK && intfa_wg_tma_kernel(var) && !intfa_wg_tma_can_run(p, var->block_n)) {
+        const int block_n = var->block_n;
+        st = intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90, var->head_dim, var->qk_format,
+                                   var->causal, var->dtype, var->p_quant, &fallback);
+        /* the same key tiles (P is quantized per tile): the same result as the TMA kernel */
+        intfa_variant same_tiles = fallback;
+        same_tiles.block_n = block_n;
+        if (st == INTFA_OK && intfa_variant_check(&same_tiles) != INTFA_OK) {
+            same_tiles.block_m = 64; /* hd128: 128 rows of 128-key tiles exceed the registers */
+            same_tiles.warps = 4;
+        }
+        if (st == INTFA_OK && intfa_variant_check(&same_tiles) == INTFA_OK) fallback = same_tiles;
+        intfa_clear_error(); /* (the checks' messages are not this call's error) */
         var = &fallback;
     }
     CUfunction fn;
@@ -136,7 +154,7 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
     if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     const unsigned gx = (unsigned)((rows + var->block_m - 1) / var->block_m);
-    if (intfa_wg_tma_wanted(var)) return intfa_attention_wg_tma_launch(ctx, fn, var, p, gx, stream);
+    if (intfa_wg_tma_kernel(var)) return intfa_attention_wg_tma_launch(ctx, fn, var, p, gx, stream);
     /* after the streamed K/V pass: started beside it, each block waiting for its head's flag */
     return (p->kv_ready ? intfa_launch_dependent : intfa_launch)(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q,
                                                                  (unsigned)pr->batch, (unsigned)var->warps * 32,

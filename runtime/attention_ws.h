@@ -6,25 +6,14 @@
 #include "context.h"
 #include "launch_params.h"
 
-/* 1 when the kernel's TMA copies can address these tensors: Q, K and V 16-byte aligned, every
- * Q/K stride a multiple of 16 bytes below 2^40, and keys present (seq_kv > 0). Otherwise the
- * caller runs another sm_90a kernel. */
-int intfa_ws_can_run(const intfa_attn_params *a);
+/* 1 when var's TMA copies can address these tensors: Q, K and V 16-byte aligned, every Q/K
+ * stride a multiple of 16 bytes below 2^40, and at least one tile of queries and of keys (no
+ * box may be larger than its tensor). Otherwise the caller runs another sm_90a kernel. */
+int intfa_ws_can_run(const intfa_attn_params *a, const intfa_variant *var);
 
 /* Builds the tensor maps and launches fn (a variant with intfa_variant_uses_ws) with one
  * block per SM at most. ctx entered; a checked by the caller and intfa_ws_can_run. */
 intfa_status intfa_attention_ws_launch(intfa_context *ctx, CUfunction fn, const intfa_variant *var,
                                        const intfa_attn_params *a, void *stream);
-
-/* Experiment (docs/experiments/tma_s11): 1 when INTFA_WG_TMA=1 asks for it and var is a
- * one-warpgroup-per-64-rows wgmma kernel with 8-bit P, whose template then takes
- * intfa_attn_wg_tma_params. */
-int intfa_wg_tma_wanted(const intfa_variant *var);
-
-/* Builds the K, V^T and key-scale tensor maps (zeroed where the head dim is not 64 or 128:
- * that kernel copies by cp.async) and launches fn on the usual grid (gx, heads_q, batch).
- * INTFA_ERR_UNSUPPORTED where TMA cannot address the tensors (varlen, alignment). */
-intfa_status intfa_attention_wg_tma_launch(intfa_context *ctx, CUfunction fn, const intfa_variant *var,
-                                           const intfa_attn_params *a, unsigned gx, void *stream);
 
 #endif

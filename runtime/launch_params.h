@@ -39,8 +39,8 @@ typedef struct intfa_attn_ws_params {
 _Static_assert(sizeof(CUtensorMap) == 128 && _Alignof(CUtensorMap) == 128, "CUtensorMap layout");
 _Static_assert(sizeof(intfa_attn_ws_params) == 3 * 128 + 256, "attn_ws params layout");
 
-/* docs/experiments/tma_s11 (INTFA_WG_TMA=1 with INTFA_TEMPLATE_DIR at that folder): the
- * one-warpgroup wgmma kernel with K, V^T and the key scales copied by TMA. */
+/* templates/attn_fwd_wg.cu at head dims 64 and 128 (KV_TMA): the common parameters, then the
+ * tensor maps of K, V^T and the key scales. */
 typedef struct intfa_attn_wg_tma_params {
     intfa_attn_params a;
     CUtensorMap tk, tv, tks;

@@ -24,6 +24,7 @@ rm -rf "$A"
 mkdir -p "$A/bin" "$A/tpl_old"
 cp -r build-dev/cache "$A/cache"
 git archive 914046b templates | tar -x -C "$A/tpl_old" --strip-components=1
+git show main:templates/kv_cache.cu > "$A/kv_cache.before.cu" # device_verify.sh kv's B
 for f in $need; do cp "build/$f" "$A/bin/"; done
 for l in $libs; do cp -L "$l" "$A/bin/"; done
 ls "$A/bin"

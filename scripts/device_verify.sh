@@ -16,8 +16,11 @@
 #   ab13      ab's issue-13 part only: new vs fp8pv vs ovlpu8 (pu8), pf16 new
 #   bounds    issue 13's deletion bounds: no per-tile __syncthreads, no K/V refills (timing only)
 #   sweep     issue 16: every valid sm_90a INT8 tile at hd 80, 96, 160-256 (kernel-only, N = 16k)
-#   tma       issue 13: docs/experiments/tma_s11 (K/V by TMA in the one-warpgroup kernel): INT8
-#             tests with it, then A/B against this tree (with and without its per-tile barrier)
+#   kv        issue 17: device_kv.sh tests, then the decode A/B of this kv_cache.cu against main's
+#   tma       issue 13: K/V by TMA in the one-warpgroup kernel (INTFA_KV_TMA=1) against the
+#             cp.async ring and without its per-tile barrier (timing only); then the quick
+#             matrix and varlen with INTFA_KV_TMA=1
+#   tmadebug  the TMA kernel (INTFA_KV_TMA=1) at small and odd N, then compute-sanitizer
 #   mbar      issue 13: docs/experiments/mbar_s9 (the K/V ring on mbarriers): INT8 tests, then A/B
 #   pyfocus   the Python GPU tests of test_gpu.py on CUDA graphs, torch.compile, numerics
 #   tests     test_gpu_attention (every family's default at every head dim), the portable
@@ -42,9 +45,8 @@ perf_ab() { # hd causal "intfa-perf arguments" label=dir...
   local hd=$1 c=$2 va=$3; shift 3
   for ver in "$@"; do
     echo "--- ${ver%%=*} hd $hd causal $c"; local d=${ver#*=}
-    local tma=0; case ${ver%%=*} in tma*) tma=1 ;; esac # docs/experiments/tma_s11's labels
     if [ "$d" = - ]; then env -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va
-    else INTFA_WG_TMA=$tma INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
+    else INTFA_TEMPLATE_DIR=$d timeout 40 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 $va; fi 2>&1 | grep -v compil
   done
 }
 tpl_dir() { # name [file]: $A/name holds this tree's templates, with file (an experiment's
@@ -103,17 +105,43 @@ mbar)
     run mbar_tests 200 build/test_gpu_attention
   if [ "${MBAR_ONCE:-0}" = 1 ]; then default_tile_ab mbar base=$A/base mbar=$A/mbar mbarne=$A/mbarne # short of device time
   else default_tile_ab mbar base=$A/base mbar=$A/mbar mbarne=$A/mbarne base2=$A/base mbar2=$A/mbar mbarne2=$A/mbarne; fi ;;
+kv)
+  # issue 17: the KV cache's GPU tests (no memcheck: time), then the decode with this tree's
+  # kv_cache.cu (A) against main's (B: build-dev/a/kv_cache.before.cu, device_pack.sh), B = 1 and 8
+  KV_MEMCHECK=0 bash scripts/device_kv.sh tests
+  KV_AB_FILE=$A/kv_cache.before.cu bash scripts/device_kv.sh ab --batches 1,8 --lens 16384,65536,131072 --no-fp16 ;;
 tma)
-  # docs/experiments/tma_s11: K, V^T and the key scales by TMA in the one-warpgroup kernel
-  # (INTFA_WG_TMA=1 makes the host pass the tensor maps). The INT8 GPU tests (quick matrix) with
-  # it, then its time against this tree's templates (same path), with the per-tile
-  # __syncthreads (tma) and without (tmanb: TMA_BAR 0, timing only)
-  tpl_dir base; tpl_dir tma docs/experiments/tma_s11/attn_fwd_wg.cu; tpl_dir tmanb "$A/tma/attn_fwd_wg.cu"
+  # issue 13: the one-warpgroup kernel's K/V by TMA (INTFA_KV_TMA=1; hd 64 and 128) against the
+  # cp.async ring (unset), same binary; tmanb: TMA without the per-tile barrier (TMA_BAR 0,
+  # timing only). Then the quick matrix and varlen with it (correctness).
+  tpl_dir tmanb
   sed -i 's/^#define TMA_BAR 1$/#define TMA_BAR 0/' "$A/tmanb/attn_fwd_wg.cu"
   note "tma: TMA_BAR 0 edits $(grep -c '^#define TMA_BAR 0$' "$A/tmanb/attn_fwd_wg.cu") (must be 1)"
-  INTFA_WG_TMA=1 INTFA_TEMPLATE_DIR=$A/tma INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 INTFA_TEST_FORMAT=int8 \
-    run tma_tests 200 build/test_gpu_attention
-  default_tile_ab tma base=$A/base tma=$A/tma tmanb=$A/tmanb base2=$A/base tma2=$A/tma ;;
+  { for hd in 128 64; do for c in 0 1; do
+      mask=full; [ $c = 1 ] && mask=causal
+      va="--variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-m64n128w4s2 --hd $hd --causal $c --n 16384 --reps 20"
+      for label in cpasync tma tmanb cpasync2 tma2; do
+        echo "--- $label hd $hd causal $c"
+        case $label in
+          cpasync*) env -u INTFA_KV_TMA -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf $va ;;
+          tmanb) INTFA_KV_TMA=1 INTFA_TEMPLATE_DIR=$A/tmanb timeout 40 build/intfa-perf $va ;;
+          *) INTFA_KV_TMA=1 env -u INTFA_TEMPLATE_DIR timeout 40 build/intfa-perf $va ;;
+        esac 2>&1 | grep -v compil
+      done
+    done; done; } > "$OUT/tma.txt" 2>&1
+  note "tma: $(grep -c TOPS "$OUT/tma.txt") tables"; cat "$OUT/tma.txt"
+  INTFA_KV_TMA=1 INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 run tma_attn_quick 150 build/test_gpu_attention
+  INTFA_KV_TMA=1 INTFA_TEST_SEED=27 run tma_varlen 60 build/test_gpu_varlen ;;
+tmadebug)
+  # the TMA kernel at the shapes the tests use (tails, tiny N): which fail, and where
+  export INTFA_KV_TMA=1
+  for extra in "" "--dropin 1" "--varlen 1" "--dropin 1 --causal 1"; do
+    for n in 128 190 1000 65 1 4096; do for hd in 64 128; do
+      note "--- $extra n $n hd $hd: $(timeout 30 build/intfa-perf --hd $hd --n $n --reps 2 --heads 2 $extra 2>&1 | grep -E 'TOPS|failed|error|m64' | tail -1)"
+    done; done
+  done
+  timeout 120 compute-sanitizer --tool memcheck --print-limit 3 build/intfa-perf --hd 64 --n 65 --reps 1 --heads 2 > "$OUT/tmadebug_san.txt" 2>&1
+  head -60 "$OUT/tmadebug_san.txt"; unset INTFA_KV_TMA ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (session 10's defaults: m64n128w4s2 up to 128, m64n64w4s2 past it; the

@@ -54,6 +54,77 @@
 //% end
 #define MIN_BLOCKS ${min_blocks}
 
+// Head dims 64 and 128 (K rows of one 64- or 128-byte swizzle atom): K, V^T and the key
+// scales of each key tile are copied by TMA (cp.async.bulk.tensor; tensor maps built on the
+// host, runtime/attention_wg_tma.c) from one thread into the swizzled stages, each stage
+// completing a "full" mbarrier (one arrival with the stage's byte count), instead of ~45 copy
+// and addressing instructions per thread and tile (docs/HOPPER_KERNEL.md, "K/V by TMA"). The
+// refill of stage (kt - 1) % S is issued at the top of tile kt after a __syncthreads
+// (TMA_BAR 1); TMA_BAR 0 (timing only) relies on thread 0's warp having waited for tile
+// kt - 1's P.V product, one warpgroup-wide operation (the argument of
+// docs/experiments/mbar_s9: true on the hardware, not a PTX promise). Other head dims (rows
+// cut into slabs) keep the cp.async ring.
+#define KV_TMA ${v.kv_tma and 1 or 0} // head dims 64 and 128 with INTFA_KV_TMA=1 (intfa_variant_uses_kv_tma)
+#define TMA_BAR 1
+
+#if KV_TMA
+struct __align__(128) tensor_map {
+    unsigned long long w[16];
+};
+// Host mirror: intfa_attn_wg_tma_params in runtime/launch_params.h. Varlen (p.cu_q): K is
+// one sequence of all the tokens (batch extent 1), V^T's planes are the K/V heads, and a
+// sequence's tiles start at its own first key, column or scale.
+struct __align__(128) intfa_attn_wg_tma_params {
+    intfa_attn_params a;
+    tensor_map tk;  // int8 K: (HD, seq_kv, heads_kv, batch), box (HD, BN, 1, 1), HD-byte swizzle
+    tensor_map tv;  // int8 V^T: (n_pad, HD, batch * heads_kv), box (BN, HD, 1), BN-byte swizzle
+    tensor_map tks; // fp32 key scales: (batch * heads_kv * seq_kv, 1), box (BN, 1)
+};
+#define ATTN_PARAMS const __grid_constant__ intfa_attn_wg_tma_params P
+#define ATTN_P P.a
+#else
+#define ATTN_PARAMS const intfa_attn_params p_
+#define ATTN_P p_
+#endif
+
+#if KV_TMA
+__device__ __forceinline__ void mbar_init(u32 bar, int count)
+{
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(u32 bar, u32 bytes)
+{
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(u32 bar, u32 parity)
+{
+    asm volatile("{\n.reg .pred done;\nwait_%=:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+                 "@!done bra wait_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void tma_load_4d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1, int c2, int c3)
+{
+    asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 " [%0], [%1, {%3, %4, %5, %6}], [%2];\n" ::"r"(dst),
+                 "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
+                 : "memory");
+}
+__device__ __forceinline__ void tma_load_3d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1, int c2)
+{
+    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 " [%0], [%1, {%3, %4, %5}], [%2];\n" ::"r"(dst),
+                 "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2)
+                 : "memory");
+}
+__device__ __forceinline__ void tma_load_2d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1)
+{
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 " [%0], [%1, {%3, %4}], [%2];\n" ::"r"(dst),
+                 "l"(map), "r"(bar), "r"(c0), "r"(c1)
+                 : "memory");
+}
+#endif
+
 #if PV_PIPE
 // O += beta P V_c for the HD / PVN column chunks c of one key tile (attn_wgmma.cu, PV_PIPE),
 // O first multiplied by alpha where a row's maximum moved (behind the first product). The
@@ -92,8 +163,9 @@ __device__ __forceinline__ void pv_chunks_pipelined(float (&o)[MT][HD / 8][4], c
 #endif
 
 extern "C" __global__ void __launch_bounds__(NT, MIN_BLOCKS)
-intfa_attn_fwd(const intfa_attn_params p)
+intfa_attn_fwd(ATTN_PARAMS)
 {
+    const intfa_attn_params &p = ATTN_P;
     extern __shared__ __align__(128) unsigned char smem[];
     const u32 sQ = (smem_addr(smem) + 1023u) & ~1023u; // swizzle atoms need 1024-byte alignment
     const u32 sK = sQ + BM * HD;
@@ -110,6 +182,43 @@ intfa_attn_fwd(const intfa_attn_params p)
     float q_fused[NR]; // the drop-in's Q scales (p.q_fp)
     if (p.q_fp) quant_q_rows(p, blk, sQ, warp * 16, g, t, q_fused);
     else blk.copy_q(p, sQ, tid);
+#if KV_TMA
+    __shared__ __align__(8) unsigned long long kv_full[STAGES];
+    const u32 sFull = smem_addr(kv_full);
+    // Where this head's keys start in the three maps: K row and batch, V^T column and plane,
+    // key scale (varlen: the sequence's first key k0, its V^T columns from 128 (k0 / 128 + b)).
+    const int k0 = p.cu_q ? p.cu_k[blk.b] : 0;
+    const int k_b = p.cu_q ? 0 : blk.b;
+    const int v_col0 = p.cu_q ? 128 * (k0 / 128 + blk.b) : 0;
+    const int v_plane = p.cu_q ? blk.hkv : (int)blk.bh_kv;
+    const int ks0 = p.cu_q ? blk.hkv * p.seq_kv + k0 : (int)(blk.bh_kv * p.seq_kv);
+    // Tile kt into stage st (thread 0 only): one arrival announcing the stage's bytes, then the
+    // three copies, which complete them. Past this head's keys, K rows, V^T columns and key
+    // scales are zeros (past the tensors) or the next head's or sequence's: finite values that
+    // meet only masked scores (P = 0).
+    auto issue_kv = [&](int kt, int st) {
+        const u32 bar = sFull + 8 * st;
+        mbar_arrive_expect_tx(bar, TILE_K_BYTES + TILE_V_BYTES + BN * 4);
+        tma_load_4d(sK + st * TILE_K_BYTES, &P.tk, bar, 0, k0 + kt * BN, blk.hkv, k_b);
+        tma_load_3d(sV + st * TILE_V_BYTES, &P.tv, bar, v_col0 + kt * BN, 0, v_plane);
+        tma_load_2d(sKs + st * BN * 4, &P.tks, bar, ks0 + kt * BN, 0);
+    };
+    if (tid == 0) {
+#pragma unroll
+        for (int s = 0; s < STAGES; ++s) mbar_init(sFull + 8 * s, 1);
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+        // K and V may come from the drop-in's pass (generic-proxy writes, wait_kv_ready)
+        asm volatile("fence.proxy.async.global;\n" ::: "memory");
+#pragma unroll
+        for (int s = 0; s < STAGES - 1; ++s)
+            if (s < n_tiles) issue_kv(s, s);
+    }
+    // Q (cp.async or quant_q_rows's stores) and the barriers' init, published
+    cp_async_commit();
+    cp_async_wait<0>();
+    publish_copies<true>();
+    u32 phase = 0; // of the current stage's full barrier
+#else
     kv_copier kv(p, blk.kg, blk.vg, tid);
     // load_kv is called for kt = 0, 1, 2, ... in order.
     auto load_kv = [&](int kt, int st) {
@@ -120,6 +229,7 @@ intfa_attn_fwd(const intfa_attn_params p)
     // the async proxy: every writer fences its landed copies before the barrier that publishes
     // them.
     pipeline_start<STAGES, true>(load_kv, n_tiles);
+#endif
 
     const u32 sQw = sQ + (warp >> 2) * 64 * qk_slab<HD>::bytes; // this warpgroup's 64 rows of Q
 
@@ -128,7 +238,14 @@ intfa_attn_fwd(const intfa_attn_params p)
     start_rows(p, blk, m0 + warp * 16, g, q_fused, rows, a, m, l, o);
 
     for (int kt = 0, st = 0; kt < n_tiles; ++kt, st = st + 1 == STAGES ? 0 : st + 1) {
+#if KV_TMA
+        if (TMA_BAR && kt > 0) __syncthreads(); // every warp is done with tile kt - 1's stage
+        if (tid == 0 && kt + STAGES - 1 < n_tiles) issue_kv(kt + STAGES - 1, st == 0 ? STAGES - 1 : st - 1);
+        mbar_wait(sFull + 8 * st, phase);
+        if (st == STAGES - 1) phase ^= 1;
+#else
         pipeline_next<STAGES, true>(load_kv, kt, st, n_tiles);
+#endif
         const u32 tK = sK + st * TILE_K_BYTES;
         const u32 tV = sV + st * TILE_V_BYTES;
         const u32 tKs = sKs + st * BN * 4;

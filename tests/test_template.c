@@ -592,6 +592,10 @@ static void test_pv_chunks(void **state)
                 const int pipe = rendered_define(src, "PV_PIPE");
                 assert_int_equal(rendered_define(src, "WARPS"), warps);
                 assert_int_equal(rendered_define(src, "BM"), 16 * warps);
+                /* K/V by TMA: head dims 64 and 128 only, and only with INTFA_KV_TMA=1 */
+                const char *kv_tma = getenv("INTFA_KV_TMA");
+                assert_int_equal(rendered_define(src, "KV_TMA"),
+                                 kv_tma && kv_tma[0] == '1' && (hd == 64 || hd == 128));
                 intfa_free(src);
                 if (hd > 192) past192[warps / 8]++;
                 assert_int_equal(hd_k, (hd + 31) / 32 * 32);
