@@ -3,9 +3,10 @@
 # Prepare here with `bash scripts/device_pack.sh` (everything in build-dev/a), then run on the
 # device with carry ["build-dev/a"] and the command `bash scripts/device_verify.sh MODES...`:
 # build-dev/a/bin's binaries are copied into build/ first. Session 8's planned call (run in
-# session 9): quick pyfocus coldstart overhead ab13 peers; session 10: bounds mbar sweep. Next:
-# branch s10-pending (new tile defaults past hd128, the parallel decode combine) with its
-# `device_verify.sh quick kv`.
+# session 9): quick pyfocus coldstart overhead ab13 peers; session 10: bounds mbar sweep;
+# session 11: tma quick overhead, tmadebug, quick. Next: `tmadebug tma` (K/V by TMA, opt-in
+# INTFA_KV_TMA=1: find the drop-in's and varlen's illegal instruction), then, with
+# docs/experiments/kv_s11/combine.patch applied and repacked, `kv`; `peers` for issue 16.
 # Modes:
 #   ab        kernel-only, N = 16k, one process per template folder on the same GPU: old (914046b,
 #             before session 7's compile-time cuts and pf16's wait fix), new (this tree), and the
