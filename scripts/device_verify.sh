@@ -142,7 +142,12 @@ tmadebug)
     done; done
   done
   timeout 120 compute-sanitizer --tool memcheck --print-limit 3 build/intfa-perf --hd 64 --n 65 --reps 1 --heads 2 > "$OUT/tmadebug_san.txt" 2>&1
-  head -60 "$OUT/tmadebug_san.txt"; unset INTFA_KV_TMA ;;
+  head -60 "$OUT/tmadebug_san.txt"
+  # the first failing test case under the sanitizer: kernel, offset, and the case's description
+  INTFA_TEST_QUICK=1 INTFA_TEST_SEED=16 timeout 200 compute-sanitizer --tool memcheck --print-limit 2 \
+    build/test_gpu_attention > "$OUT/tmadebug_san_tests.txt" 2>&1
+  grep -m 12 -E "Illegal|Invalid|at intfa|by thread|B=" "$OUT/tmadebug_san_tests.txt" | tee -a "$sum"
+  unset INTFA_KV_TMA ;;
 sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (session 10's defaults: m64n128w4s2 up to 128, m64n64w4s2 past it; the
