@@ -125,7 +125,10 @@ long long intfa_variant_smem_bytes(const intfa_variant *v)
      * two mbarriers per stage and two for Q; pf16's V tiles are 16-bit */
     if (v->p_quant == INTFA_PQ_F16)
         return (long long)v->block_m * d + (long long)v->stages * (3 * n * d + 4 * n) + 1024;
-    return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n) +
+    /* K/V by TMA: each stage's key-scale slot holds a window of block_n + 4 in 128-byte units
+     * (templates/attn_fwd_wg.cu, KS_STAGE_BYTES) */
+    const long long ks_tma = intfa_variant_uses_kv_tma(v) ? ((n + 4) * 4 + 127) / 128 * 128 - 4 * n : 0;
+    return (long long)v->block_m * d + (long long)v->stages * (n * d + d * n + 4 * n + ks_tma) +
            (intfa_variant_uses_wgmma(v) ? 1024 : 0) +
            (intfa_variant_uses_ws(v) ? 1024 + 16 * (long long)v->stages + 16 : 0);
 }

@@ -10,9 +10,10 @@
 int intfa_wg_tma_kernel(const intfa_variant *var) { return intfa_variant_uses_kv_tma(var); }
 
 /* Varlen: K is one sequence of every token (batch extent 1); the key scales [heads_kv][seq_kv].
- * A box may not be larger than the tensor it reads (a map with K or V^T shorter than one key
- * tile encodes, then faults as an illegal instruction on an H100), so fewer keys than one tile
- * go to the portable kernel. */
+ * A box may not be larger than the tensor it reads (K, V^T or the key scales' window of
+ * block_n + 4), so fewer keys than one tile go to the portable kernel (session 11 saw illegal
+ * instructions at N = 1 and 65, which misaligned key-scale windows also explain: both rules are
+ * kept until a GPU run separates them). */
 int intfa_wg_tma_can_run(const intfa_attn_params *a, int block_n)
 {
     const int varlen = a->cu_q != NULL;
@@ -20,7 +21,7 @@ int intfa_wg_tma_can_run(const intfa_attn_params *a, int block_n)
     return ((uintptr_t)a->k | (uintptr_t)a->v | (uintptr_t)a->k_scale) % 16 == 0 &&
            intfa_tma_stride_usable(a->k_sn, a->seq_kv) && intfa_tma_stride_usable(a->k_sh, a->heads_kv) &&
            (varlen || intfa_tma_stride_usable(a->k_sb, a->batch)) && a->n_pad % 16 == 0 &&
-           scales < INT32_MAX && a->seq_kv >= block_n && a->n_pad >= block_n;
+           scales < INT32_MAX - 4 && a->seq_kv >= block_n && a->n_pad >= block_n && scales >= block_n + 4;
 }
 
 /* Everything the three maps depend on. */
@@ -60,7 +61,7 @@ static intfa_status encode_maps(const intfa_cu *cu, intfa_attn_wg_tma_params *P,
     if ((st = intfa_tma_map_int8(cu, &P->tk, "tensor map of K", key->k, 4, k_dims, k_str, k_box, (int)hd)) ||
         (st = intfa_tma_map_int8(cu, &P->tv, "tensor map of V", key->v, 3, v_dims, v_str, v_box, (int)bn)) ||
         (st = intfa_tma_map_f32(cu, &P->tks, "tensor map of the key scales", key->k_scale,
-                                planes * (cuuint64_t)key->seq_kv, bn)))
+                                planes * (cuuint64_t)key->seq_kv, bn + 4)))
         return st;
     return INTFA_OK;
 }

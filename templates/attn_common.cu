@@ -43,6 +43,12 @@ __device__ __forceinline__ float2 lds_f2(u32 a)
     asm volatile("ld.shared.v2.f32 {%0,%1}, [%2];\n" : "=f"(v.x), "=f"(v.y) : "r"(a));
     return v;
 }
+__device__ __forceinline__ float lds_f(u32 a)
+{
+    float v;
+    asm volatile("ld.shared.f32 %0, [%1];\n" : "=f"(v) : "r"(a));
+    return v;
+}
 
 // Four 8x8 matrices of 16-bit values (or 8x16 bytes); lane i gives the address of row i % 8
 // of matrix i / 8; thread (g, t) receives word t of row g of each matrix.

@@ -65,6 +65,10 @@
 // docs/experiments/mbar_s9: true on the hardware, not a PTX promise). Other head dims (rows
 // cut into slabs) keep the cp.async ring.
 #define KV_TMA ${v.kv_tma and 1 or 0} // head dims 64 and 128 with INTFA_KV_TMA=1 (intfa_variant_uses_kv_tma)
+// A stage's key scales: with TMA, a window of BN + 4 from the 16-byte boundary at or below the
+// tile's first scale (a copy's first element must be 16-byte aligned in global memory), in a
+// slot rounded to the 128 bytes a TMA destination needs (intfa_variant_smem_bytes adds them).
+#define KS_STAGE_BYTES (KV_TMA ? ((BN + 4) * 4 + 127) / 128 * 128 : BN * 4)
 #define TMA_BAR 1
 
 #if KV_TMA
@@ -78,7 +82,7 @@ struct __align__(128) intfa_attn_wg_tma_params {
     intfa_attn_params a;
     tensor_map tk;  // int8 K: (HD, seq_kv, heads_kv, batch), box (HD, BN, 1, 1), HD-byte swizzle
     tensor_map tv;  // int8 V^T: (n_pad, HD, batch * heads_kv), box (BN, HD, 1), BN-byte swizzle
-    tensor_map tks; // fp32 key scales: (batch * heads_kv * seq_kv, 1), box (BN, 1)
+    tensor_map tks; // fp32 key scales: (batch * heads_kv * seq_kv, 1), box (BN + 4, 1)
 };
 #define ATTN_PARAMS const __grid_constant__ intfa_attn_wg_tma_params P
 #define ATTN_P P.a
@@ -192,16 +196,17 @@ intfa_attn_fwd(ATTN_PARAMS)
     const int v_col0 = p.cu_q ? 128 * (k0 / 128 + blk.b) : 0;
     const int v_plane = p.cu_q ? blk.hkv : (int)blk.bh_kv;
     const int ks0 = p.cu_q ? blk.hkv * p.seq_kv + k0 : (int)(blk.bh_kv * p.seq_kv);
+    const int ks_shift = ks0 & 3; // where the head's scales start in each 16-byte-aligned window
     // Tile kt into stage st (thread 0 only): one arrival announcing the stage's bytes, then the
     // three copies, which complete them. Past this head's keys, K rows, V^T columns and key
     // scales are zeros (past the tensors) or the next head's or sequence's: finite values that
     // meet only masked scores (P = 0).
     auto issue_kv = [&](int kt, int st) {
         const u32 bar = sFull + 8 * st;
-        mbar_arrive_expect_tx(bar, TILE_K_BYTES + TILE_V_BYTES + BN * 4);
+        mbar_arrive_expect_tx(bar, TILE_K_BYTES + TILE_V_BYTES + (BN + 4) * 4);
         tma_load_4d(sK + st * TILE_K_BYTES, &P.tk, bar, 0, k0 + kt * BN, blk.hkv, k_b);
         tma_load_3d(sV + st * TILE_V_BYTES, &P.tv, bar, v_col0 + kt * BN, 0, v_plane);
-        tma_load_2d(sKs + st * BN * 4, &P.tks, bar, ks0 + kt * BN, 0);
+        tma_load_2d(sKs + st * KS_STAGE_BYTES, &P.tks, bar, ks0 - ks_shift + kt * BN, 0);
     };
     if (tid == 0) {
 #pragma unroll
@@ -248,7 +253,11 @@ intfa_attn_fwd(ATTN_PARAMS)
 #endif
         const u32 tK = sK + st * TILE_K_BYTES;
         const u32 tV = sV + st * TILE_V_BYTES;
+#if KV_TMA
+        const u32 tKs = sKs + st * KS_STAGE_BYTES + 4 * ks_shift;
+#else
         const u32 tKs = sKs + st * BN * 4;
+#endif
         const int key0 = kt * BN;
         const bool masked = tile_needs_mask(key0, blk.seq_kv, m0, diag);
         {
@@ -260,7 +269,7 @@ intfa_attn_fwd(ATTN_PARAMS)
             wg_operands(s[0]);
 
             float x[MT][BN / 8][4];
-            tile_scores(s, x, tKs, t);
+            tile_scores<!KV_TMA>(s, x, tKs, t);
             if (masked) mask_scores(x, t, key0, rows, blk.seq_kv, diag);
             float alpha[NR], beta[NR];
             u32 pf[MT][BN / 32][4];

@@ -433,12 +433,15 @@ struct kv_copier {
     }
 };
 
-// S (int32) -> x = S * k_scale (fp32).
+// S (int32) -> x = S * k_scale (fp32). ALIGNED8: the scales start on an 8-byte boundary (else,
+// TMA's 16-byte-aligned windows of them, one 4-byte load each).
+template <bool ALIGNED8 = true>
 __device__ __forceinline__ void tile_scores(const int (&s)[MT][BN / 8][4], float (&x)[MT][BN / 8][4], u32 tKs, int t)
 {
 #pragma unroll
     for (int j = 0; j < BN / 8; ++j) {
-        const float2 ks = lds_f2(tKs + (8 * j + 2 * t) * 4);
+        const u32 at = tKs + (8 * j + 2 * t) * 4;
+        const float2 ks = ALIGNED8 ? lds_f2(at) : make_float2(lds_f(at), lds_f(at + 4));
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
             x[mt][j][0] = (float)s[mt][j][0] * ks.x;
