@@ -137,7 +137,7 @@ tmadebug)
   # the TMA kernel at the shapes the tests use (tails, tiny N): which fail, and where
   export INTFA_KV_TMA=1
   for extra in "" "--dropin 1" "--varlen 1" "--dropin 1 --causal 1"; do
-    for n in 128 190 1000 65 1 4096; do for hd in 64 128; do
+    for n in 128 190 188 192 1000 100 65 64 1 4096; do for hd in 64 128; do
       note "--- $extra n $n hd $hd: $(timeout 30 build/intfa-perf --hd $hd --n $n --reps 2 --heads 2 $extra 2>&1 | grep -E 'TOPS|failed|error|m64' | tail -1)"
     done; done
   done
