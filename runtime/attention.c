@@ -133,7 +133,7 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
     }
     /* tensors TMA cannot address (K or V unaligned, odd K strides, fewer keys than a tile): the
      * portable kernel */
-    if (st == INTFA_OK && intfa_wg_tma_kernel(var) && !intfa_wg_tma_can_run(p, var->block_n)) {
+    if (st == INTFA_OK && intfa_variant_uses_kv_tma(var) && !intfa_wg_tma_can_run(p, var->block_n)) {
         const int block_n = var->block_n;
         st = intfa_variant_default(INTFA_KIND_ATTN_FWD, INTFA_ARCH_SM90, var->head_dim, var->qk_format,
                                    var->causal, var->dtype, var->p_quant, &fallback);
@@ -154,7 +154,7 @@ intfa_status intfa_attention_launch_params(intfa_context *ctx, const intfa_varia
     if (intfa_variant_uses_ws(var)) return intfa_attention_ws_launch(ctx, fn, var, p, stream);
     const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     const unsigned gx = (unsigned)((rows + var->block_m - 1) / var->block_m);
-    if (intfa_wg_tma_kernel(var)) return intfa_attention_wg_tma_launch(ctx, fn, var, p, gx, stream);
+    if (intfa_variant_uses_kv_tma(var)) return intfa_attention_wg_tma_launch(ctx, fn, var, p, gx, smem, stream);
     /* after the streamed K/V pass: started beside it, each block waiting for its head's flag */
     return (p->kv_ready ? intfa_launch_dependent : intfa_launch)(ctx, fn, "intfa_attn_fwd", gx, (unsigned)pr->heads_q,
                                                                  (unsigned)pr->batch, (unsigned)var->warps * 32,

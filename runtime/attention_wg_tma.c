@@ -4,10 +4,7 @@
 #include "attention_wg_tma.h"
 #include "error.h"
 #include "launch.h"
-#include "render.h"
 #include "tma_map.h"
-
-int intfa_wg_tma_kernel(const intfa_variant *var) { return intfa_variant_uses_kv_tma(var); }
 
 /* Varlen: K is one sequence of every token (batch extent 1); the key scales [heads_kv][seq_kv].
  * A box may not be larger than the tensor it reads (K, V^T or the key scales' window of
@@ -59,15 +56,15 @@ static intfa_status encode_maps(const intfa_cu *cu, intfa_attn_wg_tma_params *P,
     const cuuint32_t v_box[3] = {bn, (cuuint32_t)hd, 1};
     intfa_status st;
     if ((st = intfa_tma_map_int8(cu, &P->tk, "tensor map of K", key->k, 4, k_dims, k_str, k_box, (int)hd)) ||
-        (st = intfa_tma_map_int8(cu, &P->tv, "tensor map of V", key->v, 3, v_dims, v_str, v_box, (int)bn)) ||
-        (st = intfa_tma_map_f32(cu, &P->tks, "tensor map of the key scales", key->k_scale,
-                                planes * (cuuint64_t)key->seq_kv, bn + 4)))
+        (st = intfa_tma_map_int8(cu, &P->tv, "tensor map of V", key->v, 3, v_dims, v_str, v_box, (int)bn)))
         return st;
-    return INTFA_OK;
+    return intfa_tma_map_f32(cu, &P->tks, "tensor map of the key scales", key->k_scale,
+                             planes * (cuuint64_t)key->seq_kv, bn + 4);
 }
 
 intfa_status intfa_attention_wg_tma_launch(intfa_context *ctx, CUfunction fn, const intfa_variant *var,
-                                           const intfa_attn_params *a, unsigned gx, void *stream)
+                                           const intfa_attn_params *a, unsigned gx, unsigned smem,
+                                           void *stream)
 {
     intfa_attn_wg_tma_params P;
     memset(&P, 0, sizeof P);
@@ -103,7 +100,6 @@ intfa_status intfa_attention_wg_tma_launch(intfa_context *ctx, CUfunction fn, co
             last_maps.valid = 1;
         }
     }
-    const unsigned smem = (unsigned)intfa_variant_smem_bytes(var);
     return (a->kv_ready ? intfa_launch_dependent : intfa_launch)(ctx, fn, "intfa_attn_fwd", gx, (unsigned)a->heads_q,
                                                                  (unsigned)a->batch, (unsigned)var->warps * 32,
                                                                  smem, stream, &P);

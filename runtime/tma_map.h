@@ -22,9 +22,9 @@ intfa_status intfa_tma_map_int8(const intfa_cu *cu, CUtensorMap *map, const char
                                 cuuint32_t rank, const cuuint64_t *dims, const cuuint64_t *strides,
                                 const cuuint32_t *box, int row_bytes);
 
-/* An fp32 map of n values read box at a time (one row of a 2-D map; the kernel's copies are
- * 2-D with row 0) (box * 4 a multiple of 16 bytes, base 16-byte
- * aligned); values past n read as zeros. */
+/* An fp32 map of n values read box at a time, as one row of a 2-D map (the kernel's copies are
+ * 2-D with row 0): box * 4 a multiple of 16 bytes, base 16-byte aligned; values past n read as
+ * zeros. */
 intfa_status intfa_tma_map_f32(const intfa_cu *cu, CUtensorMap *map, const char *what, const float *base,
                                uint64_t n, uint32_t box);
 

@@ -36,6 +36,7 @@
 //% include("attn_common.cu")
 //% include("attn_int8_tile.cu")
 //% include("attn_wgmma.cu")
+//% include("attn_tma.cu")
 
 
 // Resident warpgroups per SM are what hides the softmax's latency chains (the kernel issues
@@ -72,9 +73,6 @@
 #define TMA_BAR 1
 
 #if KV_TMA
-struct __align__(128) tensor_map {
-    unsigned long long w[16];
-};
 // Host mirror: intfa_attn_wg_tma_params in runtime/launch_params.h. Varlen (p.cu_q): K is
 // one sequence of all the tokens (batch extent 1), V^T's planes are the K/V heads, and a
 // sequence's tiles start at its own first key, column or scale.
@@ -92,10 +90,6 @@ struct __align__(128) intfa_attn_wg_tma_params {
 #endif
 
 #if KV_TMA
-__device__ __forceinline__ void mbar_init(u32 bar, int count)
-{
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
 __device__ __forceinline__ void mbar_arrive_expect_tx(u32 bar, u32 bytes)
 {
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
@@ -105,27 +99,6 @@ __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity)
     asm volatile("{\n.reg .pred done;\nwait_%=:\n"
                  "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
                  "@!done bra wait_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
-}
-__device__ __forceinline__ void tma_load_4d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1, int c2, int c3)
-{
-    asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%3, %4, %5, %6}], [%2];\n" ::"r"(dst),
-                 "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
-                 : "memory");
-}
-__device__ __forceinline__ void tma_load_3d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1, int c2)
-{
-    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%3, %4, %5}], [%2];\n" ::"r"(dst),
-                 "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2)
-                 : "memory");
-}
-__device__ __forceinline__ void tma_load_2d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1)
-{
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%3, %4}], [%2];\n" ::"r"(dst),
-                 "l"(map), "r"(bar), "r"(c0), "r"(c1)
-                 : "memory");
 }
 #endif
 

@@ -38,12 +38,10 @@
 //% include("attn_common.cu")
 //% include("attn_int8_tile.cu")
 //% include("attn_wgmma.cu")
+//% include("attn_tma.cu")
 
-// Tensor maps (CUtensorMap: 128 bytes, 128-byte aligned, built by cuTensorMapEncodeTiled) and the common
-// parameters; the host mirror is intfa_attn_ws_params in runtime/launch_params.h.
-struct __align__(128) tensor_map {
-    unsigned long long w[16];
-};
+// Tensor maps (attn_tma.cu) and the common parameters; the host mirror is intfa_attn_ws_params
+// in runtime/launch_params.h.
 struct intfa_attn_ws_params {
     tensor_map tq; // int8 Q: (HD, seq_q, heads_q, batch), box (HD, BM, 1, 1)
     tensor_map tk; // int8 K: (HD, seq_kv, heads_kv, batch), box (HD, BN, 1, 1)
@@ -51,10 +49,6 @@ struct intfa_attn_ws_params {
     intfa_attn_params a;
 };
 
-__device__ __forceinline__ void mbar_init(u32 bar, int count)
-{
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
 __device__ __forceinline__ void mbar_expect_tx(u32 bar, u32 bytes)
 {
     asm volatile("mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
@@ -73,21 +67,6 @@ __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity)
                      : "r"(bar), "r"(parity)
                      : "memory");
     } while (!done);
-}
-
-__device__ __forceinline__ void tma_load_4d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1, int c2, int c3)
-{
-    asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%3, %4, %5, %6}], [%2];\n" ::"r"(dst),
-                 "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
-                 : "memory");
-}
-__device__ __forceinline__ void tma_load_3d(u32 dst, const tensor_map *map, u32 bar, int c0, int c1, int c2)
-{
-    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%3, %4, %5}], [%2];\n" ::"r"(dst),
-                 "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2)
-                 : "memory");
 }
 
 __device__ __forceinline__ void named_sync(int id, int threads)
