@@ -46,7 +46,8 @@ int intfa_variant_uses_wgmma(const intfa_variant *v);
 
 /* 1 for the wgmma kernels (8-bit P) whose K, V^T and key scales are copied by TMA: head dims
  * 64 and 128 (templates/attn_fwd_wg.cu, KV_TMA; their parameters are intfa_attn_wg_tma_params),
- * while INTFA_KV_TMA=1 (docs/HOPPER_KERNEL.md: not yet through the GPU tests). */
+ * unless INTFA_KV_TMA=0 (the cp.async ring, kept for A/B timing; precompiled tables are built
+ * and used only with the variable unset). */
 int intfa_variant_uses_kv_tma(const intfa_variant *v);
 
 /* 1 when a and b name the same kernel (every field equal). */

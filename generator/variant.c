@@ -80,12 +80,13 @@ int intfa_variant_uses_wgmma(const intfa_variant *v)
 
 int intfa_variant_uses_kv_tma(const intfa_variant *v)
 {
-    /* INTFA_KV_TMA=1, read once (threads that race here read the same environment) */
+    /* on unless INTFA_KV_TMA=0 (the cp.async ring, for A/B timing), read once (threads that
+     * race here read the same environment) */
     static _Atomic int enabled = -1;
     int on = atomic_load_explicit(&enabled, memory_order_relaxed);
     if (on < 0) {
         const char *e = getenv("INTFA_KV_TMA");
-        on = e && e[0] == '1';
+        on = !(e && e[0] == '0');
         atomic_store_explicit(&enabled, on, memory_order_relaxed);
     }
     return on && intfa_variant_uses_wgmma(v) && v->p_quant != INTFA_PQ_F16 &&

@@ -10,7 +10,8 @@
 #include "intfa.h"
 
 #define INTFA_KV_TILE 64             /* keys per decode tile (templates/kv_cache.cu TILE) */
-#define INTFA_KV_MAX_SPLITS 128
+#define INTFA_KV_MAX_SPLITS 128      /* templates/kv_cache.cu KV_MAX_SPLITS: the combine
+                                        * keeps 128 / 32 weights per lane */
 #define INTFA_KV_MIN_TILES_PER_SPLIT 4 /* a tile per warp at least */
 #define INTFA_KV_WARPS 4             /* warps of a decode block (the kv_cache default variant) */
 

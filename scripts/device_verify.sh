@@ -133,6 +133,20 @@ tma)
   note "tma: $(grep -c TOPS "$OUT/tma.txt") tables"; cat "$OUT/tma.txt"
   INTFA_KV_TMA=1 INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 run tma_attn_quick 150 build/test_gpu_attention
   INTFA_KV_TMA=1 INTFA_TEST_SEED=27 run tma_varlen 60 build/test_gpu_varlen ;;
+w8)
+  # K/V by TMA in the two-warpgroup tile (m128n128w8s2, which the tuner may pick at hd 64/128)
+  # and the one-warpgroup default, against the sm_90 kernel (cp.async, mma.sync): relL2 ~0
+  for hd in 64 128; do for c in 0 1; do for n in 190 1000 4096; do
+    mask=full; [ $c = 1 ] && mask=causal; va=""
+    for t in sm90-d$hd-int8-fp16-$mask-pu8-m64n128w4s2 sm90a-d$hd-int8-fp16-$mask-pu8-m64n128w4s2 sm90a-d$hd-int8-fp16-$mask-pu8-m128n128w8s2; do
+      va="$va --variant attn_fwd-$t"; done
+    timeout 60 build/intfa-perf --hd $hd --causal $c --n $n --reps 3 $va 2>&1 | grep -E "attn_fwd|failed|error" | tee -a "$sum"
+  done; done; done ;;
+tmatests)
+  # the GPU tests with K/V by TMA (correctness only; no timing)
+  INTFA_KV_TMA=1 INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 run tma_attn_quick 150 build/test_gpu_attention
+  INTFA_KV_TMA=1 INTFA_TEST_SEED=27 run tma_varlen 60 build/test_gpu_varlen
+  INTFA_KV_TMA=1 INTFA_TEST_SEED=28 run tma_quant_dims 60 build/test_gpu_quant_dims ;;
 tmadebug)
   # the TMA kernel at the shapes the tests use (tails, tiny N): which fail, and where
   export INTFA_KV_TMA=1

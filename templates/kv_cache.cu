@@ -495,33 +495,119 @@ intfa_kv_decode_small(const __grid_constant__ intfa_kv_params p)
     decode_block<false>(p);
 }
 
+// ------------------------------------------------------------------------------ combine
+
+#define COMBINE_BATCH 16 // partial O rows staged at once: 16 copies in flight per lane
+#define KV_MAX_SPLITS 128 // host mirror: INTFA_KV_MAX_SPLITS (runtime/kv_layout.h), never exceeded
+#define SPLIT_REGS (KV_MAX_SPLITS / 32)
+
+static_assert(sizeof(float) * WARPS * COMBINE_BATCH * HD <= 48 * 1024,
+              "the combine's staging exceeds static shared memory");
+
+__device__ __forceinline__ float warp_sum(float x)
+{
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
+    return x;
+}
+
+// This lane's PER_LANE floats of a partial O row (src) to shared memory (dst), asynchronously;
+// when !live nothing is read and zeros are written. (attn_common.cu's cp_async16 and cp_async4
+// have no 8-byte sibling for hd64.)
+__device__ __forceinline__ void copy_lane(u32 dst, const float *src, bool live)
+{
+#if PER_LANE == 4
+    cp_async16(dst, src, live ? 16 : 0);
+#elif PER_LANE == 2
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(dst), "l"(src),
+                 "r"(live ? 8 : 0));
+#else
+#error "the combine copies 2 or 4 floats per lane (head_dim 64 or 128)"
+#endif
+}
+
 // One warp per row (b, h, r): the splits' partials merged into the output and the LSE.
+// The splits are spread over the lanes (split s: lane s % 32, register s / 32), so their (m, l)
+// loads and weights ex2(m_s - m) are parallel; then the partial O rows are folded in batches
+// of COMBINE_BATCH, each lane copying its PER_LANE columns of the batch's rows into shared
+// memory with cp.async (all of them in flight at once, where a serial walk over the splits
+// waited for each row's load in turn) and reading them back. Weights live in registers, not
+// recomputed per batch: KV_MAX_SPLITS bounds the splits (the host clamps them, runtime/
+// kv_layout.c most_splits), so SPLIT_REGS registers per lane hold them all and every index is
+// a constant of the unrolled loops. An empty split (l <= 0, e.g. past a short sequence's end)
+// and a split past p.splits get weight 0 and their rows are not read (zeros staged): nothing
+// of theirs, even a NaN, reaches the sums. o adds the splits in order, as the serial walk did;
+// l's sum is a tree over the lanes.
 extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_combine(const __grid_constant__ intfa_kv_params p)
 {
+    __shared__ __align__(16) float staged[WARPS][COMBINE_BATCH][HD];
 //% if v.arch >= 90 then
     // launched as a programmatic dependent of intfa_kv_decode: wait for its partials
     asm volatile("griddepcontrol.wait;" ::: "memory");
 //% end
-    const i64 row = (i64)blockIdx.x * WARPS + (threadIdx.x >> 5);
-    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const i64 row = (i64)blockIdx.x * WARPS + warp;
     if (row >= (i64)p.batch * p.heads_kv * p.rows) return;
     const int r = (int)(row % p.rows), h = (int)(row / p.rows % p.heads_kv);
     const int b = (int)(row / ((i64)p.rows * p.heads_kv));
-    const float *ml = p.part_ml + row * p.splits * 2;
-    float m = NEG_INF;
-    for (int s = 0; s < p.splits; ++s)
-        if (ml[2 * s + 1] > 0.f) m = fmaxf(m, ml[2 * s]);
-    float l = 0.f, o[PER_LANE];
+    const int splits = p.splits;
+    const float *ml = p.part_ml + row * splits * 2;
+
+    // this lane's splits: (m, l), the row's maximum, the weights and l
+    float f[SPLIT_REGS], ls[SPLIT_REGS], m = NEG_INF;
+#pragma unroll
+    for (int j = 0; j < SPLIT_REGS; ++j) {
+        const int s = lane + 32 * j;
+        const float2 v = s < splits ? *(const float2 *)(ml + 2 * s) : make_float2(NEG_INF, 0.f);
+        f[j] = v.x;
+        ls[j] = v.y > 0.f ? v.y : 0.f;
+        if (ls[j] > 0.f) m = fmaxf(m, v.x);
+    }
+    m = warp_max(m);
+    float l = 0.f;
+#pragma unroll
+    for (int j = 0; j < SPLIT_REGS; ++j) {
+        f[j] = ls[j] > 0.f ? ex2(f[j] - m) : 0.f;
+        l = __fmaf_rn(ls[j], f[j], l);
+    }
+    l = warp_sum(l);
+
+    // the partial O rows, COMBINE_BATCH splits at a time (a batch lies in one register j)
+    float o[PER_LANE];
 #pragma unroll
     for (int i = 0; i < PER_LANE; ++i) o[i] = 0.f;
-    for (int s = 0; s < p.splits; ++s) {
-        const float ls = ml[2 * s + 1];
-        if (!(ls > 0.f)) continue;
-        const float f = ex2(ml[2 * s] - m);
-        l = __fmaf_rn(ls, f, l);
-        const float *src = p.part_o + (row * p.splits + s) * HD + lane * PER_LANE;
+    const float *src = p.part_o + row * splits * HD + lane * PER_LANE;
+    const u32 dst = smem_addr(&staged[warp][0][lane * PER_LANE]);
 #pragma unroll
-        for (int i = 0; i < PER_LANE; ++i) o[i] = __fmaf_rn(src[i], f, o[i]);
-    }
+    for (int j = 0; j < SPLIT_REGS; ++j)
+#pragma unroll
+        for (int half = 0; half < 32 / COMBINE_BATCH; ++half) {
+            const int s0 = 32 * j + COMBINE_BATCH * half;
+            if (s0 >= splits) continue;
+            float w[COMBINE_BATCH];
+#pragma unroll
+            for (int i = 0; i < COMBINE_BATCH; ++i) {
+                w[i] = __shfl_sync(0xffffffffu, f[j], COMBINE_BATCH * half + i);
+                copy_lane(dst + i * HD * 4, w[i] > 0.f ? src + (i64)(s0 + i) * HD : src, w[i] > 0.f);
+            }
+            cp_async_commit();
+            cp_async_wait<0>();
+            // each lane reads back only what it copied; the __syncwarp()s also keep the compiler
+            // from moving the shared reads across the wait or the next batch's copies
+            __syncwarp();
+#pragma unroll
+            for (int i = 0; i < COMBINE_BATCH; ++i) {
+#if PER_LANE == 4
+                const float4 v = *(const float4 *)&staged[warp][i][lane * PER_LANE];
+                const float x[PER_LANE] = {v.x, v.y, v.z, v.w};
+#else
+                const float2 v = *(const float2 *)&staged[warp][i][lane * PER_LANE];
+                const float x[PER_LANE] = {v.x, v.y};
+#endif
+#pragma unroll
+                for (int k = 0; k < PER_LANE; ++k) o[k] = __fmaf_rn(x[k], w[i], o[k]);
+            }
+            __syncwarp();
+        }
     write_row(p, true, b, h, r, 0, m, l, o, lane * PER_LANE, PER_LANE);
 }

@@ -410,7 +410,8 @@ static void test_render(void **state)
                      INTFA_OK);
     char *src = NULL;
     assert_int_equal(intfa_variant_render(&v, &src), INTFA_OK);
-    /* INTFA_KV_TMA=1: two 128-byte key-scale slots more (templates/attn_fwd_wg.cu) */
+    /* K/V by TMA (unless INTFA_KV_TMA=0): two 128-byte key-scale slots more
+     * (templates/attn_fwd_wg.cu) */
     const char *kv_tma = getenv("INTFA_KV_TMA");
     char want_wg[512];
     snprintf(want_wg, sizeof want_wg,
@@ -420,7 +421,7 @@ static void test_render(void **state)
              "arch=90\narch_a=true\nhead_dim=128\nblock_m=64\nblock_n=128\n"
              "warps=4\nstages=2\nint4=false\ncausal=true\ndtype=bf16\n"
              "p_quant=s8_127\nsmem_bytes=%d\n",
-             kv_tma && kv_tma[0] == '1' ? 75776 + 256 : 75776);
+             kv_tma && kv_tma[0] == '0' ? 75776 : 75776 + 256);
     assert_string_equal(src, want_wg);
     intfa_free(src);
 
@@ -598,10 +599,10 @@ static void test_pv_chunks(void **state)
                 const int pipe = rendered_define(src, "PV_PIPE");
                 assert_int_equal(rendered_define(src, "WARPS"), warps);
                 assert_int_equal(rendered_define(src, "BM"), 16 * warps);
-                /* K/V by TMA: head dims 64 and 128 only, and only with INTFA_KV_TMA=1 */
+                /* K/V by TMA: head dims 64 and 128 only, unless INTFA_KV_TMA=0 */
                 const char *kv_tma = getenv("INTFA_KV_TMA");
                 assert_int_equal(rendered_define(src, "KV_TMA"),
-                                 kv_tma && kv_tma[0] == '1' && (hd == 64 || hd == 128));
+                                 !(kv_tma && kv_tma[0] == '0') && (hd == 64 || hd == 128));
                 intfa_free(src);
                 if (hd > 192) past192[warps / 8]++;
                 assert_int_equal(hd_k, (hd + 31) / 32 * 32);
