@@ -51,6 +51,15 @@ if [ "$mode" = splits ]; then # INTFA_KV_SPLITS sweep (0: the built-in choice)
     INTFA_KV_SPLITS=$([ "$s" = 0 ] || echo $s) timeout 100 python3 scripts/bench_decode.py --no-fp16 "$@" 2>&1 | grep "^ " | tee -a "$sum"
   done
 fi
+if [ "$mode" = prof ]; then # B = 1: where the time goes (decode, combine) and the split count
+  for s in 0 8 16 24 32 48 64; do
+    note "== splits $s"
+    INTFA_KV_SPLITS=$([ "$s" = 0 ] || echo $s) timeout 100 python3 scripts/bench_decode.py --no-fp16 --batches 1 --lens 16384,32768 "$@" 2>&1 | grep "^ " | tee -a "$sum"
+  done
+  timeout 200 ncu --kernel-name "regex:intfa_kv_(decode|combine)" --launch-skip 4 --launch-count 6 --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__grid_size \
+    python3 scripts/bench_decode.py --no-fp16 --batches 1 --lens 16384 --reps 2 --rounds 1 > "$OUT/ncu_b1_n16k.txt" 2>&1
+  note "ncu rc=$?"; grep -E "intfa_kv_|duration|throughput|grid_size" "$OUT/ncu_b1_n16k.txt" | head -40 | tee -a "$sum"
+fi
 if [ "$mode" = ncu ] || [ "$mode" = all ]; then
   for cfg in "8 32768" "1 131072"; do
     set -- $cfg

@@ -133,6 +133,17 @@ tma)
   note "tma: $(grep -c TOPS "$OUT/tma.txt") tables"; cat "$OUT/tma.txt"
   INTFA_KV_TMA=1 INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 run tma_attn_quick 150 build/test_gpu_attention
   INTFA_KV_TMA=1 INTFA_TEST_SEED=27 run tma_varlen 60 build/test_gpu_varlen ;;
+blocks4)
+  # hd64 causal at four blocks per SM (128 registers; with K/V by TMA ptxas needs no spill)
+  # against three (the default), alternating, same binary
+  tpl_dir b4
+  sed -i 's/local want = (hd_pad <= 64 and not v.causal) and 4 or 3/local want = (hd_pad <= 64) and 4 or 3/' "$A/b4/attn_fwd_wg.cu"
+  note "blocks4: edits $(grep -c 'want = (hd_pad <= 64) and 4' "$A/b4/attn_fwd_wg.cu") (must be 1)"
+  { perf_ab 64 1 "--variant attn_fwd-sm90a-d64-int8-fp16-causal-pu8-m64n128w4s2" three=- four=$A/b4 three2=- four2=$A/b4
+    for n in 1024 4096; do for d in - $A/b4 - $A/b4; do
+      echo "--- n $n dir $d"; INTFA_TEMPLATE_DIR=$([ $d = - ] || echo $d) timeout 40 build/intfa-perf --hd 64 --causal 1 --n $n --reps 20 2>&1 | grep -E "attn_fwd"
+    done; done; } > "$OUT/blocks4.txt" 2>&1
+  cat "$OUT/blocks4.txt" ;;
 w8)
   # K/V by TMA in the two-warpgroup tile (m128n128w8s2, which the tuner may pick at hd 64/128)
   # and the one-warpgroup default, against the sm_90 kernel (cp.async, mma.sync): relL2 ~0
