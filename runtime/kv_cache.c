@@ -273,11 +273,10 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
                       (unsigned)B, threads, 0, stream, &p);
     if (st != INTFA_OK || splits == 1) return st;
     const int64_t all_rows = B * c->heads_kv * rows;
-    /* the combine may start while the decode blocks finish (sm_90: programmatic dependent
+    /* one combine block per row; it may start while the decode blocks finish (sm_90: programmatic dependent
      * launch; it waits for their partials with griddepcontrol.wait) */
-    return intfa_launch_dependent(ctx, fcomb, "intfa_kv_combine",
-                                  (unsigned)((all_rows + k->kernels.warps - 1) / k->kernels.warps),
-                                  1, 1, threads, 0, stream, &p);
+    return intfa_launch_dependent(ctx, fcomb, "intfa_kv_combine", (unsigned)all_rows, 1, 1,
+                                  threads, 0, stream, &p);
 }
 
 intfa_status intfa_kv_attention(intfa_context *ctx, const intfa_kv_cache *cache,

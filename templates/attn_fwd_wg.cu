@@ -42,13 +42,14 @@
 // Resident warpgroups per SM are what hides the softmax's latency chains (the kernel issues
 // well under half of the time, docs/PERF_NOTES.md): with one warpgroup per block, registers
 // are capped for as many blocks per SM as their shared memory allows (228 KB per SM, 1 KB of
-// it reserved per block), three at most, or four for head_dim 64 without a mask (128
-// registers: measured 4-9% faster than three blocks although ptxas spills a few bytes for
-// some of these variants; the causal kernel spills more there), never fewer than two. Q
-// stays in shared memory to make room. Two warpgroups per block: one block per SM.
+// it reserved per block), three at most, or four for head_dim 64 (128 registers: measured 4-9%
+// faster than three blocks without a mask; with a mask, where the cp.async ring spills, only
+// with K/V by TMA, which needs no spill there: +3-5% at N = 4k-16k, +9% at 1k on an H100,
+// session 12), never fewer than two. Q stays in shared memory to make room. Two warpgroups
+// per block: one block per SM.
 //% local min_blocks = 1
 //% if v.warps == 4 then
-//%   local want = (hd_pad <= 64 and not v.causal) and 4 or 3
+//%   local want = (hd_pad <= 64 and (v.kv_tma or not v.causal)) and 4 or 3
 //%   min_blocks = 2
 //%   for b = want, 3, -1 do if b * (v.smem_bytes + 1024) <= 233472 then min_blocks = b break end end
 //%   if hd_pad > 160 then min_blocks = 2 end -- O alone is hd / 2 registers: 168 spill at 192

@@ -497,12 +497,10 @@ intfa_kv_decode_small(const __grid_constant__ intfa_kv_params p)
 
 // ------------------------------------------------------------------------------ combine
 
-#define COMBINE_BATCH 16 // partial O rows staged at once: 16 copies in flight per lane
+#define COMBINE_CHUNK 8 // partial O rows in flight per warp
 #define KV_MAX_SPLITS 128 // host mirror: INTFA_KV_MAX_SPLITS (runtime/kv_layout.h), never exceeded
-#define SPLIT_REGS (KV_MAX_SPLITS / 32)
 
-static_assert(sizeof(float) * WARPS * COMBINE_BATCH * HD <= 48 * 1024,
-              "the combine's staging exceeds static shared memory");
+static_assert(KV_MAX_SPLITS <= WARPS * 32, "the combine gives each thread at most one split's (m, l)");
 
 __device__ __forceinline__ float warp_sum(float x)
 {
@@ -511,103 +509,117 @@ __device__ __forceinline__ float warp_sum(float x)
     return x;
 }
 
-// This lane's PER_LANE floats of a partial O row (src) to shared memory (dst), asynchronously;
-// when !live nothing is read and zeros are written. (attn_common.cu's cp_async16 and cp_async4
-// have no 8-byte sibling for hd64.)
-__device__ __forceinline__ void copy_lane(u32 dst, const float *src, bool live)
+// x reduced over the block (max or sum) into every thread; slot: WARPS floats of shared memory
+template <bool MAX> __device__ __forceinline__ float block_reduce(float x, float *slot, int warp, int lane)
 {
-#if PER_LANE == 4
-    cp_async16(dst, src, live ? 16 : 0);
-#elif PER_LANE == 2
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(dst), "l"(src),
-                 "r"(live ? 8 : 0));
-#else
-#error "the combine copies 2 or 4 floats per lane (head_dim 64 or 128)"
-#endif
+    x = MAX ? warp_max(x) : warp_sum(x);
+    if (lane == 0) slot[warp] = x;
+    __syncthreads();
+    float r = slot[0];
+#pragma unroll
+    for (int w = 1; w < WARPS; ++w) r = MAX ? fmaxf(r, slot[w]) : r + slot[w];
+    return r;
 }
 
-// One warp per row (b, h, r): the splits' partials merged into the output and the LSE.
-// The splits are spread over the lanes (split s: lane s % 32, register s / 32), so their (m, l)
-// loads and weights ex2(m_s - m) are parallel; then the partial O rows are folded in batches
-// of COMBINE_BATCH, each lane copying its PER_LANE columns of the batch's rows into shared
-// memory with cp.async (all of them in flight at once, where a serial walk over the splits
-// waited for each row's load in turn) and reading them back. Weights live in registers, not
-// recomputed per batch: KV_MAX_SPLITS bounds the splits (the host clamps them, runtime/
-// kv_layout.c most_splits), so SPLIT_REGS registers per lane hold them all and every index is
-// a constant of the unrolled loops. An empty split (l <= 0, e.g. past a short sequence's end)
-// and a split past p.splits get weight 0 and their rows are not read (zeros staged): nothing
-// of theirs, even a NaN, reaches the sums. o adds the splits in order, as the serial walk did;
-// l's sum is a tree over the lanes.
+struct combine_rows {
+    float x[COMBINE_CHUNK][PER_LANE];
+};
+
+// This lane's PER_LANE columns of the partial O rows of splits s0 + WARPS i (i < COMBINE_CHUNK)
+// that exist: all loads issued before any is used.
+__device__ __forceinline__ void load_chunk(combine_rows &c, const float *src, int s0, int splits)
+{
+#pragma unroll
+    for (int i = 0; i < COMBINE_CHUNK; ++i) {
+        const int s = s0 + WARPS * i;
+        if (s < splits) {
+#if PER_LANE == 4
+            const float4 v = __ldcg((const float4 *)(src + (i64)s * HD));
+            c.x[i][0] = v.x; c.x[i][1] = v.y; c.x[i][2] = v.z; c.x[i][3] = v.w;
+#elif PER_LANE == 2
+            const float2 v = __ldcg((const float2 *)(src + (i64)s * HD));
+            c.x[i][0] = v.x; c.x[i][1] = v.y;
+#else
+#error "the combine reads 2 or 4 floats per lane (head_dim 64 or 128)"
+#endif
+        }
+    }
+}
+
+// o += weight[s] x_s for the chunk's splits of nonzero weight: an empty split's row (l <= 0,
+// e.g. past a short sequence's end) is never added, even a NaN in it.
+__device__ __forceinline__ void fold_chunk(float (&o)[PER_LANE], const combine_rows &c,
+                                           const float *weight, int s0, int splits)
+{
+#pragma unroll
+    for (int i = 0; i < COMBINE_CHUNK; ++i) {
+        const int s = s0 + WARPS * i;
+        if (s < splits) {
+            const float w = weight[s];
+            if (w > 0.f) {
+#pragma unroll
+                for (int k = 0; k < PER_LANE; ++k) o[k] = __fmaf_rn(c.x[i][k], w, o[k]);
+            }
+        }
+    }
+}
+
+// One block per row (b, h, r): the splits' partials merged into the output and the LSE. The
+// latency of the loads is what this kernel costs (a few hundred KB at most per call), so every
+// load is issued at once: each warp's first COMBINE_CHUNK partial rows (warp w: splits w,
+// w + WARPS, ...) go out before the weights are formed from the splits' (m, l), one split per
+// thread, whose maximum and weighted sum are block reductions; the warps' sums then meet in
+// shared memory. Splits past WARPS * COMBINE_CHUNK (long sequences) come in further chunks.
 extern "C" __global__ void __launch_bounds__(WARPS * 32) intfa_kv_combine(const __grid_constant__ intfa_kv_params p)
 {
-    __shared__ __align__(16) float staged[WARPS][COMBINE_BATCH][HD];
+    __shared__ float weight[KV_MAX_SPLITS];
+    __shared__ float red[2][WARPS];
+    __shared__ __align__(16) float part[WARPS][HD];
 //% if v.arch >= 90 then
     // launched as a programmatic dependent of intfa_kv_decode: wait for its partials
     asm volatile("griddepcontrol.wait;" ::: "memory");
 //% end
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const i64 row = (i64)blockIdx.x * WARPS + warp;
-    if (row >= (i64)p.batch * p.heads_kv * p.rows) return;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const i64 row = blockIdx.x; // the grid is exactly the rows
     const int r = (int)(row % p.rows), h = (int)(row / p.rows % p.heads_kv);
     const int b = (int)(row / ((i64)p.rows * p.heads_kv));
     const int splits = p.splits;
-    const float *ml = p.part_ml + row * splits * 2;
+    const float *src = p.part_o + row * splits * HD + lane * PER_LANE;
 
-    // this lane's splits: (m, l), the row's maximum, the weights and l
-    float f[SPLIT_REGS], ls[SPLIT_REGS], m = NEG_INF;
-#pragma unroll
-    for (int j = 0; j < SPLIT_REGS; ++j) {
-        const int s = lane + 32 * j;
-        const float2 v = s < splits ? *(const float2 *)(ml + 2 * s) : make_float2(NEG_INF, 0.f);
-        f[j] = v.x;
-        ls[j] = v.y > 0.f ? v.y : 0.f;
-        if (ls[j] > 0.f) m = fmaxf(m, v.x);
-    }
-    m = warp_max(m);
-    float l = 0.f;
-#pragma unroll
-    for (int j = 0; j < SPLIT_REGS; ++j) {
-        f[j] = ls[j] > 0.f ? ex2(f[j] - m) : 0.f;
-        l = __fmaf_rn(ls[j], f[j], l);
-    }
-    l = warp_sum(l);
+    combine_rows c;
+    load_chunk(c, src, warp, splits);
 
-    // the partial O rows, COMBINE_BATCH splits at a time (a batch lies in one register j)
+    float mt = NEG_INF, lt = 0.f;
+    if (tid < splits) {
+        const float2 v = __ldcg((const float2 *)(p.part_ml + (row * splits + tid) * 2));
+        if (v.y > 0.f) {
+            mt = v.x;
+            lt = v.y;
+        }
+    }
+    const float m = block_reduce<true>(mt, red[0], warp, lane);
+    const float w = lt > 0.f ? ex2(mt - m) : 0.f;
+    if (tid < KV_MAX_SPLITS) weight[tid] = w;
+    const float l = block_reduce<false>(lt * w, red[1], warp, lane); // its barrier publishes weight
+
     float o[PER_LANE];
 #pragma unroll
-    for (int i = 0; i < PER_LANE; ++i) o[i] = 0.f;
-    const float *src = p.part_o + row * splits * HD + lane * PER_LANE;
-    const u32 dst = smem_addr(&staged[warp][0][lane * PER_LANE]);
+    for (int k = 0; k < PER_LANE; ++k) o[k] = 0.f;
+    fold_chunk(o, c, weight, warp, splits);
+    for (int s0 = warp + WARPS * COMBINE_CHUNK; s0 < splits; s0 += WARPS * COMBINE_CHUNK) {
+        load_chunk(c, src, s0, splits);
+        fold_chunk(o, c, weight, s0, splits);
+    }
 #pragma unroll
-    for (int j = 0; j < SPLIT_REGS; ++j)
+    for (int k = 0; k < PER_LANE; ++k) part[warp][lane * PER_LANE + k] = o[k];
+    __syncthreads();
+    if (warp != 0) return;
 #pragma unroll
-        for (int half = 0; half < 32 / COMBINE_BATCH; ++half) {
-            const int s0 = 32 * j + COMBINE_BATCH * half;
-            if (s0 >= splits) continue;
-            float w[COMBINE_BATCH];
+    for (int k = 0; k < PER_LANE; ++k) {
+        float sum = part[0][lane * PER_LANE + k];
 #pragma unroll
-            for (int i = 0; i < COMBINE_BATCH; ++i) {
-                w[i] = __shfl_sync(0xffffffffu, f[j], COMBINE_BATCH * half + i);
-                copy_lane(dst + i * HD * 4, w[i] > 0.f ? src + (i64)(s0 + i) * HD : src, w[i] > 0.f);
-            }
-            cp_async_commit();
-            cp_async_wait<0>();
-            // each lane reads back only what it copied; the __syncwarp()s also keep the compiler
-            // from moving the shared reads across the wait or the next batch's copies
-            __syncwarp();
-#pragma unroll
-            for (int i = 0; i < COMBINE_BATCH; ++i) {
-#if PER_LANE == 4
-                const float4 v = *(const float4 *)&staged[warp][i][lane * PER_LANE];
-                const float x[PER_LANE] = {v.x, v.y, v.z, v.w};
-#else
-                const float2 v = *(const float2 *)&staged[warp][i][lane * PER_LANE];
-                const float x[PER_LANE] = {v.x, v.y};
-#endif
-#pragma unroll
-                for (int k = 0; k < PER_LANE; ++k) o[k] = __fmaf_rn(x[k], w[i], o[k]);
-            }
-            __syncwarp();
-        }
+        for (int w2 = 1; w2 < WARPS; ++w2) sum += part[w2][lane * PER_LANE + k];
+        o[k] = sum;
+    }
     write_row(p, true, b, h, r, 0, m, l, o, lane * PER_LANE, PER_LANE);
 }
