@@ -133,6 +133,28 @@ tma)
   note "tma: $(grep -c TOPS "$OUT/tma.txt") tables"; cat "$OUT/tma.txt"
   INTFA_KV_TMA=1 INTFA_TEST_QUICK=1 INTFA_TEST_SEED=26 run tma_attn_quick 150 build/test_gpu_attention
   INTFA_KV_TMA=1 INTFA_TEST_SEED=27 run tma_varlen 60 build/test_gpu_varlen ;;
+fa4stage)
+  # the first of two back-to-back calls: FA4's wheels and the first part of its CuTe libraries
+  # (carried in build-dev/peers, from ../shared/peers/get_wheels.sh) kept in /tmp
+  mkdir -p /tmp/peers && cp -r build-dev/peers/* /tmp/peers/ && note "fa4stage: $(ls /tmp/peers | tr '\n' ' ')" ;;
+peersall)
+  # the second call: install FA4 (the other part carried in build-dev/peers2), then every default
+  # row of bench_peers.py (hd 64/96/128/256 x both masks at N = 16k, B = 16 at N = 1k, varlen)
+  # (build-dev/peers2 also holds a copy of ../shared/peers/install_wheels.sh)
+  bash build-dev/peers2/install_wheels.sh /tmp/pk /tmp/peers/wheels /tmp/peers/cutlass-cu13.tar.xz.aa \
+    build-dev/peers2/cutlass-cu13.tar.xz.ab > "$OUT/install.log" 2>&1
+  note "install rc=$? $(tail -2 "$OUT/install.log" | head -1)"
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="/tmp/pk/nvidia_cutlass_dsl/dsl_packages:/tmp/pk:$PWD/python" \
+    timeout 480 python3 scripts/bench_peers.py --out "$OUT/peers" > "$OUT/peers.log" 2>&1
+  note "bench_peers default rc=$?"; tail -40 "$OUT/peers.log" ;;
+ncutma)
+  # ncu of the default tile with K/V by TMA, N = 16k, hd 128 and 64, full
+  bash scripts/device_profile.sh 128 16384 0 attn_fwd-sm90a-d128-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum"
+  bash scripts/device_profile.sh 64 16384 0 attn_fwd-sm90a-d64-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum" ;;
+kvab)
+  # issue 17: as kv, at B = 1, 8, 64 and N_kv = 4k-128k
+  KV_MEMCHECK=0 bash scripts/device_kv.sh tests
+  KV_AB_FILE=$A/kv_cache.before.cu bash scripts/device_kv.sh ab --batches 1,8,64 --lens 4096,16384,32768,131072 --no-fp16 ;;
 blocks4)
   # hd64 causal at four blocks per SM (128 registers; with K/V by TMA ptxas needs no spill)
   # against three (the default), alternating, same binary
