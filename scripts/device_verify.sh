@@ -234,6 +234,11 @@ coldstart)
     INTFA_COMPILE_JOBS=$jobs CUDA_CACHE_DISABLE=1 INTFA_CACHE_DIR=$d timeout 60 build/intfa-demo --reps 5 > "$OUT/warm_jobs$jobs.log" 2>&1
     note "warm disk cache: rc=$? $(grep -E 'first call' "$OUT/warm_jobs$jobs.log")"
   done ;;
+probe)
+  # the INT8 kernel through Python at N = 1k-16k (bench_peers' 1k row against intfa-perf's)
+  INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 200 \
+    python3 scripts/probe_layout.py 2>&1 | tee -a "$sum"
+  for n in 1024 16384; do build/intfa-perf --hd 128 --n $n --reps 30 2>&1 | tail -1 | tee -a "$sum"; done ;;
 pytests)
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
     timeout 300 python3 -m pytest -q -p no:cacheprovider -m gpu --ignore=python/tests/test_install.py python/tests > "$OUT/pytests.log" 2>&1
