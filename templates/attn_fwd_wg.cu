@@ -66,7 +66,7 @@
 // kt - 1's P.V product, one warpgroup-wide operation (the argument of
 // docs/experiments/mbar_s9: true on the hardware, not a PTX promise). Other head dims (rows
 // cut into slabs) keep the cp.async ring.
-#define KV_TMA ${v.kv_tma and 1 or 0} // head dims 64 and 128 with INTFA_KV_TMA=1 (intfa_variant_uses_kv_tma)
+#define KV_TMA ${v.kv_tma and 1 or 0} // head dims 64 and 128 unless INTFA_KV_TMA=0 (intfa_variant_uses_kv_tma)
 // A stage's key scales: with TMA, a window of BN + 4 from the 16-byte boundary at or below the
 // tile's first scale (a copy's first element must be 16-byte aligned in global memory), in a
 // slot rounded to the 128 bytes a TMA destination needs (intfa_variant_smem_bytes adds them).
