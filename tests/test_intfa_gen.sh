@@ -111,6 +111,12 @@ expect_rc 2 "$gen" --list --from-tuning-db "$tmp/no-such.db"
 
 # ------------------------------------------------------------------ --emit-aot, --verify
 sel="--variants $qa,$qb,$at --jobs 2"
+# a table holds the library's kernels: INTFA_KV_TMA=0 (the cp.async ring, A/B timing) refused
+INTFA_KV_TMA=0; export INTFA_KV_TMA
+expect_rc 2 "$gen" --emit-aot "$tmp/kv0" $sel
+unset INTFA_KV_TMA
+grep -q "INTFA_KV_TMA" "$tmp/err" || fail "--emit-aot with INTFA_KV_TMA=0 does not name the variable"
+[ -e "$tmp/kv0" ] && fail "--emit-aot with INTFA_KV_TMA=0 wrote $tmp/kv0"
 expect_rc 0 "$gen" --emit-aot "$tmp/a" $sel
 mkdir -p "$tmp/b/cubins" && echo old >"$tmp/b/cubins/$qa-old.cubin"
 expect_rc 0 "$gen" --emit-aot "$tmp/b" $sel
