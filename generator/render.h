@@ -46,8 +46,9 @@ int intfa_variant_uses_wgmma(const intfa_variant *v);
 
 /* 1 for the wgmma kernels (8-bit P) whose K, V^T and key scales are copied by TMA: head dims
  * 64 and 128 (templates/attn_fwd_wg.cu, KV_TMA; their parameters are intfa_attn_wg_tma_params),
- * unless INTFA_KV_TMA=0 (the cp.async ring, kept for A/B timing; precompiled tables are built
- * and used only with the variable unset). */
+ * unless INTFA_KV_TMA=0 (the cp.async ring, kept for A/B timing); INTFA_KV_TMA=2 extends it to
+ * every head dim that is a multiple of 32 (experimental). Precompiled tables are built and used
+ * only with the variable unset (or 1). */
 int intfa_variant_uses_kv_tma(const intfa_variant *v);
 
 /* 1 when a and b name the same kernel (every field equal). */

@@ -12,12 +12,13 @@
 #include "nvrtc_compile.h"
 #include "template.h"
 
-/* INTFA_KV_TMA=0: the wgmma kernels' K/V by cp.async (intfa_variant_uses_kv_tma); tables are
- * built without it (intfa-gen --emit-aot refuses it). */
-static int kv_tma_off(void)
+/* INTFA_KV_TMA set to other than 1 (0: the wgmma kernels' K/V by cp.async; 2: by TMA at every
+ * head dim; intfa_variant_uses_kv_tma): other kernels than a table's, which is built without it
+ * (intfa-gen --emit-aot refuses it). */
+static int kv_tma_not_default(void)
 {
     const char *e = getenv("INTFA_KV_TMA");
-    return e && e[0] == '0';
+    return e && e[0] && strcmp(e, "1") != 0;
 }
 
 /* The reason e was not built by this library, templates and NVRTC, into reason ("" if it was;
@@ -48,9 +49,9 @@ static intfa_status stale_reason(const char *fn, const intfa_aot_entry *e, int t
     else if (dir && dir[0])
         snprintf(reason, sizeof reason, "INTFA_TEMPLATE_DIR=%.100s is set: kernels are rendered "
                  "from those templates, not the embedded ones the table was built from", dir);
-    else if (template_dir && kv_tma_off())
-        snprintf(reason, sizeof reason, "INTFA_KV_TMA=0 is set: the wgmma kernels copy K and V "
-                 "by cp.async, with other parameters than the table's (built with TMA)");
+    else if (template_dir && kv_tma_not_default())
+        snprintf(reason, sizeof reason, "INTFA_KV_TMA=%.8s is set: the wgmma kernels copy K and V "
+                 "otherwise, with other parameters, than the table's", getenv("INTFA_KV_TMA"));
     if (cap > 0)
         snprintf(why, cap, "%s", reason);
     *fresh = reason[0] == '\0';

@@ -49,13 +49,16 @@ static intfa_status encode_maps(const intfa_cu *cu, intfa_attn_wg_tma_params *P,
     const cuuint64_t k_dims[4] = {hd, (cuuint64_t)key->seq_kv, (cuuint64_t)key->heads_kv, kb};
     const cuuint64_t k_str[3] = {intfa_tma_stride(key->k_sn, seq), intfa_tma_stride(key->k_sh, heads),
                                  varlen ? whole : intfa_tma_stride(key->k_sb, batch)};
-    const cuuint32_t k_box[4] = {(cuuint32_t)hd, bn, 1, 1};
+    /* K rows are copied in slabs of the wgmma tile's width (qk_slab: 128, 64 or 32 bytes; the
+     * kernel issues head_dim / slab copies per tile) */
+    const cuuint32_t slab = hd % 128 == 0 ? 128 : hd % 64 == 0 ? 64 : 32;
+    const cuuint32_t k_box[4] = {slab, bn, 1, 1};
     /* V^T: [planes][head_dim][n_pad] */
     const cuuint64_t v_dims[3] = {(cuuint64_t)key->n_pad, hd, planes};
     const cuuint64_t v_str[2] = {(cuuint64_t)key->n_pad, (cuuint64_t)key->n_pad * hd};
     const cuuint32_t v_box[3] = {bn, (cuuint32_t)hd, 1};
     intfa_status st;
-    if ((st = intfa_tma_map_int8(cu, &P->tk, "tensor map of K", key->k, 4, k_dims, k_str, k_box, (int)hd)) ||
+    if ((st = intfa_tma_map_int8(cu, &P->tk, "tensor map of K", key->k, 4, k_dims, k_str, k_box, (int)slab)) ||
         (st = intfa_tma_map_int8(cu, &P->tv, "tensor map of V", key->v, 3, v_dims, v_str, v_box, (int)bn)))
         return st;
     return intfa_tma_map_f32(cu, &P->tks, "tensor map of the key scales", key->k_scale,

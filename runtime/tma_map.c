@@ -16,7 +16,8 @@ intfa_status intfa_tma_map_int8(const intfa_cu *cu, CUtensorMap *map, const char
     static const cuuint32_t unit[4] = {1, 1, 1, 1};
     const CUresult r = cu->TensorMapEncodeTiled(
         map, CU_TENSOR_MAP_DATA_TYPE_UINT8, rank, (void *)base, dims, strides, box, unit,
-        CU_TENSOR_MAP_INTERLEAVE_NONE, row_bytes == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B,
+        CU_TENSOR_MAP_INTERLEAVE_NONE,
+        row_bytes == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : row_bytes == 64 ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_32B,
         CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     return r == CUDA_SUCCESS ? INTFA_OK : intfa_cu_fail(r, what);
 }

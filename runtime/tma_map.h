@@ -15,9 +15,9 @@ int intfa_tma_stride_usable(int64_t s, int extent);
 /* s, or 16 (a value TMA takes) for an unusable stride over an extent of one. */
 cuuint64_t intfa_tma_stride(int64_t s, int extent);
 
-/* An int8 map of rank 3 or 4 with boxes whose rows are row_bytes (64 or 128) long, swizzled as
- * the wgmma descriptors expect (the 64- or 128-byte swizzle); rows past the tensor read as
- * zeros. what names the map in the error. */
+/* An int8 map of rank 3 or 4 with boxes whose rows are row_bytes (32, 64 or 128) long, swizzled
+ * as the wgmma descriptors expect (the 32-, 64- or 128-byte swizzle); rows past the tensor read
+ * as zeros. what names the map in the error. */
 intfa_status intfa_tma_map_int8(const intfa_cu *cu, CUtensorMap *map, const char *what, const void *base,
                                 cuuint32_t rank, const cuuint64_t *dims, const cuuint64_t *strides,
                                 const cuuint32_t *box, int row_bytes);

@@ -36,6 +36,11 @@
 #   pytests   the Python package's GPU tests (python/tests -m gpu) on the library of build/
 #   overhead  issue 15: host time per call, Python (test_overhead.py) and C (intfa-perf --overhead)
 #   peers     scripts/bench_peers.py --rows dims (FA4 where installed: ../shared/peers)
+#   tma2      K/V by TMA at every head dim (INTFA_KV_TMA=2): GPU tests, memcheck, A/B at N = 16k
+#   probe     the INT8 kernel through Python at N = 1k-16k (scripts/probe_layout.py)
+#   fa4stage, peersall  FA4 in two back-to-back calls (build-dev/peers, build-dev/peers2), then
+#             every default row of bench_peers.py
+#   ncutma, blocks4, w8, kvab, tmatests  see their comments below
 source "$(dirname "$0")/device_env.sh"
 # on the GPU machine (no CMake build there): the binaries scripts/device_pack.sh packed
 [ -d build-dev/a/bin ] && [ ! -e build/CMakeCache.txt ] && mkdir -p build && cp build-dev/a/bin/* build/
@@ -234,6 +239,25 @@ coldstart)
     INTFA_COMPILE_JOBS=$jobs CUDA_CACHE_DISABLE=1 INTFA_CACHE_DIR=$d timeout 60 build/intfa-demo --reps 5 > "$OUT/warm_jobs$jobs.log" 2>&1
     note "warm disk cache: rc=$? $(grep -E 'first call' "$OUT/warm_jobs$jobs.log")"
   done ;;
+tma2)
+  # K by TMA in slabs at every head dim that is a multiple of 32 (INTFA_KV_TMA=2, experimental):
+  # the GPU tests with it, memcheck on odd shapes, then the A/B against the default (cp.async
+  # ring past 64/128) at N = 16k, alternating, same binary
+  export INTFA_KV_TMA=2
+  for hd in 96 160 192 256; do for extra in "" "--dropin 1 --causal 1"; do
+    note "--- $extra hd $hd n 190: $(timeout 60 build/intfa-perf --hd $hd --n 190 --reps 2 --heads 2 $extra 2>&1 | grep -E 'TOPS|failed|error|attn_fwd' | tail -1)"
+  done; done
+  timeout 150 compute-sanitizer --tool memcheck --print-limit 3 build/intfa-perf --hd 96 --n 300 --reps 1 --heads 2 --dropin 1 > "$OUT/tma2_san.txt" 2>&1
+  grep -E "ERROR SUMMARY" "$OUT/tma2_san.txt" | tee -a "$sum"
+  INTFA_TEST_QUICK=1 INTFA_TEST_SEED=36 run tma2_attn_quick 200 build/test_gpu_attention
+  INTFA_TEST_SEED=37 run tma2_varlen 60 build/test_gpu_varlen
+  INTFA_TEST_SEED=38 run tma2_quant_dims 60 build/test_gpu_quant_dims
+  unset INTFA_KV_TMA
+  { for hd in 96 160 192 256; do for c in 0 1; do for t in 1 2 1 2; do
+      echo "--- KV_TMA=$t hd $hd causal $c"
+      INTFA_KV_TMA=$t timeout 60 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 2>&1 | grep attn_fwd
+    done; done; done; } > "$OUT/tma2_ab.txt" 2>&1
+  cat "$OUT/tma2_ab.txt" ;;
 probe)
   # the INT8 kernel through Python at N = 1k-16k (bench_peers' 1k row against intfa-perf's)
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 200 \

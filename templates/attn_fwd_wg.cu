@@ -64,9 +64,11 @@
 // refill of stage (kt - 1) % S is issued at the top of tile kt after a __syncthreads
 // (TMA_BAR 1); TMA_BAR 0 (timing only) relies on thread 0's warp having waited for tile
 // kt - 1's P.V product, one warpgroup-wide operation (the argument of
-// docs/experiments/mbar_s9: true on the hardware, not a PTX promise). Other head dims (rows
-// cut into slabs) keep the cp.async ring.
-#define KV_TMA ${v.kv_tma and 1 or 0} // head dims 64 and 128 unless INTFA_KV_TMA=0 (intfa_variant_uses_kv_tma)
+// docs/experiments/mbar_s9: true on the hardware, not a PTX promise). Other head dims keep the
+// cp.async ring unless INTFA_KV_TMA=2 (experimental), which copies K rows in slabs of the
+// wgmma tile's width (qk_slab: HD / SL copies per tile; multiples of 32 only, where no box is
+// wider than its tensor).
+#define KV_TMA ${v.kv_tma and 1 or 0} // intfa_variant_uses_kv_tma: hd 64 and 128 unless INTFA_KV_TMA=0; =2: every multiple of 32
 // A stage's key scales: with TMA, a window of BN + 4 from the 16-byte boundary at or below the
 // tile's first scale (a copy's first element must be 16-byte aligned in global memory), in a
 // slot rounded to the 128 bytes a TMA destination needs (intfa_variant_smem_bytes adds them).
@@ -178,7 +180,10 @@ intfa_attn_fwd(ATTN_PARAMS)
     auto issue_kv = [&](int kt, int st) {
         const u32 bar = sFull + 8 * st;
         mbar_arrive_expect_tx(bar, TILE_K_BYTES + TILE_V_BYTES + (BN + 4) * 4);
-        tma_load_4d(sK + st * TILE_K_BYTES, &P.tk, bar, 0, k0 + kt * BN, blk.hkv, k_b);
+        constexpr int SL = qk_slab<HD>::bytes; // K rows in slabs of SL bytes (one at hd 64, 128)
+#pragma unroll
+        for (int s = 0; s < HD / SL; ++s)
+            tma_load_4d(sK + st * TILE_K_BYTES + s * BN * SL, &P.tk, bar, s * SL, k0 + kt * BN, blk.hkv, k_b);
         tma_load_3d(sV + st * TILE_V_BYTES, &P.tv, bar, v_col0 + kt * BN, 0, v_plane);
         tma_load_2d(sKs + st * KS_STAGE_BYTES, &P.tks, bar, ks0 - ks_shift + kt * BN, 0);
     };

@@ -128,8 +128,8 @@ static void test_template_dir_makes_entries_stale(void **state)
     free(saved);
 }
 
-/* With INTFA_KV_TMA=0 the wgmma kernels take other parameters than the table's. */
-static void test_kv_tma_off_makes_entries_stale(void **state)
+/* With INTFA_KV_TMA=0 or 2 the wgmma kernels take other parameters than the table's. */
+static void test_kv_tma_other_than_default_makes_entries_stale(void **state)
 {
     (void)state;
     intfa_aot_entry e = fresh_entry("attn_fwd-sm90a-d128-int8-fp16-full-pu8-m64n128w4s2", "sm_90a",
@@ -139,7 +139,9 @@ static void test_kv_tma_off_makes_entries_stale(void **state)
     char *saved = old ? strdup(old) : NULL;
     setenv("INTFA_KV_TMA", "0", 1);
     expect_stale(e, "INTFA_KV_TMA=0");
-    setenv("INTFA_KV_TMA", "1", 1);
+    setenv("INTFA_KV_TMA", "2", 1); /* TMA at every head dim: other kernels too */
+    expect_stale(e, "INTFA_KV_TMA=2");
+    setenv("INTFA_KV_TMA", "1", 1); /* the default, spelled out */
     assert_ptr_equal(find(&t, e.name, INTFA_ARCH_SM90A, 0), &e);
     if (saved)
         setenv("INTFA_KV_TMA", saved, 1);
@@ -247,7 +249,7 @@ int main(void)
         cmocka_unit_test(test_entry_of_another_target_never_returned),
         cmocka_unit_test(test_stale_entries_skipped),
         cmocka_unit_test(test_template_dir_makes_entries_stale),
-        cmocka_unit_test(test_kv_tma_off_makes_entries_stale),
+        cmocka_unit_test(test_kv_tma_other_than_default_makes_entries_stale),
         cmocka_unit_test(test_stale_reported_once_when_verbose),
         cmocka_unit_test(test_other_format_or_empty_table_misses),
         cmocka_unit_test(test_argument_checks),

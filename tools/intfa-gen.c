@@ -350,7 +350,7 @@ static int cmd_compile(const gen_options *o, int threads)
 static int cmd_emit_aot(const gen_options *o, int threads)
 {
     const char *kv_tma = getenv("INTFA_KV_TMA");
-    if (kv_tma && kv_tma[0] == '0') {
+    if (kv_tma && kv_tma[0] && strcmp(kv_tma, "1") != 0) {
         fprintf(stderr, "intfa-gen: --emit-aot with INTFA_KV_TMA=%s: a table is built with the "
                 "library's kernels (K/V by TMA); unset INTFA_KV_TMA\n", kv_tma);
         return 2;
