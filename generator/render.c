@@ -70,8 +70,8 @@ intfa_status intfa_variant_render(const intfa_variant *v, char **source)
          * be checked on Hopper. It changes the source, hence the cache key. */
         {"int4_native_test", INTFA_TV_BOOL, NULL, int4_native_test()},
         /* K/V by TMA in the one-warpgroup wgmma kernel (intfa_variant_uses_kv_tma: head dims
-         * 64 and 128 unless INTFA_KV_TMA=0; every multiple of 32 with INTFA_KV_TMA=2). It changes the source and the
-         * kernel's parameters together. */
+         * 64 and 128 unless INTFA_KV_TMA=0; every multiple of 32 with INTFA_KV_TMA=2). It
+         * changes the source and the kernel's parameters together. */
         {"kv_tma", INTFA_TV_BOOL, NULL, intfa_variant_uses_kv_tma(v)},
     };
 

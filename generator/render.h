@@ -51,6 +51,10 @@ int intfa_variant_uses_wgmma(const intfa_variant *v);
  * only with the variable unset (or 1). */
 int intfa_variant_uses_kv_tma(const intfa_variant *v);
 
+/* 1 when INTFA_KV_TMA is unset, empty or 1 now: the kernels a precompiled table holds (read on
+ * every call, unlike intfa_variant_uses_kv_tma's cached value). */
+int intfa_kv_tma_env_default(void);
+
 /* 1 when a and b name the same kernel (every field equal). */
 int intfa_variant_same(const intfa_variant *a, const intfa_variant *b);
 

@@ -94,6 +94,12 @@ int intfa_variant_uses_kv_tma(const intfa_variant *v)
            (on == 2 ? v->head_dim % 32 == 0 : v->head_dim == 64 || v->head_dim == 128);
 }
 
+int intfa_kv_tma_env_default(void)
+{
+    const char *e = getenv("INTFA_KV_TMA");
+    return !e || !e[0] || strcmp(e, "1") == 0;
+}
+
 int intfa_variant_same(const intfa_variant *a, const intfa_variant *b)
 {
     return a->kind == b->kind && a->arch == b->arch && a->head_dim == b->head_dim &&

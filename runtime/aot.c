@@ -10,16 +10,8 @@
 #include "cache.h"
 #include "error.h"
 #include "nvrtc_compile.h"
+#include "render.h"
 #include "template.h"
-
-/* INTFA_KV_TMA set to other than 1 (0: the wgmma kernels' K/V by cp.async; 2: by TMA at every
- * head dim; intfa_variant_uses_kv_tma): other kernels than a table's, which is built without it
- * (intfa-gen --emit-aot refuses it). */
-static int kv_tma_not_default(void)
-{
-    const char *e = getenv("INTFA_KV_TMA");
-    return e && e[0] && strcmp(e, "1") != 0;
-}
 
 /* The reason e was not built by this library, templates and NVRTC, into reason ("" if it was;
  * cap bytes); with template_dir, also when INTFA_TEMPLATE_DIR is set. */
@@ -49,7 +41,9 @@ static intfa_status stale_reason(const char *fn, const intfa_aot_entry *e, int t
     else if (dir && dir[0])
         snprintf(reason, sizeof reason, "INTFA_TEMPLATE_DIR=%.100s is set: kernels are rendered "
                  "from those templates, not the embedded ones the table was built from", dir);
-    else if (template_dir && kv_tma_not_default())
+    /* INTFA_KV_TMA other than 1 (0: K/V by cp.async; 2: by TMA at every head dim): other
+     * kernels than a table's, which is built without it (intfa-gen --emit-aot refuses it) */
+    else if (template_dir && !intfa_kv_tma_env_default())
         snprintf(reason, sizeof reason, "INTFA_KV_TMA=%.8s is set: the wgmma kernels copy K and V "
                  "otherwise, with other parameters, than the table's", getenv("INTFA_KV_TMA"));
     if (cap > 0)

@@ -273,8 +273,8 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
                       (unsigned)B, threads, 0, stream, &p);
     if (st != INTFA_OK || splits == 1) return st;
     const int64_t all_rows = B * c->heads_kv * rows;
-    /* one combine block per row; it may start while the decode blocks finish (sm_90: programmatic dependent
-     * launch; it waits for their partials with griddepcontrol.wait) */
+    /* one combine block per row; it may start while the decode blocks finish (sm_90:
+     * programmatic dependent launch; it waits for their partials with griddepcontrol.wait) */
     return intfa_launch_dependent(ctx, fcomb, "intfa_kv_combine", (unsigned)all_rows, 1, 1,
                                   threads, 0, stream, &p);
 }

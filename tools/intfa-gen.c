@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gen/gen.h"
+#include "render.h"
 
 typedef enum {
     MODE_NONE,
@@ -349,10 +350,9 @@ static int cmd_compile(const gen_options *o, int threads)
 
 static int cmd_emit_aot(const gen_options *o, int threads)
 {
-    const char *kv_tma = getenv("INTFA_KV_TMA");
-    if (kv_tma && kv_tma[0] && strcmp(kv_tma, "1") != 0) {
+    if (!intfa_kv_tma_env_default()) {
         fprintf(stderr, "intfa-gen: --emit-aot with INTFA_KV_TMA=%s: a table is built with the "
-                "library's kernels (K/V by TMA); unset INTFA_KV_TMA\n", kv_tma);
+                "library's kernels (K/V by TMA); unset INTFA_KV_TMA\n", getenv("INTFA_KV_TMA"));
         return 2;
     }
     gen_list l;
