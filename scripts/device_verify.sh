@@ -171,6 +171,11 @@ bulk)
     note "== INTFA_KV_BULK=$x"
     INTFA_KV_BULK=$x timeout 120 python3 scripts/bench_decode.py --batches 1,8,64 \
       --lens 4096,16384,32768,131072 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
+  done
+  for sp in 8 16 24 32 64; do
+    note "== INTFA_KV_BULK=1 INTFA_KV_SPLITS=$sp"
+    INTFA_KV_BULK=1 INTFA_KV_SPLITS=$sp timeout 60 python3 scripts/bench_decode.py --batches 1 \
+      --lens 4096,16384,32768 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
   done ;;
 kvab)
   # issue 17: as kv, at B = 1, 8, 64 and N_kv = 4k-128k
