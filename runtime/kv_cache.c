@@ -12,11 +12,6 @@
 #include "validate.h"
 #include "workspace.h"
 
-#define INTFA_KV_BULK_DEFAULT 0         /* the bulk decode by default (INTFA_KV_BULK overrides) */
-#define BULK_SMEM_PER_SM (228 * 1024)   /* sm_90's shared memory per SM */
-#define BULK_STATIC_SMEM (20 * 1024)    /* the decode's static shared memory, rounded up, and the
-                                         * 1 KB the driver reserves per block */
-
 intfa_status intfa_kv_cache_bytes(const intfa_kv_cache *cache, size_t *bytes)
 {
     intfa_clear_error();
@@ -232,24 +227,6 @@ intfa_status intfa_kv_append(intfa_context *ctx, const intfa_kv_cache *cache,
     return st;
 }
 
-/* The bulk decode (templates/kv_cache.cu, intfa_kv_decode_bulk: K/V tiles through shared
- * memory by cp.async.bulk): sm_90 and pages of >= 64 keys. INTFA_KV_BULK=0 or 1 overrides the
- * default, for A/B timing. */
-static int decode_bulk(const intfa_context *ctx, const intfa_kv_cache *c)
-{
-    if ((ctx->arch != INTFA_ARCH_SM90 && ctx->arch != INTFA_ARCH_SM90A) || c->page_size < INTFA_KV_TILE)
-        return 0;
-    const char *env = getenv("INTFA_KV_BULK");
-    return env && *env ? env[0] != '0' : INTFA_KV_BULK_DEFAULT;
-}
-
-/* One stage of the bulk decode: a tile's K rows and V chunk, its key scales, its page's V scales
- * (KV_STAGE_BYTES in the template). */
-static unsigned bulk_stage_bytes(int64_t head_dim)
-{
-    return (unsigned)(2 * INTFA_KV_TILE * head_dim + INTFA_KV_TILE * 4 + head_dim * 4);
-}
-
 static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv_cache *c,
                                   const intfa_kv_seqs *s, const intfa_kv_query *query,
                                   float scale_log2, const intfa_tensor *q, const intfa_tensor *out,
@@ -260,19 +237,17 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     for (int64_t b = 0; b < B; ++b)
         if (k->lens[b] > max_len) max_len = k->lens[b];
     const int64_t tiles = (max_len + INTFA_KV_TILE - 1) / INTFA_KV_TILE;
-    /* two decode blocks per SM (254 registers x 128 threads; 36 KB of shared memory each); the
-     * bulk decode's stages allow one at hd128 */
-    const unsigned bulk_smem = decode_bulk(ctx, c) ? bulk_stage_bytes(c->head_dim) * 2u * (unsigned)k->kernels.warps : 0;
-    const int64_t per_sm = !bulk_smem || bulk_smem + BULK_STATIC_SMEM <= BULK_SMEM_PER_SM / 2 ? 2 : 1;
-    int64_t splits = intfa_kv_decode_splits(B, c->heads_kv * groups, max_len, per_sm * (int64_t)ctx->sm_count);
+    intfa_kv_decode_kernel dk;
+    intfa_kv_choose_decode(ctx->arch == INTFA_ARCH_SM90 || ctx->arch == INTFA_ARCH_SM90A, c->page_size,
+                           c->head_dim, k->kernels.warps, &dk);
+    int64_t splits = intfa_kv_decode_splits(B, c->heads_kv * groups, max_len, dk.per_sm * (int64_t)ctx->sm_count);
     if (splits > k->ws.splits_cap) splits = k->ws.splits_cap;
     const int64_t per_split = tiles > 0 ? (tiles + splits - 1) / splits : 1;
     splits = tiles > 0 ? (tiles + per_split - 1) / per_split : 1;
     CUfunction fdec, fcomb;
     int inlined;
     intfa_kv_params p = cache_params(c, s, k, &inlined);
-    const char *decode = bulk_smem ? "intfa_kv_decode_bulk"
-                         : c->page_size >= INTFA_KV_TILE ? "intfa_kv_decode" : "intfa_kv_decode_small";
+    const char *decode = dk.name;
     intfa_status st = intfa_ctx_function(ctx, &k->kernels, decode, &fdec);
     if (st == INTFA_OK && splits > 1) st = intfa_ctx_function(ctx, &k->kernels, "intfa_kv_combine", &fcomb);
     if (st == INTFA_OK && !inlined) st = send_arrays(ctx, k, stream);
@@ -297,7 +272,7 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     p.scale_log2 = scale_log2;
     const unsigned threads = (unsigned)k->kernels.warps * 32;
     st = intfa_launch(ctx, fdec, decode, (unsigned)splits, (unsigned)(c->heads_kv * groups),
-                      (unsigned)B, threads, bulk_smem, stream, &p);
+                      (unsigned)B, threads, dk.smem, stream, &p);
     if (st != INTFA_OK || splits == 1) return st;
     const int64_t all_rows = B * c->heads_kv * rows;
     /* one combine block per row; it may start while the decode blocks finish (sm_90:
