@@ -163,7 +163,7 @@ bulk)
   # cp.async.bulk): the KV GPU tests with it, memcheck, then the decode with and without it in
   # alternating processes (B = 1, 8, 64; N_kv = 4k-128k; cold L2)
   INTFA_KV_BULK=1 KV_MEMCHECK=0 bash scripts/device_kv.sh tests
-  INTFA_KV_BULK=1 timeout 150 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 \
+  INTFA_KV_BULK=1 timeout 100 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 \
     build/test_gpu_kvcache > "$OUT/bulk_memcheck.log" 2>&1
   note "bulk memcheck rc=$? $(grep -h 'ERROR SUMMARY' "$OUT/bulk_memcheck.log" | tail -1)"
   export INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python"
