@@ -37,7 +37,7 @@
 #   overhead  issue 15: host time per call, Python (test_overhead.py) and C (intfa-perf --overhead)
 #   peers     scripts/bench_peers.py --rows dims (FA4 where installed: ../shared/peers)
 #   bulk      issue 17: the decode through shared memory by cp.async.bulk (INTFA_KV_BULK=1):
-#             KV tests, memcheck, A/B against the register decode
+#             KV tests, memcheck, A/B against the register decode; bulkquick: its short form
 #   tma2      K/V by TMA at every head dim (INTFA_KV_TMA=2): GPU tests, memcheck, A/B at N = 16k
 #   probe     the INT8 kernel through Python at N = 1k-16k (scripts/probe_layout.py)
 #   fa4stage, peersall  FA4 in two back-to-back calls (build-dev/peers, build-dev/peers2), then
@@ -176,6 +176,15 @@ bulk)
     note "== INTFA_KV_BULK=1 INTFA_KV_SPLITS=$sp"
     INTFA_KV_BULK=1 INTFA_KV_SPLITS=$sp timeout 60 python3 scripts/bench_decode.py --batches 1 \
       --lens 4096,16384,32768 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
+  done ;;
+bulkquick)
+  # the bulk decode's KV tests (no memcheck) and its A/B at B = 1 and 8, for a short lease
+  INTFA_KV_BULK=1 KV_MEMCHECK=0 bash scripts/device_kv.sh tests
+  export INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python"
+  for x in 0 1 0 1; do
+    note "== INTFA_KV_BULK=$x"
+    INTFA_KV_BULK=$x timeout 60 python3 scripts/bench_decode.py --batches 1,8 \
+      --lens 4096,16384,32768,131072 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
   done ;;
 kvab)
   # issue 17: as kv, at B = 1, 8, 64 and N_kv = 4k-128k
