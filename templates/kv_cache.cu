@@ -260,17 +260,17 @@ __device__ __forceinline__ void load_k(const intfa_kv_params &p, const int *tabl
     if constexpr (ONE_PAGE) {
         const i64 ph = page_of(p, table, kb, len) * p.heads_kv + h, key0 = ph * ps + (kb & (ps - 1));
         load_k_rows(p.k8 + key0 * HD, p.k_scale + key0, k, lane);
-        return;
-    }
+    } else {
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        const int t = kb + 8 * j; // eight keys of one 16-key group: one page
-        const i64 ph = page_of(p, table, t, len) * p.heads_kv + h;
-        const int slot = t & (ps - 1);
-        const signed char *row = p.k8 + (ph * ps + slot + g) * HD + 16 * c;
+        for (int j = 0; j < 8; ++j) {
+            const int t = kb + 8 * j; // eight keys of one 16-key group: one page
+            const i64 ph = page_of(p, table, t, len) * p.heads_kv + h;
+            const int slot = t & (ps - 1);
+            const signed char *row = p.k8 + (ph * ps + slot + g) * HD + 16 * c;
 #pragma unroll
-        for (int i = 0; i < HD / 64; ++i) k.w[j][i] = *(const uint4 *)(row + 64 * i);
-        k.s[j] = *(const float2 *)(p.k_scale + ph * ps + slot + 2 * c);
+            for (int i = 0; i < HD / 64; ++i) k.w[j][i] = *(const uint4 *)(row + 64 * i);
+            k.s[j] = *(const float2 *)(p.k_scale + ph * ps + slot + 2 * c);
+        }
     }
 }
 
@@ -527,9 +527,11 @@ template <int MODE> __device__ __forceinline__ void decode_block(const intfa_kv_
             load_k_rows((const signed char *)stage, (const float *)(stage + KV_STAGE_KS), k, lane);
             decode_tile<true>(p, table, h, len, t * TILE, qf, k, rw, lane,
                               (const signed char *)(stage + KV_STAGE_V), (const float *)(stage + KV_STAGE_VS));
-            __syncwarp(); // every lane has read the stage
-            if (lane == 0 && t + 2 * WARPS < tile1)
+            __syncwarp(); // every lane has read the stage (generic proxy) before the copies
+            if (lane == 0 && t + 2 * WARPS < tile1) { // (async proxy) write it again
+                asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
                 issue_tile(p, table, h, len, t + 2 * WARPS, st0 + s * KV_STAGE_BYTES, bar0 + 8 * s);
+            }
         }
 //% end
     } else {
