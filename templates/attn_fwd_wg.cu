@@ -92,19 +92,6 @@ struct __align__(128) intfa_attn_wg_tma_params {
 #define ATTN_P p_
 #endif
 
-#if KV_TMA
-__device__ __forceinline__ void mbar_arrive_expect_tx(u32 bar, u32 bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbar_wait(u32 bar, u32 parity)
-{
-    asm volatile("{\n.reg .pred done;\nwait_%=:\n"
-                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-                 "@!done bra wait_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
-}
-#endif
-
 #if PV_PIPE
 // O += beta P V_c for the HD / PVN column chunks c of one key tile (attn_wgmma.cu, PV_PIPE),
 // O first multiplied by alpha where a row's maximum moved (behind the first product). The

@@ -57,7 +57,9 @@ __device__ __forceinline__ void mbar_arrive(u32 bar)
 {
     asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
-__device__ __forceinline__ void mbar_wait(u32 bar, u32 parity)
+// This kernel's own wait (a loop in C++ around one try_wait): attn_tma.cu's mbar_wait, a loop
+// inside the asm, compiles this kernel to a different schedule with a stack frame.
+__device__ __forceinline__ void ws_mbar_wait(u32 bar, u32 parity)
 {
     u32 done;
     do {
@@ -144,7 +146,7 @@ __device__ __forceinline__ void produce(const intfa_attn_ws_params &P, const sme
         const attn_block blk(p, wt.mb, wt.hq, wt.b);
         if (blk.n_tiles == 0) continue;
         if (lane == 0) {
-            mbar_wait(sm.q_empty(), (q_uses & 1) ^ 1);
+            ws_mbar_wait(sm.q_empty(), (q_uses & 1) ^ 1);
             mbar_expect_tx(sm.q_full(), BM * HD);
             tma_load_4d(sm.q, &P.tq, sm.q_full(), 0, blk.m0, wt.hq, wt.b);
             mbar_arrive(sm.q_full());
@@ -152,7 +154,7 @@ __device__ __forceinline__ void produce(const intfa_attn_ws_params &P, const sme
         ++q_uses;
         for (int kt = 0; kt < blk.n_tiles; ++kt, pos.next()) {
             const int key0 = kt * BN;
-            mbar_wait(sm.empty(pos.st), pos.ph ^ 1);
+            ws_mbar_wait(sm.empty(pos.st), pos.ph ^ 1);
             if (lane == 0) {
                 mbar_expect_tx(sm.full(pos.st), TILE_K_BYTES + TILE_V_BYTES);
                 tma_load_4d(sm.k + pos.st * TILE_K_BYTES, &P.tk, sm.full(pos.st), 0, key0, blk.hkv, wt.b);
@@ -186,7 +188,7 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
         start_rows(p, blk, m0w + warp * 16, g, no_fused_q, rows, a, m, l, o);
         const int n = blk.n_tiles;
         if (n > 0) {
-            mbar_wait(sm.q_full(), q_uses & 1);
+            ws_mbar_wait(sm.q_full(), q_uses & 1);
             ++q_uses;
             const u32 sQw = sm.q + c * 64 * HD;
             int s[MT][BN / 8][4], pv[HD / 8][4];
@@ -221,7 +223,7 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
             };
 
             // tile 0: S only
-            mbar_wait(sm.full(pos.st), pos.ph);
+            ws_mbar_wait(sm.full(pos.st), pos.ph);
             turn_take(c);
             wg_operands(s[0]);
             wg_fence();
@@ -241,7 +243,7 @@ __device__ __forceinline__ void consume(const intfa_attn_params &p, const smem_m
                 prev = pos.st;
                 pos.next();
                 if (++kt == n) break;
-                mbar_wait(sm.full(pos.st), pos.ph);
+                ws_mbar_wait(sm.full(pos.st), pos.ph);
                 turn_take(c);
                 wg_operands(s[0]);
                 wg_operands(pv);

@@ -411,6 +411,8 @@ __device__ __forceinline__ void write_row(const intfa_kv_params &p, bool final_r
 }
 
 //% if v.arch >= 90 then
+//% include("attn_tma.cu")
+
 // The bulk decode (sm_90, pages of >= 64 keys): each warp streams its tiles through two stages of
 // shared memory of its own, each filled by four cp.async.bulk copies (the tile's K rows and key
 // scales, its V chunk and the page's V scales: contiguous in the page) that complete on the
@@ -433,20 +435,13 @@ __device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes, u
                  ::"r"(dst), "l"(src), "r"(bytes), "r"(bar) : "memory");
 }
 
-__device__ __forceinline__ void kv_mbar_wait(u32 bar, u32 parity)
-{
-    asm volatile("{\n.reg .pred done;\nwait_%=:\n"
-                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-                 "@!done bra wait_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
-}
-
 // Stage st (shared address) of tile t: its four copies, completing on bar. One thread.
 __device__ __forceinline__ void issue_tile(const intfa_kv_params &p, const int *table, int h, int len,
                                            int t, u32 st, u32 bar)
 {
     const int ps = 1 << p.ps_log2, kb = t * TILE;
     const i64 ph = page_of(p, table, kb, len) * p.heads_kv + h, key0 = ph * ps + (kb & (ps - 1));
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(KV_STAGE_BYTES) : "memory");
+    mbar_arrive_expect_tx(bar, KV_STAGE_BYTES);
     bulk_copy(st, p.k8 + key0 * HD, TILE * HD, bar);
     bulk_copy(st + KV_STAGE_V, p.v8 + ph * HD * ps + (i64)(kb & (ps - 1)) * HD, TILE * HD, bar);
     bulk_copy(st + KV_STAGE_KS, p.k_scale + key0, TILE * 4, bar);
@@ -477,8 +472,8 @@ template <int MODE> __device__ __forceinline__ void decode_block(const intfa_kv_
     __shared__ __align__(8) unsigned long long kv_full[WARPS][2];
     const u32 st0 = smem_u32(kv_stages + 2 * warp * KV_STAGE_BYTES), bar0 = smem_u32(&kv_full[warp][0]);
     if (MODE == 2 && lane == 0) { // this warp's barriers, then its first two tiles
-        asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(bar0) : "memory");
-        asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(bar0 + 8) : "memory");
+        mbar_init(bar0, 1);
+        mbar_init(bar0 + 8, 1);
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
         for (int i = 0; i < 2 && tile0 + WARPS * i < tile1; ++i)
             issue_tile(p, table, h, len, tile0 + WARPS * i, st0 + i * KV_STAGE_BYTES, bar0 + 8 * i);
@@ -522,7 +517,7 @@ template <int MODE> __device__ __forceinline__ void decode_block(const intfa_kv_
         for (int t = tile0; t < tile1; t += WARPS, ++i) {
             const int s = i & 1;
             const unsigned char *stage = kv_stages + (2 * warp + s) * KV_STAGE_BYTES;
-            kv_mbar_wait(bar0 + 8 * s, (i >> 1) & 1);
+            mbar_wait(bar0 + 8 * s, (i >> 1) & 1);
             k_tile k;
             load_k_rows((const signed char *)stage, (const float *)(stage + KV_STAGE_KS), k, lane);
             decode_tile<true>(p, table, h, len, t * TILE, qf, k, rw, lane,
