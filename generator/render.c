@@ -69,8 +69,8 @@ intfa_status intfa_variant_render(const intfa_variant *v, char **source)
          * sm_80/86/89) on sm_90 too, where INT4 mma.sync is emulated but runs, so that path can
          * be checked on Hopper. It changes the source, hence the cache key. */
         {"int4_native_test", INTFA_TV_BOOL, NULL, int4_native_test()},
-        /* K/V by TMA in the one-warpgroup wgmma kernel (intfa_variant_uses_kv_tma: head dims
-         * 64 and 128 unless INTFA_KV_TMA=0; every multiple of 32 with INTFA_KV_TMA=2). It
+        /* K/V by TMA in the one-warpgroup wgmma kernel (intfa_variant_uses_kv_tma: every
+         * head dim that is a multiple of 32 unless INTFA_KV_TMA=0). It
          * changes the source and the kernel's parameters together. */
         {"kv_tma", INTFA_TV_BOOL, NULL, intfa_variant_uses_kv_tma(v)},
     };

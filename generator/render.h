@@ -44,15 +44,14 @@ long long intfa_arch_smem_limit(intfa_arch arch);
  * sm_90, and every two-tile (block_m = 32 * warps) or INT4 variant, runs on mma.sync. */
 int intfa_variant_uses_wgmma(const intfa_variant *v);
 
-/* 1 for the wgmma kernels (8-bit P) whose K, V^T and key scales are copied by TMA: head dims
- * 64 and 128 (templates/attn_fwd_wg.cu, KV_TMA; their parameters are intfa_attn_wg_tma_params),
- * unless INTFA_KV_TMA=0 (the cp.async ring, kept for A/B timing); INTFA_KV_TMA=2 extends it to
- * every head dim that is a multiple of 32 (experimental). Precompiled tables are built and used
- * only with the variable unset (or 1). */
+/* 1 for the wgmma kernels (8-bit P) whose K, V^T and key scales are copied by TMA: every head
+ * dim that is a multiple of 32 (templates/attn_fwd_wg.cu, KV_TMA; their parameters are
+ * intfa_attn_wg_tma_params), unless INTFA_KV_TMA=0 (the cp.async ring, kept for A/B timing).
+ * Precompiled tables are built and used only with it on. */
 int intfa_variant_uses_kv_tma(const intfa_variant *v);
 
-/* 1 when INTFA_KV_TMA is unset, empty or 1 now: the kernels a precompiled table holds (read on
- * every call, unlike intfa_variant_uses_kv_tma's cached value). */
+/* 1 unless INTFA_KV_TMA=0 now: the kernels a precompiled table holds (read on every call,
+ * unlike intfa_variant_uses_kv_tma's cached value). */
 int intfa_kv_tma_env_default(void);
 
 /* 1 when a and b name the same kernel (every field equal). */

@@ -80,24 +80,25 @@ int intfa_variant_uses_wgmma(const intfa_variant *v)
 
 int intfa_variant_uses_kv_tma(const intfa_variant *v)
 {
-    /* 1 (the default): head dims 64 and 128; INTFA_KV_TMA=0: off (the cp.async ring, for A/B
-     * timing); INTFA_KV_TMA=2: every head dim that is a multiple of 32 (K in slabs; experimental,
-     * docs/HOPPER_KERNEL.md). Read once (threads that race here read the same environment). */
+    /* On (the default): every head dim that is a multiple of 32 (past 128, K in slabs;
+     * docs/HOPPER_KERNEL.md); INTFA_KV_TMA=0: off (the cp.async ring, for A/B timing). 1 and 2
+     * (session 13's opt-in spelling) mean on. Read once (threads that race here read the same
+     * environment). */
     static _Atomic int enabled = -1;
     int on = atomic_load_explicit(&enabled, memory_order_relaxed);
     if (on < 0) {
         const char *e = getenv("INTFA_KV_TMA");
-        on = !e || !e[0] ? 1 : e[0] == '0' ? 0 : e[0] == '2' ? 2 : 1;
+        on = !(e && e[0] == '0');
         atomic_store_explicit(&enabled, on, memory_order_relaxed);
     }
     return on && intfa_variant_uses_wgmma(v) && v->p_quant != INTFA_PQ_F16 &&
-           (on == 2 ? v->head_dim % 32 == 0 : v->head_dim == 64 || v->head_dim == 128);
+           v->head_dim % 32 == 0;
 }
 
 int intfa_kv_tma_env_default(void)
 {
     const char *e = getenv("INTFA_KV_TMA");
-    return !e || !e[0] || strcmp(e, "1") == 0;
+    return !(e && e[0] == '0');
 }
 
 int intfa_variant_same(const intfa_variant *a, const intfa_variant *b)

@@ -38,7 +38,8 @@
 #   peers     scripts/bench_peers.py --rows dims (FA4 where installed: ../shared/peers)
 #   bulk      issue 17: the decode through shared memory by cp.async.bulk (INTFA_KV_BULK=1):
 #             KV tests, memcheck, A/B against the register decode; bulkquick: its short form
-#   tma2      K/V by TMA at every head dim (INTFA_KV_TMA=2): GPU tests, memcheck, A/B at N = 16k
+#   tma2      K/V by TMA at every head dim (INTFA_KV_TMA=2, the default since session 14): GPU
+#             tests, memcheck, A/B against the ring (INTFA_KV_TMA=0) at N = 16k
 #   probe     the INT8 kernel through Python at N = 1k-16k (scripts/probe_layout.py)
 #   fa4stage, peersall  FA4 in two back-to-back calls (build-dev/peers, build-dev/peers2), then
 #             every default row of bench_peers.py
@@ -152,7 +153,7 @@ peersall)
     build-dev/peers2/cutlass-cu13.tar.xz.ab > "$OUT/install.log" 2>&1
   note "install rc=$? $(tail -2 "$OUT/install.log" | head -1)"
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="/tmp/pk/nvidia_cutlass_dsl/dsl_packages:/tmp/pk:$PWD/python" \
-    timeout 480 python3 scripts/bench_peers.py --out "$OUT/peers" > "$OUT/peers.log" 2>&1
+    timeout 420 python3 scripts/bench_peers.py --out "$OUT/peers" > "$OUT/peers.log" 2>&1
   note "bench_peers default rc=$?"; tail -40 "$OUT/peers.log" ;;
 ncutma)
   # ncu of the default tile with K/V by TMA, N = 16k, hd 128 and 64, full
@@ -270,9 +271,9 @@ coldstart)
     note "warm disk cache: rc=$? $(grep -E 'first call' "$OUT/warm_jobs$jobs.log")"
   done ;;
 tma2)
-  # K by TMA in slabs at every head dim that is a multiple of 32 (INTFA_KV_TMA=2, experimental):
-  # the GPU tests with it, memcheck on odd shapes, then the A/B against the default (cp.async
-  # ring past 64/128) at N = 16k, alternating, same binary
+  # K by TMA in slabs at every head dim that is a multiple of 32 (the default since session 14;
+  # before it, INTFA_KV_TMA=2): the GPU tests with it, memcheck on odd shapes, then the A/B
+  # against the cp.async ring (INTFA_KV_TMA=0) at N = 16k, alternating, same binary
   export INTFA_KV_TMA=2
   for hd in 96 160 192 256; do for extra in "" "--dropin 1 --causal 1"; do
     note "--- $extra hd $hd n 190: $(timeout 60 build/intfa-perf --hd $hd --n 190 --reps 2 --heads 2 $extra 2>&1 | grep -E 'TOPS|failed|error|attn_fwd' | tail -1)"
@@ -283,7 +284,7 @@ tma2)
   INTFA_TEST_SEED=37 run tma2_varlen 60 build/test_gpu_varlen
   INTFA_TEST_SEED=38 run tma2_quant_dims 60 build/test_gpu_quant_dims
   unset INTFA_KV_TMA
-  { for hd in 96 160 192 256; do for c in 0 1; do for t in 1 2 1 2; do
+  { for hd in 96 160 192 256; do for c in 0 1; do for t in 0 2 0 2; do
       echo "--- KV_TMA=$t hd $hd causal $c"
       INTFA_KV_TMA=$t timeout 60 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 2>&1 | grep attn_fwd
     done; done; done; } > "$OUT/tma2_ab.txt" 2>&1

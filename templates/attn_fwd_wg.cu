@@ -64,11 +64,10 @@
 // refill of stage (kt - 1) % S is issued at the top of tile kt after a __syncthreads
 // (TMA_BAR 1); TMA_BAR 0 (timing only) relies on thread 0's warp having waited for tile
 // kt - 1's P.V product, one warpgroup-wide operation (the argument of
-// docs/experiments/mbar_s9: true on the hardware, not a PTX promise). Other head dims keep the
-// cp.async ring unless INTFA_KV_TMA=2 (experimental), which copies K rows in slabs of the
-// wgmma tile's width (qk_slab: HD / SL copies per tile; multiples of 32 only, where no box is
-// wider than its tensor).
-#define KV_TMA ${v.kv_tma and 1 or 0} // intfa_variant_uses_kv_tma: hd 64 and 128 unless INTFA_KV_TMA=0; =2: every multiple of 32
+// docs/experiments/mbar_s9: true on the hardware, not a PTX promise). Past 128, K rows are
+// copied in slabs of the wgmma tile's width (qk_slab: HD / SL copies per tile; multiples of 32
+// only, where no box is wider than its tensor); other head dims keep the cp.async ring.
+#define KV_TMA ${v.kv_tma and 1 or 0} // intfa_variant_uses_kv_tma: every multiple of 32 unless INTFA_KV_TMA=0
 // A stage's key scales: with TMA, a window of BN + 4 from the 16-byte boundary at or below the
 // tile's first scale (a copy's first element must be 16-byte aligned in global memory), in a
 // slot rounded to the 128 bytes a TMA destination needs (intfa_variant_smem_bytes adds them).

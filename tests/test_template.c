@@ -599,12 +599,10 @@ static void test_pv_chunks(void **state)
                 const int pipe = rendered_define(src, "PV_PIPE");
                 assert_int_equal(rendered_define(src, "WARPS"), warps);
                 assert_int_equal(rendered_define(src, "BM"), 16 * warps);
-                /* K/V by TMA: head dims 64 and 128, none with INTFA_KV_TMA=0, every multiple
-                 * of 32 with INTFA_KV_TMA=2 */
+                /* K/V by TMA: every multiple of 32, none with INTFA_KV_TMA=0 */
                 const char *kv_tma = getenv("INTFA_KV_TMA");
-                const char mode = kv_tma && kv_tma[0] ? kv_tma[0] : '1';
                 assert_int_equal(rendered_define(src, "KV_TMA"),
-                                 mode == '0' ? 0 : mode == '2' ? hd % 32 == 0 : hd == 64 || hd == 128);
+                                 kv_tma && kv_tma[0] == '0' ? 0 : hd % 32 == 0);
                 intfa_free(src);
                 if (hd > 192) past192[warps / 8]++;
                 assert_int_equal(hd_k, (hd + 31) / 32 * 32);
