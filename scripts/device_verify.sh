@@ -40,6 +40,7 @@
 #             KV tests, memcheck, A/B against the register decode; bulkquick: its short form
 #   tma2      K/V by TMA at every head dim (INTFA_KV_TMA=2, the default since session 14): GPU
 #             tests, memcheck, A/B against the ring (INTFA_KV_TMA=0) at N = 16k
+#   decodeprof  issue 17: ncu durations of the decode and the combine at B = 1, 16k (own clocks)
 #   probe     the INT8 kernel through Python at N = 1k-16k (scripts/probe_layout.py)
 #   fa4stage, peersall  FA4 in two back-to-back calls (build-dev/peers, build-dev/peers2), then
 #             every default row of bench_peers.py
@@ -294,6 +295,14 @@ probe)
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 200 \
     python3 scripts/probe_layout.py 2>&1 | tee -a "$sum"
   for n in 1024 16384; do build/intfa-perf --hd 128 --n $n --reps 30 2>&1 | tail -1 | tee -a "$sum"; done ;;
+decodeprof)
+  # issue 17: the decode and the combine at B = 1, N_kv = 16k, one launch each at the GPU's own
+  # clocks (ncu --clock-control none; caches flushed before each), durations and throughput
+  export INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python"
+  timeout 200 ncu --clock-control none --kernel-name "regex:intfa_kv_(decode|combine)" --launch-skip 4 --launch-count 6 \
+    --metrics gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,launch__grid_size,sm__warps_active.avg.pct_of_peak_sustained_active \
+    python3 scripts/bench_decode.py --no-fp16 --batches 1 --lens 16384 --reps 2 --rounds 1 > "$OUT/decodeprof.txt" 2>&1
+  note "decodeprof rc=$?"; grep -E "intfa_kv_|duration|throughput|bytes_read|grid_size|warps_active" "$OUT/decodeprof.txt" | head -40 | tee -a "$sum" ;;
 pytests)
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
     timeout 300 python3 -m pytest -q -p no:cacheprovider -m gpu --ignore=python/tests/test_install.py python/tests > "$OUT/pytests.log" 2>&1
