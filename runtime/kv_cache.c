@@ -237,17 +237,15 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     for (int64_t b = 0; b < B; ++b)
         if (k->lens[b] > max_len) max_len = k->lens[b];
     const int64_t tiles = (max_len + INTFA_KV_TILE - 1) / INTFA_KV_TILE;
-    intfa_kv_decode_kernel dk;
-    intfa_kv_choose_decode(ctx->arch == INTFA_ARCH_SM90 || ctx->arch == INTFA_ARCH_SM90A, c->page_size,
-                           c->head_dim, k->kernels.warps, &dk);
-    int64_t splits = intfa_kv_decode_splits(B, c->heads_kv * groups, max_len, dk.per_sm * (int64_t)ctx->sm_count);
+    /* two decode blocks per SM (254 registers x 128 threads; 36 KB of shared memory each) */
+    int64_t splits = intfa_kv_decode_splits(B, c->heads_kv * groups, max_len, 2 * (int64_t)ctx->sm_count);
     if (splits > k->ws.splits_cap) splits = k->ws.splits_cap;
     const int64_t per_split = tiles > 0 ? (tiles + splits - 1) / splits : 1;
     splits = tiles > 0 ? (tiles + per_split - 1) / per_split : 1;
     CUfunction fdec, fcomb;
     int inlined;
     intfa_kv_params p = cache_params(c, s, k, &inlined);
-    const char *decode = dk.name;
+    const char *decode = c->page_size >= INTFA_KV_TILE ? "intfa_kv_decode" : "intfa_kv_decode_small";
     intfa_status st = intfa_ctx_function(ctx, &k->kernels, decode, &fdec);
     if (st == INTFA_OK && splits > 1) st = intfa_ctx_function(ctx, &k->kernels, "intfa_kv_combine", &fcomb);
     if (st == INTFA_OK && !inlined) st = send_arrays(ctx, k, stream);
@@ -272,7 +270,7 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     p.scale_log2 = scale_log2;
     const unsigned threads = (unsigned)k->kernels.warps * 32;
     st = intfa_launch(ctx, fdec, decode, (unsigned)splits, (unsigned)(c->heads_kv * groups),
-                      (unsigned)B, threads, dk.smem, stream, &p);
+                      (unsigned)B, threads, 0, stream, &p);
     if (st != INTFA_OK || splits == 1) return st;
     const int64_t all_rows = B * c->heads_kv * rows;
     /* one combine block per row; it may start while the decode blocks finish (sm_90:

@@ -221,25 +221,6 @@ int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t 
     return best;
 }
 
-#define SMEM_PER_SM (228 * 1024) /* sm_90 */
-#define DECODE_STATIC_SMEM (20 * 1024) /* the decode's static shared memory, rounded up, and the
-                                        * 1 KB the driver reserves per block */
-
-void intfa_kv_choose_decode(int sm90, int64_t page_size, int64_t head_dim, int warps,
-                            intfa_kv_decode_kernel *out)
-{
-    int bulk = sm90 && page_size >= INTFA_KV_TILE;
-    const char *env = getenv("INTFA_KV_BULK");
-    if (bulk) bulk = env && *env ? env[0] != '0' : INTFA_KV_BULK_DEFAULT;
-    out->name = bulk ? "intfa_kv_decode_bulk"
-                     : page_size >= INTFA_KV_TILE ? "intfa_kv_decode" : "intfa_kv_decode_small";
-    /* a stage: the tile's K rows and V chunk, its key scales, its page's V scales
-     * (KV_STAGE_BYTES in the template) */
-    const int64_t stage = 2 * INTFA_KV_TILE * head_dim + INTFA_KV_TILE * 4 + head_dim * 4;
-    out->smem = bulk ? (unsigned)(2 * warps * stage) : 0u;
-    out->per_sm = out->smem + DECODE_STATIC_SMEM <= SMEM_PER_SM / 2 ? 2 : 1;
-}
-
 intfa_status intfa_kv_plan_ws(const intfa_kv_cache *c, const intfa_kv_seqs *s,
                               const intfa_kv_query *q, intfa_kv_ws *w)
 {

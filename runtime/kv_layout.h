@@ -58,20 +58,6 @@ int64_t intfa_kv_rows(const intfa_kv_cache *c, const intfa_kv_query *q);
 int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t max_len,
                                int64_t resident_blocks);
 
-/* A decode call's kernel: intfa_kv_decode_bulk (K/V tiles through shared memory by
- * cp.async.bulk: the sm_90 family, pages of >= 64 keys; INTFA_KV_BULK=0 or 1 in the environment
- * overrides INTFA_KV_BULK_DEFAULT), else intfa_kv_decode (pages of >= 64 keys) or
- * intfa_kv_decode_small; its dynamic shared memory (two stages per warp) and the blocks an SM
- * holds (registers allow two; the bulk decode's stages one at hd128). */
-#define INTFA_KV_BULK_DEFAULT 0
-typedef struct intfa_kv_decode_kernel {
-    const char *name;
-    unsigned smem;
-    int per_sm;
-} intfa_kv_decode_kernel;
-void intfa_kv_choose_decode(int sm90, int64_t page_size, int64_t head_dim, int warps,
-                            intfa_kv_decode_kernel *out);
-
 /* The workspace of a call (query NULL: append only). Sized for the largest split count any
  * device could take with the table's capacity, so that one size serves every step of a
  * sequence's growth. */

@@ -36,8 +36,6 @@
 #   pytests   the Python package's GPU tests (python/tests -m gpu) on the library of build/
 #   overhead  issue 15: host time per call, Python (test_overhead.py) and C (intfa-perf --overhead)
 #   peers     scripts/bench_peers.py --rows dims (FA4 where installed: ../shared/peers)
-#   bulk      issue 17: the decode through shared memory by cp.async.bulk (INTFA_KV_BULK=1):
-#             KV tests, memcheck, A/B against the register decode; bulkquick: its short form
 #   tma2      K/V by TMA at every head dim (INTFA_KV_TMA=2, the default since session 14): GPU
 #             tests, memcheck, A/B against the ring (INTFA_KV_TMA=0) at N = 16k
 #   decodeprof  issue 17: ncu durations of the decode and the combine at B = 1, 16k (own clocks)
@@ -160,34 +158,6 @@ ncutma)
   # ncu of the default tile with K/V by TMA, N = 16k, hd 128 and 64, full
   bash scripts/device_profile.sh 128 16384 0 attn_fwd-sm90a-d128-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum"
   bash scripts/device_profile.sh 64 16384 0 attn_fwd-sm90a-d64-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum" ;;
-bulk)
-  # issue 17: the bulk decode (INTFA_KV_BULK=1: K/V tiles through shared memory by
-  # cp.async.bulk): the KV GPU tests with it, memcheck, then the decode with and without it in
-  # alternating processes (B = 1, 8, 64; N_kv = 4k-128k; cold L2)
-  INTFA_KV_BULK=1 KV_MEMCHECK=0 bash scripts/device_kv.sh tests
-  INTFA_KV_BULK=1 timeout 100 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 \
-    build/test_gpu_kvcache > "$OUT/bulk_memcheck.log" 2>&1
-  note "bulk memcheck rc=$? $(grep -h 'ERROR SUMMARY' "$OUT/bulk_memcheck.log" | tail -1)"
-  export INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python"
-  for x in 0 1 0 1; do
-    note "== INTFA_KV_BULK=$x"
-    INTFA_KV_BULK=$x timeout 120 python3 scripts/bench_decode.py --batches 1,8,64 \
-      --lens 4096,16384,32768,131072 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
-  done
-  for sp in 8 16 24 32 64; do
-    note "== INTFA_KV_BULK=1 INTFA_KV_SPLITS=$sp"
-    INTFA_KV_BULK=1 INTFA_KV_SPLITS=$sp timeout 60 python3 scripts/bench_decode.py --batches 1 \
-      --lens 4096,16384,32768 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
-  done ;;
-bulkquick)
-  # the bulk decode's KV tests (no memcheck) and its A/B at B = 1 and 8, for a short lease
-  INTFA_KV_BULK=1 KV_MEMCHECK=0 bash scripts/device_kv.sh tests
-  export INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python"
-  for x in 0 1 0 1; do
-    note "== INTFA_KV_BULK=$x"
-    INTFA_KV_BULK=$x timeout 60 python3 scripts/bench_decode.py --batches 1,8 \
-      --lens 4096,16384,32768,131072 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
-  done ;;
 kvab)
   # issue 17: as kv, at B = 1, 8, 64 and N_kv = 4k-128k
   KV_MEMCHECK=0 bash scripts/device_kv.sh tests

@@ -237,8 +237,7 @@ struct k_tile {
     float2 s[8];
 };
 
-// A tile inside one page: K rows kt[key][HD] and the tile's 64 key scales ks, in global or
-// shared memory (the bulk decode's stages hold the same bytes as the page).
+// A tile inside one page: K rows kt[key][HD] and the tile's 64 key scales ks.
 __device__ __forceinline__ void load_k_rows(const signed char *kt, const float *ks, k_tile &k, int lane)
 {
     const int g = lane >> 2, c = lane & 3;
@@ -275,8 +274,8 @@ __device__ __forceinline__ void load_k(const intfa_kv_params &p, const int *tabl
 }
 
 // One 64-key tile (its K in k) for this warp's rows.
-// ONE_PAGE: vt is the tile's V chunk [HD][64] and vsc its page's HD V scales (global or shared
-// memory); other tiles look their pages up.
+// ONE_PAGE: vt is the tile's V chunk [HD][64] and vsc its page's HD V scales; other tiles look
+// their pages up.
 template <bool ONE_PAGE>
 __device__ __forceinline__ void decode_tile(const intfa_kv_params &p, const int *table, int h,
                                             int len, int kb, const u32 (&qf)[HD / 32][4],
@@ -410,50 +409,9 @@ __device__ __forceinline__ void write_row(const intfa_kv_params &p, bool final_r
     }
 }
 
-//% if v.arch >= 90 then
-//% include("attn_tma.cu")
-
-// The bulk decode (sm_90, pages of >= 64 keys): each warp streams its tiles through two stages of
-// shared memory of its own, each filled by four cp.async.bulk copies (the tile's K rows and key
-// scales, its V chunk and the page's V scales: contiguous in the page) that complete on the
-// stage's mbarrier. A warp's first two tiles are requested before Q's prologue and tile i + 2
-// as soon as tile i has been read, so that no warp waits on a dependent global load and no
-// register holds a tile in flight.
-#define KV_STAGE_BYTES (2 * TILE * HD + TILE * 4 + HD * 4)
-#define KV_STAGE_V (TILE * HD)
-#define KV_STAGE_KS (2 * TILE * HD)
-#define KV_STAGE_VS (2 * TILE * HD + TILE * 4)
-
-__device__ __forceinline__ u32 smem_u32(const void *ptr)
+// ONE_PAGE: pages of >= 64 keys (a tile inside one page); else pages of 16 or 32 keys.
+template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intfa_kv_params &p)
 {
-    return (u32)__cvta_generic_to_shared(ptr);
-}
-
-__device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes, u32 bar)
-{
-    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                 ::"r"(dst), "l"(src), "r"(bytes), "r"(bar) : "memory");
-}
-
-// Stage st (shared address) of tile t: its four copies, completing on bar. One thread.
-__device__ __forceinline__ void issue_tile(const intfa_kv_params &p, const int *table, int h, int len,
-                                           int t, u32 st, u32 bar)
-{
-    const int ps = 1 << p.ps_log2, kb = t * TILE;
-    const i64 ph = page_of(p, table, kb, len) * p.heads_kv + h, key0 = ph * ps + (kb & (ps - 1));
-    mbar_arrive_expect_tx(bar, KV_STAGE_BYTES);
-    bulk_copy(st, p.k8 + key0 * HD, TILE * HD, bar);
-    bulk_copy(st + KV_STAGE_V, p.v8 + ph * HD * ps + (i64)(kb & (ps - 1)) * HD, TILE * HD, bar);
-    bulk_copy(st + KV_STAGE_KS, p.k_scale + key0, TILE * 4, bar);
-    bulk_copy(st + KV_STAGE_VS, p.v_scale + ph * HD, HD * 4, bar);
-}
-//% end
-
-// MODE 0: pages of 16 or 32 keys; 1: pages of >= 64 keys, K and V loaded into registers; 2: the
-// bulk decode above (sm_90).
-template <int MODE> __device__ __forceinline__ void decode_block(const intfa_kv_params &p)
-{
-    constexpr bool ONE_PAGE = MODE > 0;
     __shared__ __align__(16) signed char q8[8][HD];
     __shared__ float qa[8];
     __shared__ float red_ml[WARPS][2][8];
@@ -467,19 +425,6 @@ template <int MODE> __device__ __forceinline__ void decode_block(const intfa_kv_
     const int tiles = (len + TILE - 1) / TILE;
     const int tile0 = split * p.tiles_per_split + warp;
     const int tile1 = min(tiles, (split + 1) * p.tiles_per_split);
-//% if v.arch >= 90 then
-    extern __shared__ __align__(128) unsigned char kv_stages[];
-    __shared__ __align__(8) unsigned long long kv_full[WARPS][2];
-    const u32 st0 = smem_u32(kv_stages + 2 * warp * KV_STAGE_BYTES), bar0 = smem_u32(&kv_full[warp][0]);
-    if (MODE == 2 && lane == 0) { // this warp's barriers, then its first two tiles
-        mbar_init(bar0, 1);
-        mbar_init(bar0 + 8, 1);
-        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-        for (int i = 0; i < 2 && tile0 + WARPS * i < tile1; ++i)
-            issue_tile(p, table, h, len, tile0 + WARPS * i, st0 + i * KV_STAGE_BYTES, bar0 + 8 * i);
-    }
-//% end
-
     // Q: 8 rows quantized per token
     for (int rr = warp; rr < 8; rr += WARPS) {
         const int r = rg * 8 + rr;
@@ -491,7 +436,7 @@ template <int MODE> __device__ __forceinline__ void decode_block(const intfa_kv_
             if (lane == 0) qa[rr] = 0.f;
         }
     }
-    __syncthreads(); // Q, and the barriers' initialization
+    __syncthreads(); // Q
     const int g = lane >> 2, c = lane & 3;
     u32 qf[HD / 32][4];
 #pragma unroll
@@ -511,35 +456,15 @@ template <int MODE> __device__ __forceinline__ void decode_block(const intfa_kv_
 #pragma unroll
     for (int ct = 0; ct < HD / 8; ++ct) rw.o[ct][0] = rw.o[ct][1] = 0.f;
 
-    if constexpr (MODE == 2) {
-//% if v.arch >= 90 then
-        int i = 0;
-        for (int t = tile0; t < tile1; t += WARPS, ++i) {
-            const int s = i & 1;
-            const unsigned char *stage = kv_stages + (2 * warp + s) * KV_STAGE_BYTES;
-            mbar_wait(bar0 + 8 * s, (i >> 1) & 1);
-            k_tile k;
-            load_k_rows((const signed char *)stage, (const float *)(stage + KV_STAGE_KS), k, lane);
-            decode_tile<true>(p, table, h, len, t * TILE, qf, k, rw, lane,
-                              (const signed char *)(stage + KV_STAGE_V), (const float *)(stage + KV_STAGE_VS));
-            __syncwarp(); // every lane has read the stage (generic proxy) before the copies
-            if (lane == 0 && t + 2 * WARPS < tile1) { // (async proxy) write it again
-                asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-                issue_tile(p, table, h, len, t + 2 * WARPS, st0 + s * KV_STAGE_BYTES, bar0 + 8 * s);
-            }
-        }
-//% end
-    } else {
-        // (Loading a tile's K earlier, during the previous tile's softmax or Q's prologue, costs
-        // registers: spills at hd128, 5-30% slower on an H100.)
-        const int ps = 1 << p.ps_log2;
-        for (int t = tile0; t < tile1; t += WARPS) {
-            k_tile k;
-            load_k<ONE_PAGE>(p, table, h, len, t * TILE, k, lane);
-            const i64 ph = ONE_PAGE ? page_of(p, table, t * TILE, len) * p.heads_kv + h : 0;
-            decode_tile<ONE_PAGE>(p, table, h, len, t * TILE, qf, k, rw, lane,
-                                  p.v8 + ph * HD * ps + (i64)((t * TILE) & (ps - 1)) * HD, p.v_scale + ph * HD);
-        }
+    // (Loading a tile's K earlier, during the previous tile's softmax or Q's prologue, costs
+    // registers: spills at hd128, 5-30% slower on an H100.)
+    const int ps = 1 << p.ps_log2;
+    for (int t = tile0; t < tile1; t += WARPS) {
+        k_tile k;
+        load_k<ONE_PAGE>(p, table, h, len, t * TILE, k, lane);
+        const i64 ph = ONE_PAGE ? page_of(p, table, t * TILE, len) * p.heads_kv + h : 0;
+        decode_tile<ONE_PAGE>(p, table, h, len, t * TILE, qf, k, rw, lane,
+                              p.v8 + ph * HD * ps + (i64)((t * TILE) & (ps - 1)) * HD, p.v_scale + ph * HD);
     }
 
 //% if v.arch >= 90 then
@@ -582,24 +507,15 @@ template <int MODE> __device__ __forceinline__ void decode_block(const intfa_kv_
 extern "C" __global__ void __launch_bounds__(WARPS * 32, 2)
 intfa_kv_decode(const __grid_constant__ intfa_kv_params p)
 {
-    decode_block<1>(p);
+    decode_block<true>(p);
 }
 
 // Pages of 16 or 32 keys: a tile spans pages, each 16-key group looked up.
 extern "C" __global__ void __launch_bounds__(WARPS * 32, 2)
 intfa_kv_decode_small(const __grid_constant__ intfa_kv_params p)
 {
-    decode_block<0>(p);
+    decode_block<false>(p);
 }
-
-//% if v.arch >= 90 then
-// Pages of 64 keys or more through shared memory (2 WARPS stages of KV_STAGE_BYTES, dynamic).
-extern "C" __global__ void __launch_bounds__(WARPS * 32, 1)
-intfa_kv_decode_bulk(const __grid_constant__ intfa_kv_params p)
-{
-    decode_block<2>(p);
-}
-//% end
 
 // ------------------------------------------------------------------------------ combine
 

@@ -269,39 +269,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The decode kernel of a call: the bulk decode only on sm_90 with pages of >= 64 keys, where
- * INTFA_KV_BULK asks for it (or its default does); its stages are two per warp of 2 x 64 x D
- * int8 plus 64 key scales and D V scales, which leave room for one block per SM at hd128 and
- * two at hd64; the register kernels take no dynamic shared memory and two blocks per SM. */
-static void test_decode_choice(void **state)
-{
-    (void)state;
-    intfa_kv_decode_kernel k;
-    setenv("INTFA_KV_BULK", "1", 1);
-    intfa_kv_choose_decode(1, 128, 128, 4, &k);
-    assert_string_equal(k.name, "intfa_kv_decode_bulk");
-    assert_int_equal(k.smem, 2 * 4 * (2 * 64 * 128 + 64 * 4 + 128 * 4));
-    assert_int_equal(k.per_sm, 1);
-    intfa_kv_choose_decode(1, 64, 64, 4, &k);
-    assert_string_equal(k.name, "intfa_kv_decode_bulk");
-    assert_int_equal(k.smem, 2 * 4 * (2 * 64 * 64 + 64 * 4 + 64 * 4));
-    assert_int_equal(k.per_sm, 2);
-    intfa_kv_choose_decode(1, 32, 128, 4, &k); /* pages smaller than a tile */
-    assert_string_equal(k.name, "intfa_kv_decode_small");
-    assert_int_equal(k.smem, 0);
-    assert_int_equal(k.per_sm, 2);
-    intfa_kv_choose_decode(0, 256, 128, 4, &k); /* not sm_90 */
-    assert_string_equal(k.name, "intfa_kv_decode");
-    assert_int_equal(k.smem, 0);
-    setenv("INTFA_KV_BULK", "0", 1);
-    intfa_kv_choose_decode(1, 128, 128, 4, &k);
-    assert_string_equal(k.name, "intfa_kv_decode");
-    assert_int_equal(k.per_sm, 2);
-    unsetenv("INTFA_KV_BULK");
-    intfa_kv_choose_decode(1, 128, 128, 4, &k);
-    assert_string_equal(k.name, INTFA_KV_BULK_DEFAULT ? "intfa_kv_decode_bulk" : "intfa_kv_decode");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,7 +276,6 @@ int main(void)
         cmocka_unit_test(test_append_arrays),
         cmocka_unit_test(test_append_tensors),
         cmocka_unit_test(test_attention),
-        cmocka_unit_test(test_decode_choice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
