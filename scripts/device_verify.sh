@@ -42,6 +42,7 @@
 #   probe     the INT8 kernel through Python at N = 1k-16k (scripts/probe_layout.py)
 #   fa4stage, peersall  FA4 in two back-to-back calls (build-dev/peers, build-dev/peers2), then
 #             every default row of bench_peers.py
+#   kvtests   the KV cache's GPU tests (C and Python), no memcheck
 #   ncutma, blocks4, w8, kvab, tmatests  see their comments below
 source "$(dirname "$0")/device_env.sh"
 # on the GPU machine (no CMake build there): the binaries scripts/device_pack.sh packed
@@ -158,6 +159,8 @@ ncutma)
   # ncu of the default tile with K/V by TMA, N = 16k, hd 128 and 64, full
   bash scripts/device_profile.sh 128 16384 0 attn_fwd-sm90a-d128-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum"
   bash scripts/device_profile.sh 64 16384 0 attn_fwd-sm90a-d64-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum" ;;
+kvtests)
+  KV_MEMCHECK=0 bash scripts/device_kv.sh tests ;;
 kvab)
   # issue 17: as kv, at B = 1, 8, 64 and N_kv = 4k-128k
   KV_MEMCHECK=0 bash scripts/device_kv.sh tests
