@@ -43,6 +43,8 @@
 #   fa4stage, peersall  FA4 in two back-to-back calls (build-dev/peers, build-dev/peers2), then
 #             every default row of bench_peers.py
 #   kvtests   the KV cache's GPU tests (C and Python), no memcheck
+#   cluster   issue 17: the decode with its splits merged in a cluster (INTFA_KV_CLUSTER=1): KV
+#             tests, A/B against the combine kernel at B = 1, 8
 #   ncutma, blocks4, w8, kvab, tmatests  see their comments below
 source "$(dirname "$0")/device_env.sh"
 # on the GPU machine (no CMake build there): the binaries scripts/device_pack.sh packed
@@ -159,6 +161,17 @@ ncutma)
   # ncu of the default tile with K/V by TMA, N = 16k, hd 128 and 64, full
   bash scripts/device_profile.sh 128 16384 0 attn_fwd-sm90a-d128-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum"
   bash scripts/device_profile.sh 64 16384 0 attn_fwd-sm90a-d64-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum" ;;
+cluster)
+  # issue 17: the decode's splits merged inside one cluster (INTFA_KV_CLUSTER=1, no combine
+  # kernel): the KV tests with it, then the decode A/B in alternating processes (B = 1, 8;
+  # N_kv = 4k-128k; cold L2)
+  INTFA_KV_CLUSTER=1 KV_MEMCHECK=0 bash scripts/device_kv.sh tests
+  export INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python"
+  for x in 0 1 0 1; do
+    note "== INTFA_KV_CLUSTER=$x"
+    INTFA_KV_CLUSTER=$x timeout 60 python3 scripts/bench_decode.py --batches 1,8 \
+      --lens 4096,16384,32768,131072 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
+  done ;;
 kvtests)
   KV_MEMCHECK=0 bash scripts/device_kv.sh tests ;;
 kvab)
