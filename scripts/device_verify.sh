@@ -222,7 +222,8 @@ sweep)
   # issue 16: every valid sm_90a INT8 tile at the head dims past the default set, one process per
   # head dim and mask (session 10's defaults: m64n128w4s2 up to 128, m64n64w4s2 past it; the
   # defaults since, its winners, are in docs/ALGORITHM.md "Head dims")
-  { for hd in 80 96 160 192 224 256; do for c in 0 1; do
+  # (SWEEP_DIMS and SWEEP_CAUSAL narrow it, e.g. SWEEP_DIMS="96 256" SWEEP_CAUSAL=0)
+  { for hd in ${SWEEP_DIMS:-80 96 160 192 224 256}; do for c in ${SWEEP_CAUSAL:-0 1}; do
       mask=full; [ $c = 1 ] && mask=causal; va=""
       for t in m64n128w4s2 m64n64w4s2 m64n64w4s3 m64n32w4s2 m128n64w8s2 m128n128w8s2; do
         va="$va --variant attn_fwd-sm90a-d$hd-int8-fp16-$mask-pu8-$t"
