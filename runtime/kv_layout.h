@@ -60,7 +60,8 @@ int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t 
 
 /* 1 when a decode's splits form one thread-block cluster that merges them through distributed
  * shared memory (templates/kv_cache.cu, cluster_merge; at most INTFA_CLUSTER_MAX splits, no
- * combine kernel): sm_90 only; INTFA_KV_CLUSTER=0 or 1 overrides the default. */
+ * combine kernel): sm_90 only; INTFA_KV_CLUSTER=1 or 0 overrides the default (any other
+ * value means 0). */
 #define INTFA_KV_CLUSTER_DEFAULT 0
 int intfa_kv_decode_cluster(int sm90);
 

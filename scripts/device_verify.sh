@@ -166,6 +166,9 @@ cluster)
   # kernel): the KV tests with it, then the decode A/B in alternating processes (B = 1, 8;
   # N_kv = 4k-128k; cold L2)
   INTFA_KV_CLUSTER=1 KV_MEMCHECK=0 bash scripts/device_kv.sh tests
+  for s in 5 7 13; do # cluster sizes the tests' own split counts (2-4, 10, 16) miss
+    INTFA_KV_CLUSTER=1 INTFA_KV_SPLITS=$s run kv_cluster_splits$s 60 build/test_gpu_kvcache
+  done
   export INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python"
   for x in 0 1 0 1; do
     note "== INTFA_KV_CLUSTER=$x"

@@ -425,6 +425,8 @@ __device__ __forceinline__ void write_row(const intfa_kv_params &p, bool final_r
 // block's (m, l) and O row through distributed shared memory; a second barrier keeps each
 // block's shared memory alive until the others have read it. No partials in global memory, no
 // second kernel.
+#define INTFA_KV_CLUSTER_MAX 16 // host mirror: INTFA_CLUSTER_MAX (runtime/launch.h)
+
 __device__ __forceinline__ void cluster_barrier()
 {
     asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
@@ -437,36 +439,51 @@ __device__ __forceinline__ u32 cluster_addr(const void *ptr, u32 rank)
     return a;
 }
 
-__device__ __forceinline__ float cluster_load(u32 addr)
+__device__ __forceinline__ float2 cluster_load2(u32 addr) // 8-byte aligned
 {
-    float v;
-    asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(v) : "r"(addr) : "memory");
+    float2 v;
+    asm volatile("ld.shared::cluster.v2.f32 {%0, %1}, [%2];" : "=f"(v.x), "=f"(v.y) : "r"(addr) : "memory");
     return v;
 }
 
+// PER_LANE floats from a 4 x PER_LANE-byte aligned address
+__device__ __forceinline__ void cluster_load_lane(u32 addr, float (&x)[PER_LANE])
+{
+#if PER_LANE == 4
+    asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];"
+                 : "=f"(x[0]), "=f"(x[1]), "=f"(x[2]), "=f"(x[3]) : "r"(addr) : "memory");
+#elif PER_LANE == 2
+    asm volatile("ld.shared::cluster.v2.f32 {%0, %1}, [%2];" : "=f"(x[0]), "=f"(x[1]) : "r"(addr) : "memory");
+#else
+#error "the cluster merge reads 2 or 4 floats per lane (head_dim 64 or 128)"
+#endif
+}
+
+static_assert(INTFA_KV_CLUSTER_MAX <= 32, "the cluster merge gives each lane at most one split's (m, l)");
+
 // m, l, o: this thread's row rr (channels d0 .. d0 + nd - 1) merged over the block's warps.
+// The cluster is p.splits blocks (the grid's x extent; host: at most INTFA_KV_CLUSTER_MAX).
 __device__ __forceinline__ void cluster_merge(const intfa_kv_params &p, float (&cl_o)[8][HD],
-                                              float (&cl_ml)[8][2], int b, int h, int rg, int rr,
+                                              float2 (&cl_ml)[8], int b, int h, int rg, int rr,
                                               float m, float l, const float *o, int d0, int nd)
 {
     for (int d = 0; d < nd; ++d) cl_o[rr][d0 + d] = o[d];
-    if (d0 == 0) {
-        cl_ml[rr][0] = m;
-        cl_ml[rr][1] = l;
-    }
+    if (d0 == 0) cl_ml[rr] = make_float2(m, l);
     cluster_barrier();
     u32 rank;
     asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(rank));
     const int S = p.splits, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    for (int r8 = warp; r8 < 8; r8 += WARPS) { // warp-uniform
-        const int r = rg * 8 + r8;
-        if (r8 % S != (int)rank || r >= p.rows) continue;
+    // this rank's rows rank, rank + S, ..., one per warp in turn (warp-uniform)
+    for (int k = warp; (int)rank + k * S < 8; k += WARPS) {
+        const int r8 = (int)rank + k * S, r = rg * 8 + r8;
+        if (r >= p.rows) break;
         float ms = NEG_INF, ls = 0.f;
         if (lane < S) { // split `lane`'s (m, l); an empty split (l = 0) weighs nothing
-            const u32 a = cluster_addr(&cl_ml[r8][0], (u32)lane);
-            ls = cluster_load(a + 4);
-            ms = ls > 0.f ? cluster_load(a) : NEG_INF;
-            if (!(ls > 0.f)) ls = 0.f;
+            const float2 v = cluster_load2(cluster_addr(&cl_ml[r8], (u32)lane));
+            if (v.y > 0.f) {
+                ms = v.x;
+                ls = v.y;
+            }
         }
         const float mt = warp_max(ms);
         const float w = ls > 0.f ? ex2(ms - mt) : 0.f;
@@ -477,9 +494,10 @@ __device__ __forceinline__ void cluster_merge(const intfa_kv_params &p, float (&
         for (int s = 0; s < S; ++s) {
             const float ws = __shfl_sync(0xffffffffu, w, s);
             if (ws > 0.f) {
-                const u32 a = cluster_addr(&cl_o[r8][lane * PER_LANE], (u32)s);
+                float x[PER_LANE];
+                cluster_load_lane(cluster_addr(&cl_o[r8][lane * PER_LANE], (u32)s), x);
 #pragma unroll
-                for (int k = 0; k < PER_LANE; ++k) acc[k] = __fmaf_rn(cluster_load(a + 4 * k), ws, acc[k]);
+                for (int i = 0; i < PER_LANE; ++i) acc[i] = __fmaf_rn(x[i], ws, acc[i]);
             }
         }
         write_row(p, true, b, h, r, 0, mt, lt, acc, lane * PER_LANE, PER_LANE);
@@ -497,7 +515,7 @@ template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intf
     __shared__ __align__(16) float red_o[WARPS][8][HD + 4];
 //% if v.arch >= 90 then
     __shared__ __align__(16) float cl_o[8][HD];
-    __shared__ float cl_ml[8][2];
+    __shared__ float2 cl_ml[8];
 //% end
     const int row_groups = (p.rows + 7) / 8;
     const int split = blockIdx.x, h = blockIdx.y / row_groups, rg = blockIdx.y % row_groups;

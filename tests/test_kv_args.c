@@ -279,6 +279,8 @@ static void test_decode_cluster_choice(void **state)
     assert_int_equal(intfa_kv_decode_cluster(0), 0);
     setenv("INTFA_KV_CLUSTER", "0", 1);
     assert_int_equal(intfa_kv_decode_cluster(1), 0);
+    setenv("INTFA_KV_CLUSTER", "false", 1);
+    assert_int_equal(intfa_kv_decode_cluster(1), 0);
     unsetenv("INTFA_KV_CLUSTER");
     assert_int_equal(intfa_kv_decode_cluster(1), INTFA_KV_CLUSTER_DEFAULT);
     assert_int_equal(intfa_kv_decode_cluster(0), 0);
