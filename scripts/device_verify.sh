@@ -45,7 +45,7 @@
 #   kvtests   the KV cache's GPU tests (C and Python), no memcheck
 #   cluster   issue 17: the decode with its splits merged in a cluster (INTFA_KV_CLUSTER=1): KV
 #             tests, A/B against the combine kernel at B = 1, 8
-#   ncutma, blocks4, w8, kvab, tmatests  see their comments below
+#   ncutma, blocks4hd96, w8, kvab, tmatests  see their comments below
 source "$(dirname "$0")/device_env.sh"
 # on the GPU machine (no CMake build there): the binaries scripts/device_pack.sh packed
 [ -d build-dev/a/bin ] && [ ! -e build/CMakeCache.txt ] && mkdir -p build && cp build-dev/a/bin/* build/
@@ -181,17 +181,16 @@ kvab)
   # issue 17: as kv, at B = 1, 8, 64 and N_kv = 4k-128k
   KV_MEMCHECK=0 bash scripts/device_kv.sh tests
   KV_AB_FILE=$A/kv_cache.before.cu bash scripts/device_kv.sh ab --batches 1,8,64 --lens 4096,16384,32768,131072 --no-fp16 ;;
-blocks4)
-  # hd64 causal at four blocks per SM (128 registers; with K/V by TMA ptxas needs no spill)
-  # against three (the default), alternating, same binary
-  tpl_dir b4
-  sed -i 's/local want = (hd_pad <= 64 and not v.causal) and 4 or 3/local want = (hd_pad <= 64) and 4 or 3/' "$A/b4/attn_fwd_wg.cu"
-  note "blocks4: edits $(grep -c 'want = (hd_pad <= 64) and 4' "$A/b4/attn_fwd_wg.cu") (must be 1)"
-  { perf_ab 64 1 "--variant attn_fwd-sm90a-d64-int8-fp16-causal-pu8-m64n128w4s2" three=- four=$A/b4 three2=- four2=$A/b4
-    for n in 1024 4096; do for d in - $A/b4 - $A/b4; do
-      echo "--- n $n dir $d"; INTFA_TEMPLATE_DIR=$([ $d = - ] || echo $d) timeout 40 build/intfa-perf --hd 64 --causal 1 --n $n --reps 20 2>&1 | grep -E "attn_fwd"
-    done; done; } > "$OUT/blocks4.txt" 2>&1
-  cat "$OUT/blocks4.txt" ;;
+blocks4hd96)
+  # hd96 at four blocks per SM (128 registers: ptxas spills 36 bytes) against three (the
+  # default), full and causal, N = 16k and 4k, alternating, same binary
+  tpl_dir b4hd96
+  sed -i 's/local want = (hd_pad <= 64 and (v.kv_tma or not v.causal)) and 4 or 3/local want = (hd_pad <= 96 and (v.kv_tma or not v.causal)) and 4 or 3/' "$A/b4hd96/attn_fwd_wg.cu"
+  note "blocks4hd96: edits $(grep -c 'hd_pad <= 96 and (v.kv_tma' "$A/b4hd96/attn_fwd_wg.cu") (must be 1)"
+  { for c in 0 1; do for n in 16384 4096; do for d in - $A/b4hd96 - $A/b4hd96; do
+      echo "--- causal $c n $n dir $d"; INTFA_TEMPLATE_DIR=$([ $d = - ] || echo $d) timeout 40 build/intfa-perf --hd 96 --causal $c --n $n --reps 20 2>&1 | grep -E "attn_fwd"
+    done; done; done; } > "$OUT/blocks4hd96.txt" 2>&1
+  cat "$OUT/blocks4hd96.txt" ;;
 w8)
   # K/V by TMA in the two-warpgroup tile (m128n128w8s2, which the tuner may pick at hd 64/128)
   # and the one-warpgroup default, against the sm_90 kernel (cp.async, mma.sync): relL2 ~0
