@@ -43,6 +43,7 @@
 #   fa4stage, peersall  FA4 in two back-to-back calls (build-dev/peers, build-dev/peers2), then
 #             every default row of bench_peers.py
 #   kvtests   the KV cache's GPU tests (C and Python), no memcheck
+#   bulkbw    issue 14: the copy bandwidth a few SMs reach by cp.async.bulk or deep plain loads
 #   cluster   issue 17: the decode with its splits merged in a cluster (INTFA_KV_CLUSTER=1): KV
 #             tests, A/B against the combine kernel at B = 1, 8
 #   ncutma, blocks4hd96, w8, kvab, tmatests  see their comments below
@@ -175,6 +176,13 @@ cluster)
     INTFA_KV_CLUSTER=$x timeout 60 python3 scripts/bench_decode.py --batches 1,8 \
       --lens 4096,16384,32768,131072 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
   done ;;
+bulkbw)
+  # issue 14: GB/s of a K/V-pass-like copy (read R, write R / 2) on 8-132 SMs, by cp.async.bulk
+  # from one thread per SM and by plain 16-byte loads with 4 or 8 in flight per thread
+  # (docs/experiments/bulk_bw_s14): can a fifth of the SMs reach the copy bandwidth?
+  nvcc -O3 -arch=sm_90a -o /tmp/bulk_bw docs/experiments/bulk_bw_s14/bulk_bw.cu > "$OUT/bulkbw.txt" 2>&1 &&
+    timeout 60 /tmp/bulk_bw >> "$OUT/bulkbw.txt" 2>&1
+  note "bulkbw rc=$?"; cat "$OUT/bulkbw.txt" | tee -a "$sum" ;;
 kvtests)
   KV_MEMCHECK=0 bash scripts/device_kv.sh tests ;;
 kvab)
