@@ -1,7 +1,6 @@
 // TMA copies into shared memory for the sm_90 kernels (attn_fwd_ws.cu, attn_fwd_wg.cu's KV_TMA
-// path): the tensor map as a kernel parameter (CUtensorMap: 128
-// bytes, 128-byte aligned, built on the host by cuTensorMapEncodeTiled, runtime/tma_map.c), the
-// mbarriers (init, an arrival that expects the copies' bytes, the wait for a phase) and the 2-,
+// path): the tensor map as a kernel parameter (CUtensorMap: 128 bytes, 128-byte aligned, built
+// on the host by cuTensorMapEncodeTiled, runtime/tma_map.c), the mbarriers (init, an arrival that expects the copies' bytes, the wait for a phase) and the 2-,
 // 3- and 4-D tiled copies that complete their bytes on an mbarrier.
 
 struct __align__(128) tensor_map {

@@ -21,19 +21,8 @@ typedef unsigned long long u64;
 
 __device__ __forceinline__ u32 saddr(const void *p) { return (u32)__cvta_generic_to_shared(p); }
 
-__device__ __forceinline__ void bar_init(u32 bar) { asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(bar)); }
-
-__device__ __forceinline__ void bar_expect(u32 bar, u32 bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
-}
-
-__device__ __forceinline__ void bar_wait(u32 bar, u32 phase)
-{
-    asm volatile("{\n\t.reg .pred p;\n"
-                 "W: mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n\t"
-                 "@!p bra W;\n}\n" ::"r"(bar), "r"(phase) : "memory");
-}
+// mbar_init, mbar_arrive_expect_tx, mbar_wait: the library's (plain CUDA, no template lines)
+#include "../../../templates/attn_tma.cu"
 
 __device__ __forceinline__ void load_bulk(u32 dst, const void *src, u32 bytes, u32 bar)
 {
@@ -62,22 +51,22 @@ __global__ void __launch_bounds__(32, 1) bulk_kernel(const char *in, char *out, 
     const char *src = in + blockIdx.x * per_block;
     char *dst = out + blockIdx.x * (per_block / 2);
     const u64 n = per_block / chunk;
-    for (int s = 0; s < S; ++s) bar_init(saddr(&full[s]));
+    for (int s = 0; s < S; ++s) mbar_init(saddr(&full[s]), 1);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     for (u64 i = 0; i < n && i < S; ++i) {
-        bar_expect(saddr(&full[i]), chunk);
+        mbar_arrive_expect_tx(saddr(&full[i]), chunk);
         load_bulk(saddr(stage + i * chunk), src + i * chunk, chunk, saddr(&full[i]));
     }
     for (u64 i = 0; i < n; ++i) {
         const int s = (int)(i % S);
-        bar_wait(saddr(&full[s]), (u32)((i / S) & 1));
+        mbar_wait(saddr(&full[s]), (u32)((i / S) & 1));
         store_bulk(dst + i * (chunk / 2), saddr(stage + s * chunk), chunk / 2);
         // the previous chunk's stage, whose store was the group before this one: load the
         // chunk S after it once that store has read it (S - 1 loads stay in flight)
         if (i >= 1 && i - 1 + S < n) {
             const int s1 = (int)((i - 1) % S);
             stores_read_wait_but_newest();
-            bar_expect(saddr(&full[s1]), chunk);
+            mbar_arrive_expect_tx(saddr(&full[s1]), chunk);
             load_bulk(saddr(stage + s1 * chunk), src + (i - 1 + S) * chunk, chunk, saddr(&full[s1]));
         }
     }
