@@ -25,6 +25,6 @@ cd python/tests
 PYTHONPATH="$site" PYTHONUNBUFFERED=1 "$py" -m pytest -v -s -p no:cacheprovider -o log_level=WARNING \
   --junitxml="$OUT/pytest.xml" "$@" . 2>&1 | tee "$OUT/pytest.log"
 rc=${PIPESTATUS[0]}
-grep -h "^overhead:\|^llama:" "$OUT/pytest.log" | tee "$OUT/overhead.txt"
+grep -h "^overhead:\|^llama:\|^readme example:" "$OUT/pytest.log" | tee "$OUT/overhead.txt"
 echo "device_python: pytest rc=$rc" | tee -a "$OUT/summary.txt"
 exit "$rc"

@@ -44,6 +44,7 @@
 #             every default row of bench_peers.py
 #   kvtests   the KV cache's GPU tests (C and Python), no memcheck
 #   bulkbw    issue 14: the copy bandwidth a few SMs reach by cp.async.bulk or deep plain loads
+#   readfloor issue 17: the fastest a kernel reads 16-256 MB from DRAM, timed as a decode step
 #   cluster   issue 17: the decode with its splits merged in a cluster (INTFA_KV_CLUSTER=1): KV
 #             tests, A/B against the combine kernel at B = 1, 8
 #   ncutma, blocks4hd96, w8, kvab, tmatests  see their comments below
@@ -287,6 +288,12 @@ tma2)
       INTFA_KV_TMA=$t timeout 60 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 2>&1 | grep attn_fwd
     done; done; done; } > "$OUT/tma2_ab.txt" 2>&1
   cat "$OUT/tma2_ab.txt" ;;
+readfloor)
+  # issue 17: the fastest one launch reads 16-256 MB from DRAM (cold L2), timed as bench_decode
+  # times a decode step, and the copy bandwidth it divides by (docs/experiments/read_floor_s15)
+  nvcc -O3 -arch=sm_90a -o /tmp/read_floor docs/experiments/read_floor_s15/read_floor.cu > "$OUT/readfloor.txt" 2>&1 &&
+    timeout 60 /tmp/read_floor >> "$OUT/readfloor.txt" 2>&1
+  note "readfloor rc=$?"; cat "$OUT/readfloor.txt" | tee -a "$sum" ;;
 probe)
   # the INT8 kernel through Python at N = 1k-16k (bench_peers' 1k row against intfa-perf's)
   INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python" timeout 200 \
