@@ -240,8 +240,6 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     /* two decode blocks per SM (254 registers x 128 threads; 36 KB of shared memory each) */
     int64_t splits = intfa_kv_decode_splits(B, c->heads_kv * groups, max_len, 2 * (int64_t)ctx->sm_count);
     if (splits > k->ws.splits_cap) splits = k->ws.splits_cap;
-    const int cluster = intfa_kv_decode_cluster(ctx->arch == INTFA_ARCH_SM90 || ctx->arch == INTFA_ARCH_SM90A);
-    if (cluster && splits > INTFA_CLUSTER_MAX) splits = INTFA_CLUSTER_MAX;
     const int64_t per_split = tiles > 0 ? (tiles + splits - 1) / splits : 1;
     splits = tiles > 0 ? (tiles + per_split - 1) / per_split : 1;
     CUfunction fdec, fcomb;
@@ -249,8 +247,7 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     intfa_kv_params p = cache_params(c, s, k, &inlined);
     const char *decode = c->page_size >= INTFA_KV_TILE ? "intfa_kv_decode" : "intfa_kv_decode_small";
     intfa_status st = intfa_ctx_function(ctx, &k->kernels, decode, &fdec);
-    if (st == INTFA_OK && splits > 1 && !cluster)
-        st = intfa_ctx_function(ctx, &k->kernels, "intfa_kv_combine", &fcomb);
+    if (st == INTFA_OK && splits > 1) st = intfa_ctx_function(ctx, &k->kernels, "intfa_kv_combine", &fcomb);
     if (st == INTFA_OK && !inlined) st = send_arrays(ctx, k, stream);
     if (st != INTFA_OK) return st;
     p.q = q->data;
@@ -269,13 +266,9 @@ static intfa_status attention_run(intfa_context *ctx, kv_call *k, const intfa_kv
     p.rows = (int32_t)rows;
     p.splits = (int32_t)splits;
     p.tiles_per_split = (int32_t)per_split;
-    p.cluster = cluster && splits > 1;
     p.causal = query->causal;
     p.scale_log2 = scale_log2;
     const unsigned threads = (unsigned)k->kernels.warps * 32;
-    if (p.cluster) /* the splits of a row group merge among themselves: no combine */
-        return intfa_launch_cluster(ctx, fdec, decode, (unsigned)splits, (unsigned)(c->heads_kv * groups),
-                                    (unsigned)B, (unsigned)splits, threads, 0, stream, &p);
     st = intfa_launch(ctx, fdec, decode, (unsigned)splits, (unsigned)(c->heads_kv * groups),
                       (unsigned)B, threads, 0, stream, &p);
     if (st != INTFA_OK || splits == 1) return st;

@@ -221,12 +221,6 @@ int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t 
     return best;
 }
 
-int intfa_kv_decode_cluster(int sm90)
-{
-    const char *env = getenv("INTFA_KV_CLUSTER");
-    return sm90 && (env && *env ? strcmp(env, "1") == 0 : INTFA_KV_CLUSTER_DEFAULT);
-}
-
 intfa_status intfa_kv_plan_ws(const intfa_kv_cache *c, const intfa_kv_seqs *s,
                               const intfa_kv_query *q, intfa_kv_ws *w)
 {

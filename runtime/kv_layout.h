@@ -58,13 +58,6 @@ int64_t intfa_kv_rows(const intfa_kv_cache *c, const intfa_kv_query *q);
 int64_t intfa_kv_decode_splits(int64_t batch, int64_t blocks_per_split, int64_t max_len,
                                int64_t resident_blocks);
 
-/* 1 when a decode's splits form one thread-block cluster that merges them through distributed
- * shared memory (templates/kv_cache.cu, cluster_merge; at most INTFA_CLUSTER_MAX splits, no
- * combine kernel): sm_90 only; INTFA_KV_CLUSTER=1 or 0 overrides the default (any other
- * value means 0). */
-#define INTFA_KV_CLUSTER_DEFAULT 0
-int intfa_kv_decode_cluster(int sm90);
-
 /* The workspace of a call (query NULL: append only). Sized for the largest split count any
  * device could take with the table's capacity, so that one size serves every step of a
  * sequence's growth. */

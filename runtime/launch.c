@@ -45,13 +45,18 @@ intfa_status intfa_launch(intfa_context *ctx, CUfunction fn, const char *what, u
     return r == CUDA_SUCCESS ? INTFA_OK : intfa_cu_fail(r, what);
 }
 
-/* cuLaunchKernelEx with one launch attribute. */
-static intfa_status launch_ex(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
-                              unsigned gy, unsigned gz, unsigned threads, unsigned smem_bytes,
-                              void *stream, void *params, CUlaunchAttribute attr)
+intfa_status intfa_launch_dependent(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
+                                    unsigned gy, unsigned gz, unsigned threads, unsigned smem_bytes,
+                                    void *stream, void *params)
 {
+    if (ctx->arch != INTFA_ARCH_SM90 && ctx->arch != INTFA_ARCH_SM90A)
+        return intfa_launch(ctx, fn, what, gx, gy, gz, threads, smem_bytes, stream, params);
     intfa_status st = allow_smem(ctx, fn, what, smem_bytes);
     if (st != INTFA_OK) return st;
+    CUlaunchAttribute attr;
+    memset(&attr, 0, sizeof attr);
+    attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
     CUlaunchConfig c;
     memset(&c, 0, sizeof c);
     c.gridDimX = gx;
@@ -66,36 +71,4 @@ static intfa_status launch_ex(intfa_context *ctx, CUfunction fn, const char *wha
     void *args[] = {params};
     const CUresult r = ctx->cu->LaunchKernelEx(&c, fn, args, NULL);
     return r == CUDA_SUCCESS ? INTFA_OK : intfa_cu_fail(r, what);
-}
-
-intfa_status intfa_launch_dependent(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
-                                    unsigned gy, unsigned gz, unsigned threads, unsigned smem_bytes,
-                                    void *stream, void *params)
-{
-    if (ctx->arch != INTFA_ARCH_SM90 && ctx->arch != INTFA_ARCH_SM90A)
-        return intfa_launch(ctx, fn, what, gx, gy, gz, threads, smem_bytes, stream, params);
-    CUlaunchAttribute attr;
-    memset(&attr, 0, sizeof attr);
-    attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    attr.value.programmaticStreamSerializationAllowed = 1;
-    return launch_ex(ctx, fn, what, gx, gy, gz, threads, smem_bytes, stream, params, attr);
-}
-
-intfa_status intfa_launch_cluster(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
-                                  unsigned gy, unsigned gz, unsigned cluster_x, unsigned threads,
-                                  unsigned smem_bytes, void *stream, void *params)
-{
-    if (cluster_x < 1 || cluster_x > INTFA_CLUSTER_MAX || gx % cluster_x)
-        return intfa_fail(INTFA_ERR_INTERNAL, "%s: a cluster of %u blocks for a grid of %u", what,
-                          cluster_x, gx);
-    if (cluster_x > 8) { /* past the portable size (sm_90 allows 16 once asked) */
-        const CUresult r = ctx->cu->FuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
-        if (r != CUDA_SUCCESS) return intfa_cu_fail(r, what);
-    }
-    CUlaunchAttribute attr;
-    memset(&attr, 0, sizeof attr);
-    attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-    attr.value.clusterDim.x = cluster_x;
-    attr.value.clusterDim.y = attr.value.clusterDim.z = 1;
-    return launch_ex(ctx, fn, what, gx, gy, gz, threads, smem_bytes, stream, params, attr);
 }

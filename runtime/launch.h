@@ -17,12 +17,4 @@ intfa_status intfa_launch_dependent(intfa_context *ctx, CUfunction fn, const cha
                                     unsigned gy, unsigned gz, unsigned threads, unsigned smem_bytes,
                                     void *stream, void *params);
 
-/* A launch whose blocks form clusters of cluster_x consecutive blocks along x (sm_90; gx a
- * multiple of cluster_x, at most INTFA_CLUSTER_MAX: sizes past 8 are allowed on the function
- * first). */
-#define INTFA_CLUSTER_MAX 16
-intfa_status intfa_launch_cluster(intfa_context *ctx, CUfunction fn, const char *what, unsigned gx,
-                                  unsigned gy, unsigned gz, unsigned cluster_x, unsigned threads,
-                                  unsigned smem_bytes, void *stream, void *params);
-
 #endif

@@ -114,8 +114,7 @@ typedef struct intfa_kv_params {
     int32_t tiles_per_split, causal;
     float scale_log2;
     int32_t batch;
-    int32_t inline_n;
-    int32_t cluster; /* decode: the splits form one cluster that merges them (sm_90) */
+    int32_t inline_n, pad_;
     int32_t inline_arrays[INTFA_KV_INLINE];
 } intfa_kv_params;
 _Static_assert(sizeof(intfa_kv_params) == 13 * 8 + 10 * 8 + 14 * 4 + INTFA_KV_INLINE * 4, "kv params layout");

@@ -45,8 +45,6 @@
 #   kvtests   the KV cache's GPU tests (C and Python), no memcheck
 #   bulkbw    issue 14: the copy bandwidth a few SMs reach by cp.async.bulk or deep plain loads
 #   readfloor issue 17: the fastest a kernel reads 16-256 MB from DRAM, timed as a decode step
-#   cluster   issue 17: the decode with its splits merged in a cluster (INTFA_KV_CLUSTER=1): KV
-#             tests, A/B against the combine kernel at B = 1, 8
 #   ncutma, blocks4hd96, w8, kvab, tmatests  see their comments below
 source "$(dirname "$0")/device_env.sh"
 # on the GPU machine (no CMake build there): the binaries scripts/device_pack.sh packed
@@ -163,20 +161,6 @@ ncutma)
   # ncu of the default tile with K/V by TMA, N = 16k, hd 128 and 64, full
   bash scripts/device_profile.sh 128 16384 0 attn_fwd-sm90a-d128-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum"
   bash scripts/device_profile.sh 64 16384 0 attn_fwd-sm90a-d64-int8-fp16-full-pu8-m64n128w4s2 | tee -a "$sum" ;;
-cluster)
-  # issue 17: the decode's splits merged inside one cluster (INTFA_KV_CLUSTER=1, no combine
-  # kernel): the KV tests with it, then the decode A/B in alternating processes (B = 1, 8;
-  # N_kv = 4k-128k; cold L2)
-  INTFA_KV_CLUSTER=1 KV_MEMCHECK=0 bash scripts/device_kv.sh tests
-  for s in 5 7 13; do # cluster sizes the tests' own split counts (2-4, 10, 16) miss
-    INTFA_KV_CLUSTER=1 INTFA_KV_SPLITS=$s run kv_cluster_splits$s 60 build/test_gpu_kvcache
-  done
-  export INTFA_LIBRARY="$PWD/build/libintfa-jit.so.0.1.0" PYTHONPATH="$PWD/python"
-  for x in 0 1 0 1; do
-    note "== INTFA_KV_CLUSTER=$x"
-    INTFA_KV_CLUSTER=$x timeout 60 python3 scripts/bench_decode.py --batches 1,8 \
-      --lens 4096,16384,32768,131072 --no-fp16 2>&1 | grep -v -i "warn\|return F" | tee -a "$sum"
-  done ;;
 bulkbw)
   # issue 14: GB/s of a K/V-pass-like copy (read R, write R / 2) on 8-132 SMs, by cp.async.bulk
   # from one thread per SM and by plain 16-byte loads with 4 or 8 in flight per thread

@@ -57,9 +57,7 @@ struct intfa_kv_params {
     int tiles_per_split, causal;
     float scale_log2;
     int batch;
-    int inline_n;
-    int cluster;             // decode: 1 when the splits form one thread-block cluster (sm_90)
-                             // that merges them (no combine kernel)
+    int inline_n, pad_;
     int inline_arrays[KV_INLINE]; // the same arrays, when they fit (no copy before the launch)
 };
 
@@ -93,13 +91,6 @@ __device__ __forceinline__ unsigned short float_to_half(float x)
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(x));
 //% end
     return h;
-}
-
-__device__ __forceinline__ float warp_sum(float x)
-{
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
-    return x;
 }
 
 __device__ __forceinline__ float warp_max(float x)
@@ -418,94 +409,6 @@ __device__ __forceinline__ void write_row(const intfa_kv_params &p, bool final_r
     }
 }
 
-//% if v.arch >= 90 then
-// The splits of a row group as one cluster (p.cluster, sm_90; the cluster is the grid's x
-// extent, rank = split): each block leaves its merged rows in its own shared memory, and after
-// a cluster barrier the block of rank j merges the rows rr with rr % splits == j, reading every
-// block's (m, l) and O row through distributed shared memory; a second barrier keeps each
-// block's shared memory alive until the others have read it. No partials in global memory, no
-// second kernel.
-#define INTFA_KV_CLUSTER_MAX 16 // host mirror: INTFA_CLUSTER_MAX (runtime/launch.h)
-
-__device__ __forceinline__ void cluster_barrier()
-{
-    asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
-}
-
-__device__ __forceinline__ u32 cluster_addr(const void *ptr, u32 rank)
-{
-    u32 a;
-    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(a) : "r"((u32)__cvta_generic_to_shared(ptr)), "r"(rank));
-    return a;
-}
-
-__device__ __forceinline__ float2 cluster_load2(u32 addr) // 8-byte aligned
-{
-    float2 v;
-    asm volatile("ld.shared::cluster.v2.f32 {%0, %1}, [%2];" : "=f"(v.x), "=f"(v.y) : "r"(addr) : "memory");
-    return v;
-}
-
-// PER_LANE floats from a 4 x PER_LANE-byte aligned address
-__device__ __forceinline__ void cluster_load_lane(u32 addr, float (&x)[PER_LANE])
-{
-#if PER_LANE == 4
-    asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];"
-                 : "=f"(x[0]), "=f"(x[1]), "=f"(x[2]), "=f"(x[3]) : "r"(addr) : "memory");
-#elif PER_LANE == 2
-    asm volatile("ld.shared::cluster.v2.f32 {%0, %1}, [%2];" : "=f"(x[0]), "=f"(x[1]) : "r"(addr) : "memory");
-#else
-#error "the cluster merge reads 2 or 4 floats per lane (head_dim 64 or 128)"
-#endif
-}
-
-static_assert(INTFA_KV_CLUSTER_MAX <= 32, "the cluster merge gives each lane at most one split's (m, l)");
-
-// m, l, o: this thread's row rr (channels d0 .. d0 + nd - 1) merged over the block's warps.
-// The cluster is p.splits blocks (the grid's x extent; host: at most INTFA_KV_CLUSTER_MAX).
-__device__ __forceinline__ void cluster_merge(const intfa_kv_params &p, float (&cl_o)[8][HD],
-                                              float2 (&cl_ml)[8], int b, int h, int rg, int rr,
-                                              float m, float l, const float *o, int d0, int nd)
-{
-    for (int d = 0; d < nd; ++d) cl_o[rr][d0 + d] = o[d];
-    if (d0 == 0) cl_ml[rr] = make_float2(m, l);
-    cluster_barrier();
-    u32 rank;
-    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(rank));
-    const int S = p.splits, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    // this rank's rows rank, rank + S, ..., one per warp in turn (warp-uniform)
-    for (int k = warp; (int)rank + k * S < 8; k += WARPS) {
-        const int r8 = (int)rank + k * S, r = rg * 8 + r8;
-        if (r >= p.rows) break;
-        float ms = NEG_INF, ls = 0.f;
-        if (lane < S) { // split `lane`'s (m, l); an empty split (l = 0) weighs nothing
-            const float2 v = cluster_load2(cluster_addr(&cl_ml[r8], (u32)lane));
-            if (v.y > 0.f) {
-                ms = v.x;
-                ls = v.y;
-            }
-        }
-        const float mt = warp_max(ms);
-        const float w = ls > 0.f ? ex2(ms - mt) : 0.f;
-        const float lt = warp_sum(ls * w);
-        float acc[PER_LANE];
-#pragma unroll
-        for (int k = 0; k < PER_LANE; ++k) acc[k] = 0.f;
-        for (int s = 0; s < S; ++s) {
-            const float ws = __shfl_sync(0xffffffffu, w, s);
-            if (ws > 0.f) {
-                float x[PER_LANE];
-                cluster_load_lane(cluster_addr(&cl_o[r8][lane * PER_LANE], (u32)s), x);
-#pragma unroll
-                for (int i = 0; i < PER_LANE; ++i) acc[i] = __fmaf_rn(x[i], ws, acc[i]);
-            }
-        }
-        write_row(p, true, b, h, r, 0, mt, lt, acc, lane * PER_LANE, PER_LANE);
-    }
-    cluster_barrier();
-}
-//% end
-
 // ONE_PAGE: pages of >= 64 keys (a tile inside one page); else pages of 16 or 32 keys.
 template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intfa_kv_params &p)
 {
@@ -513,10 +416,6 @@ template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intf
     __shared__ float qa[8];
     __shared__ float red_ml[WARPS][2][8];
     __shared__ __align__(16) float red_o[WARPS][8][HD + 4];
-//% if v.arch >= 90 then
-    __shared__ __align__(16) float cl_o[8][HD];
-    __shared__ float2 cl_ml[8];
-//% end
     const int row_groups = (p.rows + 7) / 8;
     const int split = blockIdx.x, h = blockIdx.y / row_groups, rg = blockIdx.y % row_groups;
     const int b = blockIdx.z, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -585,7 +484,7 @@ template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intf
     constexpr int PER_ROW = WARPS * 4, ND = HD / PER_ROW;
     const int rr = threadIdx.x / PER_ROW, d0 = (threadIdx.x % PER_ROW) * ND;
     const int r = rg * 8 + rr;
-    // (every thread computes, rows past p.rows too: the cluster's barriers need all of them)
+    if (r >= p.rows) return;
     float m = NEG_INF;
 #pragma unroll
     for (int w = 0; w < WARPS; ++w) m = fmaxf(m, red_ml[w][0][rr]);
@@ -599,13 +498,6 @@ template <bool ONE_PAGE> __device__ __forceinline__ void decode_block(const intf
 #pragma unroll
         for (int d = 0; d < ND; ++d) o[d] = __fmaf_rn(red_o[w][rr][d0 + d], f, o[d]);
     }
-//% if v.arch >= 90 then
-    if (p.cluster) {
-        cluster_merge(p, cl_o, cl_ml, b, h, rg, rr, m, l, o, d0, ND);
-        return;
-    }
-//% end
-    if (r >= p.rows) return;
     write_row(p, p.splits == 1, b, h, r, split, m, l, o, d0, ND);
 }
 
@@ -631,6 +523,13 @@ intfa_kv_decode_small(const __grid_constant__ intfa_kv_params p)
 #define KV_MAX_SPLITS 128 // host mirror: INTFA_KV_MAX_SPLITS (runtime/kv_layout.h), never exceeded
 
 static_assert(KV_MAX_SPLITS <= WARPS * 32, "the combine gives each thread at most one split's (m, l)");
+
+__device__ __forceinline__ float warp_sum(float x)
+{
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
+    return x;
+}
 
 // x reduced over the block (max or sum) into every thread; slot: WARPS floats of shared memory
 template <bool MAX> __device__ __forceinline__ float block_reduce(float x, float *slot, int warp, int lane)

@@ -269,27 +269,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The decode's splits merge inside a cluster only on sm_90, where INTFA_KV_CLUSTER asks for it
- * (or its default does). */
-static void test_decode_cluster_choice(void **state)
-{
-    (void)state;
-    setenv("INTFA_KV_CLUSTER", "1", 1);
-    assert_int_equal(intfa_kv_decode_cluster(1), 1);
-    assert_int_equal(intfa_kv_decode_cluster(0), 0);
-    setenv("INTFA_KV_CLUSTER", "0", 1);
-    assert_int_equal(intfa_kv_decode_cluster(1), 0);
-    setenv("INTFA_KV_CLUSTER", "false", 1);
-    assert_int_equal(intfa_kv_decode_cluster(1), 0);
-    unsetenv("INTFA_KV_CLUSTER");
-    assert_int_equal(intfa_kv_decode_cluster(1), INTFA_KV_CLUSTER_DEFAULT);
-    assert_int_equal(intfa_kv_decode_cluster(0), 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_cluster_choice),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_append_arrays),
         cmocka_unit_test(test_append_tensors),

@@ -230,8 +230,7 @@ static CUresult LaunchKernelEx(const CUlaunchConfig *c, CUfunction fn, void **pa
 {
     if (!c) return bad("cuLaunchKernelEx without a configuration");
     for (unsigned i = 0; i < c->numAttrs; i++)
-        if (c->attrs[i].id != CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION &&
-            c->attrs[i].id != CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
+        if (c->attrs[i].id != CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
             return bad("cuLaunchKernelEx with an attribute the fake driver does not know");
     return LaunchKernel(fn, c->gridDimX, c->gridDimY, c->gridDimZ, c->blockDimX, c->blockDimY,
                         c->blockDimZ, c->sharedMemBytes, c->hStream, params, extra);
