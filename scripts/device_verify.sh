@@ -44,6 +44,7 @@
 #             every default row of bench_peers.py
 #   kvtests   the KV cache's GPU tests (C and Python), no memcheck
 #   bulkbw    issue 14: the copy bandwidth a few SMs reach by cp.async.bulk or deep plain loads
+#   kvdeep    issue 14: the streamed K/V pass with 8 loads in flight per thread, A/B and tests
 #   readfloor issue 17: the fastest a kernel reads 16-256 MB from DRAM, timed as a decode step
 #   ncutma, blocks4hd96, w8, kvab, tmatests  see their comments below
 source "$(dirname "$0")/device_env.sh"
@@ -272,6 +273,22 @@ tma2)
       INTFA_KV_TMA=$t timeout 60 build/intfa-perf --hd $hd --causal $c --n 16384 --reps 20 2>&1 | grep attn_fwd
     done; done; done; } > "$OUT/tma2_ab.txt" 2>&1
   cat "$OUT/tma2_ab.txt" ;;
+kvdeep)
+  # issue 14: the streamed K/V pass with every load of a pack step issued before its stores (8
+  # in flight per thread instead of 1 for K) against the previous pass (build-dev/a/kvold: this
+  # tree's templates with the previous quant_v.cu, made on the build machine), drop-in and
+  # kernel-only in one process, alternating; then the quick GPU matrix and a memcheck of the
+  # drop-in with the new pass
+  { for hd in 128 64; do for c in 0 1; do for d in - $A/kvold - $A/kvold; do
+      echo "--- hd $hd causal $c dir $d"
+      INTFA_TEMPLATE_DIR=$([ $d = - ] || echo $d) timeout 60 build/intfa-perf --hd $hd --causal $c --n 1024 --n 4096 \
+        --n 16384 --dropin 1 --reps 20 2>&1 | grep -v compil
+    done; done; done; } > "$OUT/kvdeep.txt" 2>&1
+  note "kvdeep: $(grep -c "drop-in," "$OUT/kvdeep.txt") drop-in rows"
+  INTFA_TEST_QUICK=1 INTFA_TEST_SEED=16 run attn_quick 150 build/test_gpu_attention
+  INTFA_TEST_SEED=20 run varlen 60 build/test_gpu_varlen
+  timeout 150 compute-sanitizer --tool memcheck --print-limit 3 build/intfa-perf --hd 128 --n 300 --reps 1 --heads 2 --dropin 1 > "$OUT/kvdeep_san.txt" 2>&1
+  note "kvdeep memcheck rc=$? $(grep -E 'ERROR SUMMARY' "$OUT/kvdeep_san.txt")" ;;
 readfloor)
   # issue 17: the fastest one launch reads 16-256 MB from DRAM (cold L2), timed as bench_decode
   # times a decode step, and the copy bandwidth it divides by (docs/experiments/read_floor_s15)

@@ -236,13 +236,38 @@ __device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh
     }
     group_sync(bar);
     for (; key0 < key_end; key0 += step) {
-        // K: per token, minus the mean; CPR threads share a row (shuffle-reduced maximum)
+        // Every load of the step (V's words, then K's rows) is issued before the first store:
+        // the stores may alias the loads for all the compiler knows, which would leave one load
+        // in flight per thread.
+        // V: thread (c, G, w) builds word w of 16-key group G for the 8 channels of chunk c: the
+        // keys 2w, 2w + 1, 2w + 8, 2w + 9 of the group are slots 4w .. 4w + 3 (docs/ALGORITHM.md);
+        // the items of the chunks c < CHUNKS only (c is the item's major index), at most one per
+        // thread (HDX * PACK_KEYS = 8192)
+        static_assert(CHUNKS * PACK_KEYS / 4 <= KV_THREADS, "one V item per thread at most");
+        const int item = tid, vw = item & 3, vG = (item >> 2) % (PACK_KEYS / 16), vc = item / (PACK_KEYS / 4);
+        const int g0 = key0 + vG * 16;
+        const bool v_live = item < CHUNKS * PACK_KEYS / 4 && g0 < sq.n_pad;
+        uint4 vraw[4];
 #pragma unroll
-        for (int i = 0; i < PACK_KEYS * CPR / KV_THREADS; ++i) {
+        for (int k = 0; k < 4; ++k) {
+            const int key = g0 + (k >> 1) * 8 + 2 * vw + (k & 1);
+            vraw[k] = v_live && key < sq.len ? *chunk_of(p.v, sq.v_in, p.v_sn, key, vc) : make_uint4(0u, 0u, 0u, 0u);
+        }
+        // K: per token, minus the mean; CPR threads share a row (shuffle-reduced maximum)
+        constexpr int K_ROWS = PACK_KEYS * CPR / KV_THREADS;
+        uint4 kraw[K_ROWS];
+#pragma unroll
+        for (int i = 0; i < K_ROWS; ++i) {
+            const int n = key0 + tid / CPR + i * RPP, c = tid % CPR;
+            const bool live = n < sq.len && (HD == HDX || c < CHUNKS);
+            kraw[i] = live ? *chunk_of(p.k, sq.k_in, p.k_sn, n, c) : make_uint4(0u, 0u, 0u, 0u);
+        }
+#pragma unroll
+        for (int i = 0; i < K_ROWS; ++i) {
             const int n = key0 + tid / CPR + i * RPP, c = tid % CPR;
             float x[8];
             const bool ok = n < sq.len, live = ok && (HD == HDX || c < CHUNKS);
-            chunk_to_float(live ? *chunk_of(p.k, sq.k_in, p.k_sn, n, c) : make_uint4(0u, 0u, 0u, 0u), x);
+            chunk_to_float(kraw[i], x);
             float amax = 0.f;
 #pragma unroll
             for (int e = 0; e < 8; ++e) {
@@ -265,33 +290,22 @@ __device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh
             }
         }
 
-        // V: thread (c, G, w) builds word w of 16-key group G for the 8 channels of chunk c: the
-        // keys 2w, 2w + 1, 2w + 8, 2w + 9 of the group are slots 4w .. 4w + 3 (docs/ALGORITHM.md);
-        // the items of the chunks c < CHUNKS only (c is the item's major index)
-        for (int item = tid; item < CHUNKS * PACK_KEYS / 4; item += KV_THREADS) {
-            const int w = item & 3, G = (item >> 2) % (PACK_KEYS / 16), c = item / (PACK_KEYS / 4);
-            const int g0 = key0 + G * 16;
-            if (g0 >= sq.n_pad) continue;
-            const int keys[4] = {g0 + 2 * w, g0 + 2 * w + 1, g0 + 2 * w + 8, g0 + 2 * w + 9};
-            uint4 raw[4];
-#pragma unroll
-            for (int k = 0; k < 4; ++k)
-                raw[k] = keys[k] < sq.len ? *chunk_of(p.v, sq.v_in, p.v_sn, keys[k], c)
-                                         : make_uint4(0u, 0u, 0u, 0u);
+        // V's words from the loads above
+        if (v_live) {
             u32 word[8] = {0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u};
 #pragma unroll
             for (int k = 0; k < 4; ++k) {
                 float x[8];
-                chunk_to_float(raw[k], x);
+                chunk_to_float(vraw[k], x);
 #pragma unroll
                 for (int e = 0; e < 8; ++e) {
-                    const int q = max(-127, min(127, __float2int_rn(x[e] * inv_s[c * 8 + e])));
+                    const int q = max(-127, min(127, __float2int_rn(x[e] * inv_s[vc * 8 + e])));
                     word[e] |= ((u32)q & 0xffu) << (8 * k);
                 }
             }
 #pragma unroll
             for (int e = 0; e < 8; ++e)
-                *(u32 *)(p.v_out + sq.v_out0 + (c * 8 + e) * (i64)p.n_pad + g0 + 4 * w) = word[e];
+                *(u32 *)(p.v_out + sq.v_out0 + (vc * 8 + e) * (i64)p.n_pad + g0 + 4 * vw) = word[e];
         }
     }
 }
