@@ -45,6 +45,7 @@
 #   kvtests   the KV cache's GPU tests (C and Python), no memcheck
 #   bulkbw    issue 14: the copy bandwidth a few SMs reach by cp.async.bulk or deep plain loads
 #   kvdeep    issue 14: the streamed K/V pass with 8 loads in flight per thread, A/B and tests
+#   kvblocks  issue 14: the streamed pass at 22-88 blocks, N = 1k and 4k
 #   readfloor issue 17: the fastest a kernel reads 16-256 MB from DRAM, timed as a decode step
 #   ncutma, blocks4hd96, w8, kvab, tmatests  see their comments below
 source "$(dirname "$0")/device_env.sh"
@@ -289,6 +290,14 @@ kvdeep)
   INTFA_TEST_SEED=20 run varlen 60 build/test_gpu_varlen
   timeout 150 compute-sanitizer --tool memcheck --print-limit 3 build/intfa-perf --hd 128 --n 300 --reps 1 --heads 2 --dropin 1 > "$OUT/kvdeep_san.txt" 2>&1
   note "kvdeep memcheck rc=$? $(grep -E 'ERROR SUMMARY' "$OUT/kvdeep_san.txt")" ;;
+kvblocks)
+  # issue 14: how many SMs the streamed K/V pass should take now that a pack step keeps 8 loads
+  # in flight per thread (session 15): drop-in / kernel at 22-88 streamed blocks, N = 1k and 4k
+  { for hd in 128 64; do for c in 0 1; do
+      timeout 60 build/intfa-perf --hd $hd --causal $c --n 1024 --n 4096 --dropin 1 --reps 20 \
+        --kvblocks 22 --kvblocks 33 --kvblocks 44 --kvblocks 66 --kvblocks 88 2>&1 | grep -E "attn_fwd|streamed"
+    done; done; } > "$OUT/kvblocks.txt" 2>&1
+  note "kvblocks: $(grep -c streamed "$OUT/kvblocks.txt") rows"; cat "$OUT/kvblocks.txt" | tee -a "$sum" ;;
 readfloor)
   # issue 17: the fastest one launch reads 16-256 MB from DRAM (cold L2), timed as bench_decode
   # times a decode step, and the copy bandwidth it divides by (docs/experiments/read_floor_s15)
