@@ -244,9 +244,9 @@ __device__ __forceinline__ void pack_keys(const intfa_quant_kv_params &p, i64 bh
         // the items of the chunks c < CHUNKS only (c is the item's major index), at most one per
         // thread (HDX * PACK_KEYS = 8192)
         static_assert(CHUNKS * PACK_KEYS / 4 <= KV_THREADS, "one V item per thread at most");
-        const int item = tid, vw = item & 3, vG = (item >> 2) % (PACK_KEYS / 16), vc = item / (PACK_KEYS / 4);
+        const int vw = tid & 3, vG = (tid >> 2) % (PACK_KEYS / 16), vc = tid / (PACK_KEYS / 4);
         const int g0 = key0 + vG * 16;
-        const bool v_live = item < CHUNKS * PACK_KEYS / 4 && g0 < sq.n_pad;
+        const bool v_live = tid < CHUNKS * PACK_KEYS / 4 && g0 < sq.n_pad;
         uint4 vraw[4];
 #pragma unroll
         for (int k = 0; k < 4; ++k) {
